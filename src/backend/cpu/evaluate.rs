@@ -1,0 +1,204 @@
+//! Evaluation of one configuration against every draw, in f64, through per-draw tables.
+//!
+//! For a grid, the law separates: L = E + A·P'^−α + B·D_eff^−β (+ c·T^−γ) where D_run is either
+//! the grid's D (the run completes) or the run's capacity cap(P, T) (it is stopped at its
+//! deadline). So per draw we tabulate the D term at every grid D once ([`Tables`]), and per
+//! (P, T) the base term and the D term at the cap ([`PBlock`]); a configuration's column of
+//! losses over all draws is then a select and an add per draw. Kaplan's form is not additive and
+//! takes one `powf` per element. `crate::law::loss` is the formula these tables are tested against.
+
+use crate::grid::Grid;
+use crate::law::{effective_data, effective_params, Coeffs, Form, LawShape};
+use crate::sampling::Draw;
+
+/// Per-draw data shared by every configuration.
+pub struct Tables {
+    pub shape: LawShape,
+    pub draws: usize,
+    pub k: f64,
+    pub coeffs: Vec<Coeffs>,
+    pub throughput: Vec<f64>,
+    pub unique: Vec<f64>,
+    /// D term at grid D: `dterm[d * draws + i]`.
+    pub dterm: Vec<f64>,
+}
+
+/// The D term of one draw at `d_run` tokens: B·D_eff^−β, or D_c/D_eff for Kaplan.
+#[inline]
+fn d_term(shape: LawShape, k: &Coeffs, unique: f64, d_run: f64, ln_d_run: f64) -> f64 {
+    let limited = unique.is_finite() && d_run > unique;
+    match shape.form {
+        Form::Additive => {
+            if limited {
+                k.b * effective_data(d_run, unique, k.r_d_star).powf(-k.beta)
+            } else {
+                k.b * (-k.beta * ln_d_run).exp()
+            }
+        }
+        Form::Kaplan => k.d_c / if limited { effective_data(d_run, unique, k.r_d_star) } else { d_run },
+    }
+}
+
+/// The P-and-T part of one draw: E + A·P'^−α + c·T^−γ, or (N_c/P')^(α_N/α_D) for Kaplan.
+#[inline]
+fn base_term(shape: LawShape, k: &Coeffs, unique: f64, p: f64, ln_p: f64, t: f64) -> f64 {
+    let p_eff = if shape.effective_params && unique.is_finite() { Some(effective_params(p, unique, k)) } else { None };
+    match shape.form {
+        Form::Additive => {
+            let pt = match p_eff {
+                Some(pe) => k.a * pe.powf(-k.alpha),
+                None => k.a * (-k.alpha * ln_p).exp(),
+            };
+            let time = if shape.time_term { k.c * t.powf(-k.gamma) } else { 0.0 };
+            k.e + pt + time
+        }
+        Form::Kaplan => (k.n_c / p_eff.unwrap_or(p)).powf(k.alpha_n / k.alpha_d),
+    }
+}
+
+/// Loss from the two parts.
+#[inline]
+fn combine(shape: LawShape, k: &Coeffs, base: f64, dterm: f64) -> f64 {
+    match shape.form {
+        Form::Additive => base + dterm,
+        Form::Kaplan => (base + dterm).powf(k.alpha_d),
+    }
+}
+
+impl Tables {
+    pub fn new(shape: LawShape, grid: &Grid, draws: &[Draw], k: f64) -> Self {
+        let s = draws.len();
+        let mut dterm = vec![0.0; grid.tokens.len() * s];
+        for (d, (&dv, &ln_d)) in grid.tokens.iter().zip(&grid.ln_tokens).enumerate() {
+            for (i, dr) in draws.iter().enumerate() {
+                dterm[d * s + i] = d_term(shape, &dr.coeffs, dr.unique_tokens, dv, ln_d);
+            }
+        }
+        Tables {
+            shape,
+            draws: s,
+            k,
+            coeffs: draws.iter().map(|d| d.coeffs).collect(),
+            throughput: draws.iter().map(|d| d.throughput).collect(),
+            unique: draws.iter().map(|d| d.unique_tokens).collect(),
+            dterm,
+        }
+    }
+
+    /// Tables of one P value over every T of the grid and every draw.
+    pub fn block(&self, grid: &Grid, p: usize) -> PBlock {
+        let s = self.draws;
+        let nt = grid.hours.len();
+        let (pv, ln_p) = (grid.params[p], grid.ln_params[p]);
+        let mut base = vec![0.0; nt * s];
+        let mut cap = vec![0.0; nt * s];
+        let mut dcap = vec![0.0; nt * s];
+        for (t, &tv) in grid.hours.iter().enumerate() {
+            for i in 0..s {
+                let k = &self.coeffs[i];
+                let c = self.throughput[i] * 3600.0 * tv / (self.k * pv);
+                base[t * s + i] = base_term(self.shape, k, self.unique[i], pv, ln_p, tv);
+                cap[t * s + i] = c;
+                dcap[t * s + i] = d_term(self.shape, k, self.unique[i], c, c.ln());
+            }
+        }
+        PBlock { p, base, cap, dcap }
+    }
+}
+
+/// One P value's tables: `base`, `cap` (tokens the run can process) and `dcap` (the D term at
+/// the cap), each indexed `[t * draws + i]`.
+pub struct PBlock {
+    pub p: usize,
+    pub base: Vec<f64>,
+    pub cap: Vec<f64>,
+    pub dcap: Vec<f64>,
+}
+
+impl PBlock {
+    /// Losses of configuration (p, d, t) for every draw into `out`; returns the number of draws
+    /// in which the run completes (D ≤ cap) and the summed fraction of T it uses, min(1, D/cap).
+    pub fn column(&self, tables: &Tables, grid: &Grid, d: usize, t: usize, out: &mut [f64]) -> (usize, f64) {
+        let s = tables.draws;
+        let dv = grid.tokens[d];
+        let base = &self.base[t * s..(t + 1) * s];
+        let cap = &self.cap[t * s..(t + 1) * s];
+        let dcap = &self.dcap[t * s..(t + 1) * s];
+        let dterm = &tables.dterm[d * s..(d + 1) * s];
+        let mut complete = 0usize;
+        let mut used = 0.0;
+        match tables.shape.form {
+            Form::Additive => {
+                for i in 0..s {
+                    let done = dv <= cap[i];
+                    complete += usize::from(done);
+                    used += (dv / cap[i]).min(1.0);
+                    out[i] = base[i] + if done { dterm[i] } else { dcap[i] };
+                }
+            }
+            Form::Kaplan => {
+                for i in 0..s {
+                    let done = dv <= cap[i];
+                    complete += usize::from(done);
+                    used += (dv / cap[i]).min(1.0);
+                    out[i] = combine(tables.shape, &tables.coeffs[i], base[i], if done { dterm[i] } else { dcap[i] });
+                }
+            }
+        }
+        (complete, used)
+    }
+
+    /// Tokens a run of configuration (p, d, t) actually trains in draw i: min(D, cap).
+    pub fn d_run(&self, tables: &Tables, grid: &Grid, d: usize, t: usize, i: usize) -> f64 {
+        grid.tokens[d].min(self.cap[t * tables.draws + i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::law;
+
+    /// The tables reproduce the reference formula for every law form, data limited or not.
+    #[test]
+    fn columns_match_the_reference_formula() {
+        let grid = Grid {
+            params: vec![1e8, 3e9],
+            tokens: vec![2e9, 5e10, 4e11],
+            hours: vec![10.0, 40.0],
+            ln_params: vec![1e8f64.ln(), 3e9f64.ln()],
+            ln_tokens: vec![2e9f64.ln(), 5e10f64.ln(), 4e11f64.ln()],
+            feasible_params: 2,
+            feasible_hours: 2,
+        };
+        let k = Coeffs { e: 1.8, a: 480.0, b: 2100.0, alpha: 0.35, beta: 0.37, c: 0.3, gamma: 0.5, n_c: 6.4e13, d_c: 1.8e13, alpha_n: 0.076, alpha_d: 0.103, r_d_star: 15.4, r_n_star: 5.3 };
+        let shapes = [
+            LawShape { form: Form::Additive, effective_params: false, time_term: false },
+            LawShape { form: Form::Additive, effective_params: true, time_term: true },
+            LawShape { form: Form::Kaplan, effective_params: false, time_term: false },
+        ];
+        for shape in shapes {
+            for unique in [f64::INFINITY, 3e10] {
+                let draws: Vec<Draw> = [1e14, 3e15]
+                    .iter()
+                    .map(|&x| Draw { coeffs: k, mfu: 0.4, goodput: 1.0, unique_tokens: unique, throughput: x })
+                    .collect();
+                let tables = Tables::new(shape, &grid, &draws, 6.0);
+                let mut out = vec![0.0; draws.len()];
+                for p in 0..2 {
+                    let block = tables.block(&grid, p);
+                    for d in 0..3 {
+                        for t in 0..2 {
+                            block.column(&tables, &grid, d, t, &mut out);
+                            for (i, dr) in draws.iter().enumerate() {
+                                let d_run = block.d_run(&tables, &grid, d, t, i);
+                                let want = law::loss(shape, &dr.coeffs, grid.params[p], d_run, grid.hours[t], unique);
+                                assert!((out[i] / want - 1.0).abs() < 1e-13, "{shape:?} U={unique} p{p} d{d} t{t}: {} vs {want}", out[i]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The CPU backend: f64, all cores (rayon over P values), streaming over configurations × draws.
+//!
+//! Pass 1 (`oracle`): per draw, the argmin over feasible candidates and its refinement.
+//! Pass 2 (`stats`): per configuration, every statistic of MODEL.md §5, using pass 1's L*.
+//! Memory: the draw tables (n_tokens × draws), the per-P profile of pass 1 (n_params × draws) and
+//! one column of draws per thread; never configurations × draws.
+
+pub mod evaluate;
+pub mod oracle;
+pub mod stats;
+
+use rayon::prelude::*;
+
+use super::{ConfigStats, Evaluation};
+use crate::grid::Grid;
+use crate::law::LawShape;
+use crate::sampling::Draw;
+use evaluate::Tables;
+
+/// What the evaluation needs besides grid and draws.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub shape: LawShape,
+    pub flops_per_param_token: f64,
+    pub target_loss: Option<f64>,
+}
+
+/// Evaluate every configuration of `grid` against `draws`.
+pub fn evaluate(settings: &Settings, grid: &Grid, draws: &[Draw]) -> Evaluation {
+    let tables = Tables::new(settings.shape, grid, draws, settings.flops_per_param_token);
+    let optima = oracle::optima(&tables, grid);
+    let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
+    let mut best_counts = vec![0u32; grid.len()];
+    for o in &optima {
+        best_counts[o.index] += 1;
+    }
+    let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
+        .into_par_iter()
+        .map(|p| stats::block_stats(&tables, grid, p, &l_star, &best_counts, settings.target_loss))
+        .collect();
+    Evaluation { optima, stats: per_p.into_iter().flatten().collect() }
+}

@@ -1,0 +1,164 @@
+//! The command line: flags become a validated scenario and settings before any work starts.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::Error;
+use crate::pipeline::{self, BackendChoice};
+use crate::presets::{gpus, laws};
+use crate::{export, report, scenario};
+
+#[derive(Parser)]
+#[command(name = "scalerisk", version, about = "How big a model, on how many tokens, for how long — and how sure can we be?")]
+#[command(long_about = "scalerisk evaluates every candidate (params, tokens, hours) of a scenario against thousands of draws of \
+the uncertain inputs (scaling-law coefficients, MFU, goodput, unique data) and recommends robust allocations.\n\n\
+Example:\n  scalerisk run scenarios/a100-3days.toml\n  scalerisk run scenarios/a100-3days.toml --set budget.hours=48 --draws 2048")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and write configs.csv, draws.csv, recommendations.csv and run.json.
+    ///
+    /// Example: scalerisk run scenarios/a100-3days.toml --out /tmp/a100 --set budget.hours=48
+    Run(RunArgs),
+    /// Validate a scenario and print it as resolved (presets expanded), without running it.
+    ///
+    /// Example: scalerisk check scenarios/a100-3days.toml --set law.preset=chinchilla
+    Check {
+        /// The scenario TOML file.
+        scenario: PathBuf,
+        /// Override a scenario key, e.g. --set budget.hours=48 (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// List the scaling-law presets with their coefficients, uncertainty and sources.
+    Laws,
+    /// List the GPU presets (dense peak TFLOP/s and memory) with their sources.
+    Gpus,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The scenario TOML file.
+    scenario: PathBuf,
+    /// Output folder [default: output/<scenario name>]; replaced as a whole when the run completes.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Number of draws (overrides sampling.draws).
+    #[arg(long, value_name = "N")]
+    draws: Option<u64>,
+    /// Random seed (overrides sampling.seed).
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// Which backend evaluates.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Override a scenario key, e.g. --set budget.hours=48 or --set 'budget.mfu={uniform=[0.3,0.4]}' (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Print the summary as one JSON document on stdout instead of the report.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parse the command line and run it.
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let mut out = std::io::stdout().lock();
+    match cli.command {
+        Command::Run(args) => run_scenario(args, &mut out)?,
+        Command::Check { scenario, set } => {
+            let s = scenario::from_path(&scenario, &set)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
+            writeln!(out, "ok: {} is valid", scenario.display())?;
+        }
+        Command::Laws => print_laws(&mut out)?,
+        Command::Gpus => print_gpus(&mut out)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut sets = args.set.clone();
+    if let Some(n) = args.draws {
+        sets.push(format!("sampling.draws={n}"));
+    }
+    if let Some(seed) = args.seed {
+        sets.push(format!("sampling.seed={seed}"));
+    }
+    let s = scenario::from_path(&args.scenario, &sets)?;
+    let dir = args.out.clone().unwrap_or_else(|| Path::new("output").join(&s.name));
+    check_output_dir(&dir)?;
+    let result = pipeline::run(s, args.backend)?;
+    let files = export::files(&result)?;
+    export::write_atomic(&dir, &files).with_context(|| format!("writing {}", dir.display()))?;
+    if args.json {
+        let mut doc = export::run_json::document(&result);
+        doc["output_dir"] = serde_json::Value::String(dir.display().to_string());
+        writeln!(out, "{}", serde_json::to_string(&doc)?)?;
+    } else if !args.quiet {
+        write!(out, "{}", report::render(&result))?;
+        writeln!(out, "wrote {}/{{configs.csv, draws.csv, recommendations.csv, run.json}}", dir.display())?;
+    }
+    Ok(())
+}
+
+/// Fail in a second, not after the run, when the output folder cannot be written.
+fn check_output_dir(dir: &Path) -> Result<(), Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::input("--out", format!("{} exists and is not a folder", dir.display())));
+    }
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut probe = parent;
+    while !probe.exists() {
+        probe = probe.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    }
+    if !probe.is_dir() || probe.metadata().map(|m| m.permissions().readonly()).unwrap_or(true) {
+        return Err(Error::input("--out", format!("{} cannot be created: {} is not a writable folder", dir.display(), probe.display())));
+    }
+    Ok(())
+}
+
+fn print_laws(out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "{:<16} {:<9} {:<6} {:<66} source", "preset", "form", "uncert", "coefficients (point values; ? = must be given)")?;
+    for p in laws::presets() {
+        let coeffs = p
+            .coefficients
+            .iter()
+            .map(|(n, _)| match laws::point(&p, n) {
+                Some(v) => format!("{n}={}", report_num(v)),
+                None => format!("{n}=?"),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let unc = if p.has_mvn { "mvn" } else { "none" };
+        let form = format!("{:?}", p.form).to_lowercase();
+        let illustrative = if p.illustrative { " [ILLUSTRATIVE]" } else { "" };
+        writeln!(out, "{:<16} {:<9} {:<6} {:<66} {}{illustrative}", p.name, form, unc, coeffs, p.source)?;
+    }
+    writeln!(out, "\nEvery law uses R_D_star = {} (Muennighoff et al. 2023) when data.unique_tokens is set.", laws::R_D_STAR)?;
+    writeln!(out, "epoch2024 also ships its 4000 bootstrap draws (law.uncertainty = \"draws\").")
+}
+
+fn report_num(v: f64) -> String {
+    if v.abs() >= 1e4 { format!("{v:.4e}") } else { format!("{}", (v * 1e6).round() / 1e6) }
+}
+
+fn print_gpus(out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "{:<10} {:>12} {:>10}  {:<22} source", "preset", "peak TFLOP/s", "memory GB", "precision (dense)")?;
+    for g in gpus::GPUS {
+        writeln!(out, "{:<10} {:>12} {:>10}  {:<22} {}", g.name, g.peak_tflops, g.memory_gb, g.precision, g.source)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! Library errors: bad input (exit code 2) versus failures while running (exit code 1).
+
+use thiserror::Error;
+
+/// Everything the library can refuse or fail at.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A scenario field, flag or CSV cell is invalid: fix the named field and run again.
+    #[error("{field}: {message}")]
+    Input { field: String, message: String },
+    /// A file could not be read or written: check the path and permissions.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The computation itself failed (device lost, out of memory): retry, or use `--backend cpu`.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl Error {
+    /// A bad-input error naming the field, the value and what is allowed.
+    pub fn input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Input { field: field.into(), message: message.into() }
+    }
+
+    /// True when the user must change an input (exit code 2), false for runtime failures.
+    pub fn is_input(&self) -> bool {
+        matches!(self, Error::Input { .. })
+    }
+
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::Io { path: path.as_ref().display().to_string(), source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

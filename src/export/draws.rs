@@ -1,0 +1,50 @@
+//! `draws.csv`: one row per draw with every per-draw input (so the draw can be re-evaluated from
+//! this file alone) and the oracle's optimum.
+
+use crate::error::Result;
+use crate::law::Coeffs;
+use crate::pipeline::RunResult;
+
+use super::{csv_error, num};
+
+fn coeff(k: &Coeffs, name: &str) -> f64 {
+    match name {
+        "E" => k.e,
+        "A" => k.a,
+        "B" => k.b,
+        "alpha" => k.alpha,
+        "beta" => k.beta,
+        "c" => k.c,
+        "gamma" => k.gamma,
+        "N_c" => k.n_c,
+        "D_c" => k.d_c,
+        "alpha_N" => k.alpha_n,
+        "alpha_D" => k.alpha_d,
+        "R_D_star" => k.r_d_star,
+        "R_N_star" => k.r_n_star,
+        _ => f64::NAN,
+    }
+}
+
+/// Header: `draw`, the law's coefficients, `mfu,goodput,unique_tokens,throughput`, the oracle.
+pub fn columns(r: &RunResult) -> Vec<String> {
+    let mut h = vec!["draw".to_string()];
+    h.extend(r.scenario.law.names().iter().map(|s| s.to_string()));
+    h.extend(["mfu", "goodput", "unique_tokens", "throughput", "params_opt", "tokens_opt", "hours_opt", "loss_opt"].map(String::from));
+    h
+}
+
+pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    let names = r.scenario.law.names();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(columns(r)).map_err(csv_error)?;
+    for (i, (d, o)) in r.draws.iter().zip(&r.evaluation.optima).enumerate() {
+        let mut cells = vec![i.to_string()];
+        cells.extend(names.iter().map(|n| num(coeff(&d.coeffs, n))));
+        let unique = if d.unique_tokens.is_finite() { num(d.unique_tokens) } else { String::new() };
+        cells.extend([num(d.mfu), num(d.goodput), unique, num(d.throughput)]);
+        cells.extend([o.params, o.tokens, o.hours, o.loss].map(num));
+        w.write_record(&cells).map_err(csv_error)?;
+    }
+    w.into_inner().map_err(|e| csv_error(e.into_error().into()))
+}

@@ -1,0 +1,73 @@
+//! Exports: each format a pure `serialize(&RunResult) -> Vec<u8>` in its own file, and one
+//! atomic writer that puts a run's folder in place only when every file is complete.
+
+pub mod configs;
+pub mod draws;
+pub mod recommendations;
+pub mod run_json;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::pipeline::RunResult;
+
+/// A number in the shortest representation that reads back to the same f64; NaN as an empty
+/// cell (a statistic that does not apply, e.g. p_target without a target).
+pub fn num(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else if x.is_infinite() {
+        if x > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        let mut b = ryu::Buffer::new();
+        b.format_finite(x).to_string()
+    }
+}
+
+/// The files of a run, by name.
+pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    Ok(vec![
+        ("configs.csv", configs::serialize(result)?),
+        ("draws.csv", draws::serialize(result)?),
+        ("recommendations.csv", recommendations::serialize(result)?),
+        ("run.json", run_json::serialize(result)?),
+    ])
+}
+
+/// Write `files` into `dir` as a whole: into a temporary folder beside it first, then renamed
+/// into place, so that an interrupted run never leaves half-written files, and an existing
+/// folder is replaced only when the new one is complete.
+pub fn write_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let name = dir.file_name().ok_or_else(|| Error::input("--out", format!("{} has no folder name", dir.display())))?.to_string_lossy().to_string();
+    let pid = std::process::id();
+    let tmp: PathBuf = parent.join(format!(".{name}.tmp-{pid}"));
+    let old: PathBuf = parent.join(format!(".{name}.old-{pid}"));
+    let result = (|| {
+        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        for (file, bytes) in files {
+            let path = tmp.join(file);
+            std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        }
+        if dir.exists() {
+            std::fs::rename(dir, &old).map_err(|e| Error::io(dir, e))?;
+        }
+        std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+        if old.exists() && !dir.exists() {
+            let _ = std::fs::rename(&old, dir);
+        }
+    }
+    result
+}
+
+pub(crate) fn csv_error(e: csv::Error) -> Error {
+    Error::Runtime(format!("writing CSV: {e}"))
+}

@@ -1,0 +1,19 @@
+//! `recommendations.csv`: one row per objective: `objective`, then the configs.csv columns.
+
+use crate::error::Result;
+use crate::pipeline::RunResult;
+
+use super::{configs, csv_error};
+
+pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["objective"];
+    header.extend(configs::COLUMNS);
+    w.write_record(&header).map_err(csv_error)?;
+    for rec in &r.summary.recommendations {
+        let mut cells = vec![rec.objective.clone()];
+        cells.extend(configs::row(r, rec.index, &rec.stats));
+        w.write_record(&cells).map_err(csv_error)?;
+    }
+    w.into_inner().map_err(|e| csv_error(e.into_error().into()))
+}

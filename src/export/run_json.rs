@@ -1,0 +1,36 @@
+//! `run.json`: the resolved scenario, seed, draws, method, backend, adapter, version, timings,
+//! counts and the summary, for scripts and for reproducing the run.
+
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::pipeline::RunResult;
+
+pub fn document(r: &RunResult) -> serde_json::Value {
+    json!({
+        "tool": "scalerisk",
+        "version": env!("CARGO_PKG_VERSION"),
+        "scenario": r.scenario,
+        "seed": r.scenario.sampling.seed,
+        "draws": r.draws.len(),
+        "method": r.scenario.sampling.method,
+        "backend": r.backend,
+        "adapter": r.adapter,
+        "timings": r.timings,
+        "counts": {
+            "configurations": r.grid.len(),
+            "feasible": r.summary.feasible,
+            "candidates": r.summary.candidates,
+            "evaluations": r.grid.len() as f64 * r.draws.len() as f64,
+        },
+        "min_completion_met": r.summary.min_completion_met,
+        "recommendations": r.summary.recommendations,
+        "oracle_bands": r.summary.bands,
+    })
+}
+
+pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    let mut v = serde_json::to_vec_pretty(&document(r)).map_err(|e| Error::Runtime(format!("writing run.json: {e}")))?;
+    v.push(b'\n');
+    Ok(v)
+}

@@ -1,0 +1,141 @@
+//! The scaling laws themselves (docs/MODEL.md §2–3): one loss for one (P, D_run, T) and one draw.
+//!
+//! These are the f64 reference formulas. The CPU backend evaluates them through per-draw tables
+//! (`backend::cpu::evaluate`), the GPU backend in f32 (`shaders/evaluate.wgsl`); both are tested
+//! against the functions here.
+
+use serde::Serialize;
+
+/// The functional form of a law.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Form {
+    /// E + A/P^α + B/D^β (+ c·T^−γ): Chinchilla, Epoch, Muennighoff, seed, custom.
+    Additive,
+    /// [(N_c/P)^(α_N/α_D) + D_c/D]^α_D: Kaplan et al. 2020.
+    Kaplan,
+}
+
+/// Every per-draw coefficient a law may use. Unused ones are 0.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Coeffs {
+    pub e: f64,
+    pub a: f64,
+    pub b: f64,
+    pub alpha: f64,
+    pub beta: f64,
+    pub c: f64,
+    pub gamma: f64,
+    pub n_c: f64,
+    pub d_c: f64,
+    pub alpha_n: f64,
+    pub alpha_d: f64,
+    pub r_d_star: f64,
+    pub r_n_star: f64,
+}
+
+/// The law of a scenario: form plus whether Muennighoff's effective parameters apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LawShape {
+    pub form: Form,
+    pub effective_params: bool,
+    /// Whether the additive form carries the c·T^−γ time term.
+    pub time_term: bool,
+}
+
+/// Effective data D' for `d_run` tokens drawn from `unique` unique tokens (Muennighoff 2023):
+/// D' = U + U·R*_D·(1 − exp(−R_D/R*_D)) with R_D = D/U − 1, and D' = D while D ≤ U.
+pub fn effective_data(d_run: f64, unique: f64, r_d_star: f64) -> f64 {
+    if d_run <= unique {
+        return d_run;
+    }
+    let r_d = d_run / unique - 1.0;
+    unique + unique * r_d_star * -(-r_d / r_d_star).exp_m1()
+}
+
+/// Effective parameters P' (Muennighoff 2023, the datablations README's `scaling_law(N, D, U)`):
+/// G = (αA/(βB))^(1/(α+β)), N_opt(U) = (U·G)^(β/α)·G, U_N = min(P, N_opt), R_N = max(P/U_N − 1, 0),
+/// P' = U_N + U_N·R*_N·(1 − exp(−R_N/R*_N)).
+pub fn effective_params(p: f64, unique: f64, k: &Coeffs) -> f64 {
+    let g = ((k.alpha * k.a) / (k.beta * k.b)).powf(1.0 / (k.alpha + k.beta));
+    let n_opt = (unique * g).powf(k.beta / k.alpha) * g;
+    let u_n = p.min(n_opt);
+    let r_n = (p / u_n - 1.0).max(0.0);
+    u_n + u_n * k.r_n_star * -(-r_n / k.r_n_star).exp_m1()
+}
+
+/// Loss for P parameters trained on `d_run` tokens in T hours, with `unique` unique tokens
+/// (`f64::INFINITY` when unlimited). This is the reference the backends are tested against.
+pub fn loss(shape: LawShape, k: &Coeffs, p: f64, d_run: f64, t_hours: f64, unique: f64) -> f64 {
+    let d_eff = if unique.is_finite() { effective_data(d_run, unique, k.r_d_star) } else { d_run };
+    let p_eff = if shape.effective_params && unique.is_finite() { effective_params(p, unique, k) } else { p };
+    match shape.form {
+        Form::Additive => {
+            let time = if shape.time_term { k.c * t_hours.powf(-k.gamma) } else { 0.0 };
+            k.e + k.a * p_eff.powf(-k.alpha) + k.b * d_eff.powf(-k.beta) + time
+        }
+        Form::Kaplan => ((k.n_c / p_eff).powf(k.alpha_n / k.alpha_d) + k.d_c / d_eff).powf(k.alpha_d),
+    }
+}
+
+/// The Chinchilla closed form under C = k·P·D (Hoffmann 2022 eq. 4):
+/// P_opt = G·(C/k)^(β/(α+β)), D_opt = (C/k)/P_opt, G = (αA/(βB))^(1/(α+β)).
+pub fn chinchilla_optimum(k: &Coeffs, flops: f64, flops_per_param_token: f64) -> (f64, f64) {
+    let g = ((k.alpha * k.a) / (k.beta * k.b)).powf(1.0 / (k.alpha + k.beta));
+    let c = flops / flops_per_param_token;
+    let p = g * c.powf(k.beta / (k.alpha + k.beta));
+    (p, c / p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets::laws;
+
+    fn preset_coeffs(name: &str) -> Coeffs {
+        let p = laws::find(name).unwrap();
+        let get = |n: &str| laws::point(&p, n).unwrap_or(0.0);
+        Coeffs {
+            e: get("E"),
+            a: get("A"),
+            b: get("B"),
+            alpha: get("alpha"),
+            beta: get("beta"),
+            r_d_star: laws::R_D_STAR,
+            r_n_star: get("R_N_star"),
+            ..Coeffs::default()
+        }
+    }
+
+    /// Check values published with the datablations README (MODEL.md §3), to 1e-12 relative.
+    #[test]
+    fn muennighoff_readme_check_values() {
+        let k = preset_coeffs("muennighoff2023");
+        let shape = LawShape { form: Form::Additive, effective_params: true, time_term: false };
+        let l1 = loss(shape, &k, 6.34e9, 242e9, 1.0, 25e9);
+        let l2 = loss(shape, &k, 8.67e9, 178e9, 1.0, 25e9);
+        assert!((l1 / 2.2256440889984477 - 1.0).abs() < 1e-12, "{l1:.17}");
+        assert!((l2 / 2.2269634075087867 - 1.0).abs() < 1e-12, "{l2:.17}");
+    }
+
+    /// Hoffmann 2022: about 40B parameters at the Gopher budget (5.76e23 FLOPs).
+    #[test]
+    fn chinchilla_closed_form_gopher_budget() {
+        let (p, _) = chinchilla_optimum(&preset_coeffs("chinchilla"), 5.76e23, 6.0);
+        assert!((p / 4.036e10 - 1.0).abs() < 0.01, "{p:e}");
+    }
+
+    /// Besiroglu 2024: the Epoch point estimate implies about 18.3 tokens per parameter at 5.88e23.
+    #[test]
+    fn epoch_point_tokens_per_param() {
+        let (p, d) = chinchilla_optimum(&preset_coeffs("epoch2024"), 5.88e23, 6.0);
+        assert!((d / p / 18.3 - 1.0).abs() < 0.02, "{}", d / p);
+    }
+
+    #[test]
+    fn effective_data_is_identity_within_one_epoch_and_saturates() {
+        assert_eq!(effective_data(5e9, 1e10, 15.0), 5e9);
+        let many = effective_data(1e15, 1e10, 15.387756);
+        assert!(many < 1e10 * (1.0 + 15.387756) && many > 1e10 * 16.0);
+    }
+}

@@ -1,0 +1,158 @@
+//! Sampling: turns a scenario's uncertain inputs into S draws, each a pure function of
+//! (seed, draw index, input name) (docs/MODEL.md §4).
+
+pub mod dist;
+pub mod mvn;
+pub mod stream;
+
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::law::Coeffs;
+use crate::scenario::{Scenario, Uncertainty};
+
+/// Every input of one evaluation draw.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Draw {
+    pub coeffs: Coeffs,
+    pub mfu: f64,
+    pub goodput: f64,
+    /// Unique tokens available; `f64::INFINITY` when unlimited.
+    pub unique_tokens: f64,
+    /// Sustained training throughput X = n · peak · mfu · goodput, FLOP/s.
+    pub throughput: f64,
+}
+
+/// Stream keys of every input of a scenario, computed once.
+struct Keys {
+    mfu: [u8; 32],
+    goodput: [u8; 32],
+    unique: [u8; 32],
+    group: [u8; 32],
+    coeffs: Vec<[u8; 32]>,
+}
+
+impl Keys {
+    fn new(s: &Scenario) -> Self {
+        let seed = s.sampling.seed;
+        Keys {
+            mfu: stream::key(seed, "budget.mfu"),
+            goodput: stream::key(seed, "budget.goodput"),
+            unique: stream::key(seed, "data.unique_tokens"),
+            group: stream::key(seed, match s.law.uncertainty {
+                Uncertainty::Draws { .. } => "law.draws",
+                _ => "law.mvn",
+            }),
+            coeffs: s.law.coefficients.iter().map(|c| stream::key(seed, &format!("law.{}", c.name))).collect(),
+        }
+    }
+}
+
+/// Draws `range` of the scenario (in parallel; the result does not depend on thread count).
+pub fn draws(s: &Scenario, range: std::ops::Range<usize>) -> Result<Vec<Draw>> {
+    let keys = Keys::new(s);
+    range.into_par_iter().map(|i| draw(s, &keys, i as u64)).collect()
+}
+
+/// The draw in which every input sits at its point value (for the point-estimate baseline).
+pub fn point_draw(s: &Scenario) -> Draw {
+    let mut k = Coeffs::default();
+    for c in &s.law.coefficients {
+        set_coeff(&mut k, &c.name, c.dist.point());
+    }
+    if let Uncertainty::Mvn(m) = &s.law.uncertainty {
+        for (name, v) in m.names.iter().zip(&m.mean) {
+            if !s.law.is_overridden(name) {
+                set_coeff(&mut k, name, *v);
+            }
+        }
+    }
+    let mfu = s.budget.mfu.point();
+    let goodput = s.budget.goodput.point();
+    let unique_tokens = s.data.unique_tokens.as_ref().map_or(f64::INFINITY, |d| d.point());
+    Draw { coeffs: k, mfu, goodput, unique_tokens, throughput: s.budget.throughput(mfu, goodput) }
+}
+
+fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
+    let mut k = Coeffs::default();
+    for c in &s.law.coefficients {
+        set_coeff(&mut k, &c.name, c.dist.point());
+    }
+    match &s.law.uncertainty {
+        Uncertainty::None => {}
+        Uncertainty::Mvn(m) => {
+            let mut rng = stream::stream(&keys.group, i);
+            let z: Vec<f64> = (0..m.names.len()).map(|_| StandardNormal.sample(&mut rng)).collect();
+            for (name, v) in m.names.iter().zip(mvn::transform(&m.mean, &m.chol, &z)) {
+                if !s.law.is_overridden(name) {
+                    set_coeff(&mut k, name, v);
+                }
+            }
+        }
+        Uncertainty::Draws { rows, .. } => {
+            let mut rng = stream::stream(&keys.group, i);
+            let row = rows[rand::Rng::random_range(&mut rng, 0..rows.len())];
+            for (name, v) in ["E", "A", "B", "alpha", "beta"].iter().zip(row) {
+                if !s.law.is_overridden(name) {
+                    set_coeff(&mut k, name, v);
+                }
+            }
+        }
+    }
+    for (c, key) in s.law.coefficients.iter().zip(&keys.coeffs) {
+        if c.overridden && !c.dist.is_fixed() {
+            let field = format!("law.{}", c.name);
+            let v = c.dist.sample(&mut stream::stream(key, i), &field)?;
+            check_domain(&field, v, c.domain_min, i)?;
+            set_coeff(&mut k, &c.name, v);
+        }
+    }
+    let mfu = s.budget.mfu.sample(&mut stream::stream(&keys.mfu, i), "budget.mfu")?;
+    let goodput = s.budget.goodput.sample(&mut stream::stream(&keys.goodput, i), "budget.goodput")?;
+    if !(mfu > 0.0 && mfu <= 1.0) || !(goodput > 0.0 && goodput <= 1.0) {
+        let (field, v) = if !(mfu > 0.0 && mfu <= 1.0) { ("budget.mfu", mfu) } else { ("budget.goodput", goodput) };
+        return Err(Error::input(field, format!("draw {i} gave {v}, outside (0, 1]; truncate the distribution with min/max")));
+    }
+    let unique_tokens = match &s.data.unique_tokens {
+        None => f64::INFINITY,
+        Some(d) => {
+            let v = d.sample(&mut stream::stream(&keys.unique, i), "data.unique_tokens")?;
+            check_domain("data.unique_tokens", v, 0.0, i)?;
+            v
+        }
+    };
+    Ok(Draw { coeffs: k, mfu, goodput, unique_tokens, throughput: s.budget.throughput(mfu, goodput) })
+}
+
+fn check_domain(field: &str, v: f64, min_exclusive: f64, i: u64) -> Result<()> {
+    if v > min_exclusive && v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::input(field, format!("draw {i} gave {v}, must be > {min_exclusive}; truncate the distribution with min/max")))
+    }
+}
+
+/// Set a coefficient by its MODEL.md name; `lnA`, `lnB`, `lnE` set A, B, E through exp.
+pub fn set_coeff(k: &mut Coeffs, name: &str, v: f64) {
+    match name {
+        "E" => k.e = v,
+        "A" => k.a = v,
+        "B" => k.b = v,
+        "lnE" => k.e = v.exp(),
+        "lnA" => k.a = v.exp(),
+        "lnB" => k.b = v.exp(),
+        "alpha" => k.alpha = v,
+        "beta" => k.beta = v,
+        "c" => k.c = v,
+        "gamma" => k.gamma = v,
+        "N_c" => k.n_c = v,
+        "D_c" => k.d_c = v,
+        "alpha_N" => k.alpha_n = v,
+        "alpha_D" => k.alpha_d = v,
+        "R_D_star" => k.r_d_star = v,
+        "R_N_star" => k.r_n_star = v,
+        _ => unreachable!("coefficient names are validated by the scenario parser: {name}"),
+    }
+}

@@ -1,0 +1,234 @@
+//! Scenarios: the TOML a user writes, validated into a [`Scenario`] before any work starts.
+//!
+//! `parse` checks every field and names field, value and what is allowed on refusal; `overrides`
+//! applies `--set KEY=VALUE`; `files` reads the CSV files a scenario may point to.
+
+mod files;
+mod overrides;
+mod parse;
+
+pub use files::{load_column, load_law_draws};
+pub use overrides::apply_set;
+pub use parse::{from_path, from_str};
+
+use serde::Serialize;
+use std::sync::Arc;
+
+use crate::law::LawShape;
+use crate::sampling::dist::Dist;
+
+/// A validated scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub budget: Budget,
+    pub data: Data,
+    pub law: Law,
+    pub search: Search,
+    pub decision: Decision,
+    pub sampling: Sampling,
+}
+
+/// Where the FLOPs come from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Capacity {
+    /// `count` accelerators of `peak_tflops` dense peak and `memory_gb` memory each.
+    Hardware { gpu: String, peak_tflops: f64, memory_gb: f64, count: u32 },
+    /// A fixed compute budget of `flops` over `hours` nominal hours (MFU and goodput are 1).
+    Flops { flops: f64 },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Budget {
+    pub capacity: Capacity,
+    /// Wall-clock hours H of the budget.
+    pub hours: f64,
+    pub mfu: Dist,
+    pub goodput: Dist,
+    /// k: training FLOPs per parameter per token (6; 8 with full activation recomputation).
+    pub flops_per_param_token: f64,
+    pub usd_per_gpu_hour: Option<f64>,
+}
+
+impl Budget {
+    /// Throughput X in FLOP/s for one draw of MFU and goodput (MODEL.md §1).
+    pub fn throughput(&self, mfu: f64, goodput: f64) -> f64 {
+        match &self.capacity {
+            Capacity::Hardware { peak_tflops, count, .. } => f64::from(*count) * peak_tflops * 1e12 * mfu * goodput,
+            Capacity::Flops { flops } => flops / (3600.0 * self.hours),
+        }
+    }
+
+    /// Number of accelerators (None for a FLOPs budget).
+    pub fn gpu_count(&self) -> Option<u32> {
+        match &self.capacity {
+            Capacity::Hardware { count, .. } => Some(*count),
+            Capacity::Flops { .. } => None,
+        }
+    }
+
+    /// Total accelerator memory in bytes (None for a FLOPs budget: no memory limit).
+    pub fn memory_bytes(&self) -> Option<f64> {
+        match &self.capacity {
+            Capacity::Hardware { memory_gb, count, .. } => Some(memory_gb * 1e9 * f64::from(*count)),
+            Capacity::Flops { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Data {
+    /// Unique tokens available; None for unlimited.
+    pub unique_tokens: Option<Dist>,
+}
+
+/// One law coefficient and where its value comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coef {
+    pub name: String,
+    pub dist: Dist,
+    /// Given by the user (wins over the preset's group uncertainty).
+    pub overridden: bool,
+    /// Values must be > this (`-f64::MIN_POSITIVE` lets zero through).
+    #[serde(skip)]
+    pub domain_min: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Law {
+    pub preset: String,
+    pub shape: LawShape,
+    pub coefficients: Vec<Coef>,
+    pub uncertainty: Uncertainty,
+    pub illustrative: bool,
+    pub source: String,
+}
+
+impl Law {
+    /// Whether the user overrode this coefficient (by its name, or A for lnA and so on).
+    pub fn is_overridden(&self, name: &str) -> bool {
+        let base = name.strip_prefix("ln").unwrap_or(name);
+        self.coefficients.iter().any(|c| c.overridden && c.name == base)
+    }
+
+    /// Names of the coefficients this law uses, in draws.csv order.
+    pub fn names(&self) -> Vec<&str> {
+        self.coefficients.iter().map(|c| c.name.as_str()).collect()
+    }
+}
+
+/// Joint uncertainty over the law's coefficients.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Uncertainty {
+    None,
+    Mvn(Mvn),
+    /// Resample rows (E, A, B, alpha, beta) of a bootstrap CSV.
+    Draws {
+        source: String,
+        #[serde(skip)]
+        rows: Arc<Vec<[f64; 5]>>,
+        count: usize,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Mvn {
+    /// Coefficient names (lnA, lnB, lnE allowed for log-space groups).
+    pub names: Vec<String>,
+    pub mean: Vec<f64>,
+    pub cov: Vec<Vec<f64>>,
+    #[serde(skip)]
+    pub chol: Vec<Vec<f64>>,
+    /// Diagonal jitter the factorisation needed (0 when none).
+    pub jitter: f64,
+}
+
+/// A log-spaced axis of the search grid.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Axis {
+    pub min: f64,
+    pub max: f64,
+    pub points: usize,
+}
+
+impl Axis {
+    /// The grid values, log-spaced from min to max inclusive, in f64.
+    pub fn values(&self) -> Vec<f64> {
+        if self.points == 1 {
+            return vec![self.min];
+        }
+        let (a, b) = (self.min.ln(), self.max.ln());
+        (0..self.points)
+            .map(|i| match i {
+                0 => self.min,
+                i if i == self.points - 1 => self.max,
+                i => (a + (b - a) * i as f64 / (self.points - 1) as f64).exp(),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Search {
+    pub params: Axis,
+    pub tokens: Axis,
+    pub hours: Vec<f64>,
+    pub max_params: Option<f64>,
+    pub bytes_per_param: f64,
+}
+
+/// A robust objective (MODEL.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    Expected,
+    P95,
+    Cvar95,
+    MinimaxRegret,
+    PBest,
+    Target,
+}
+
+impl Objective {
+    pub const ALL: [(&'static str, Objective); 6] = [
+        ("expected", Objective::Expected),
+        ("p95", Objective::P95),
+        ("cvar95", Objective::Cvar95),
+        ("minimax_regret", Objective::MinimaxRegret),
+        ("p_best", Objective::PBest),
+        ("target", Objective::Target),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(_, o)| *o == self).map(|(n, _)| *n).unwrap_or("?")
+    }
+
+    /// What the objective minimises or maximises, in a person's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Objective::Expected => "expected loss",
+            Objective::P95 => "95th-percentile loss",
+            Objective::Cvar95 => "mean of the worst 5% of losses",
+            Objective::MinimaxRegret => "worst-case regret",
+            Objective::PBest => "probability of being best",
+            Objective::Target => "probability of reaching the target loss",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub objectives: Vec<Objective>,
+    pub min_completion: f64,
+    pub target_loss: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sampling {
+    pub draws: usize,
+    pub seed: u64,
+    pub method: String,
+}
