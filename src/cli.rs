@@ -13,10 +13,16 @@ use crate::presets::{gpus, laws};
 use crate::{export, report, scenario};
 
 #[derive(Parser)]
-#[command(name = "scalerisk", version, about = "How big a model, on how many tokens, for how long — and how sure can we be?")]
-#[command(long_about = "scalerisk evaluates every candidate (params, tokens, hours) of a scenario against thousands of draws of \
+#[command(
+    name = "scalerisk",
+    version,
+    about = "How big a model, on how many tokens, for how long — and how sure can we be?"
+)]
+#[command(
+    long_about = "scalerisk evaluates every candidate (params, tokens, hours) of a scenario against thousands of draws of \
 the uncertain inputs (scaling-law coefficients, MFU, goodput, unique data) and recommends robust allocations.\n\n\
-Example:\n  scalerisk run scenarios/a100-3days.toml\n  scalerisk run scenarios/a100-3days.toml --set budget.hours=48 --draws 2048")]
+Example:\n  scalerisk run scenarios/a100-3days.toml\n  scalerisk run scenarios/a100-3days.toml --set budget.hours=48 --draws 2048"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -98,7 +104,10 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         sets.push(format!("sampling.seed={seed}"));
     }
     let s = scenario::from_path(&args.scenario, &sets)?;
-    let dir = args.out.clone().unwrap_or_else(|| Path::new("output").join(&s.name));
+    let dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&s.name));
     check_output_dir(&dir)?;
     let result = pipeline::run(s, args.backend)?;
     let files = export::files(&result)?;
@@ -109,7 +118,11 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::to_string(&doc)?)?;
     } else if !args.quiet {
         write!(out, "{}", report::render(&result))?;
-        writeln!(out, "wrote {}/{{configs.csv, draws.csv, recommendations.csv, run.json}}", dir.display())?;
+        writeln!(
+            out,
+            "wrote {}/{{configs.csv, draws.csv, recommendations.csv, run.json}}",
+            dir.display()
+        )?;
     }
     Ok(())
 }
@@ -117,21 +130,46 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
 /// Fail in a second, not after the run, when the output folder cannot be written.
 fn check_output_dir(dir: &Path) -> Result<(), Error> {
     if dir.exists() && !dir.is_dir() {
-        return Err(Error::input("--out", format!("{} exists and is not a folder", dir.display())));
+        return Err(Error::input(
+            "--out",
+            format!("{} exists and is not a folder", dir.display()),
+        ));
     }
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut probe = parent;
     while !probe.exists() {
-        probe = probe.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        probe = probe
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
     }
-    if !probe.is_dir() || probe.metadata().map(|m| m.permissions().readonly()).unwrap_or(true) {
-        return Err(Error::input("--out", format!("{} cannot be created: {} is not a writable folder", dir.display(), probe.display())));
+    if !probe.is_dir()
+        || probe
+            .metadata()
+            .map(|m| m.permissions().readonly())
+            .unwrap_or(true)
+    {
+        return Err(Error::input(
+            "--out",
+            format!(
+                "{} cannot be created: {} is not a writable folder",
+                dir.display(),
+                probe.display()
+            ),
+        ));
     }
     Ok(())
 }
 
 fn print_laws(out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "{:<16} {:<9} {:<6} {:<66} source", "preset", "form", "uncert", "coefficients (point values; ? = must be given)")?;
+    writeln!(
+        out,
+        "{:<16} {:<9} {:<6} {:<66} source",
+        "preset", "form", "uncert", "coefficients (point values; ? = must be given)"
+    )?;
     for p in laws::presets() {
         let coeffs = p
             .coefficients
@@ -144,21 +182,48 @@ fn print_laws(out: &mut impl Write) -> std::io::Result<()> {
             .join(" ");
         let unc = if p.has_mvn { "mvn" } else { "none" };
         let form = format!("{:?}", p.form).to_lowercase();
-        let illustrative = if p.illustrative { " [ILLUSTRATIVE]" } else { "" };
-        writeln!(out, "{:<16} {:<9} {:<6} {:<66} {}{illustrative}", p.name, form, unc, coeffs, p.source)?;
+        let illustrative = if p.illustrative {
+            " [ILLUSTRATIVE]"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{:<16} {:<9} {:<6} {:<66} {}{illustrative}",
+            p.name, form, unc, coeffs, p.source
+        )?;
     }
-    writeln!(out, "\nEvery law uses R_D_star = {} (Muennighoff et al. 2023) when data.unique_tokens is set.", laws::R_D_STAR)?;
-    writeln!(out, "epoch2024 also ships its 4000 bootstrap draws (law.uncertainty = \"draws\").")
+    writeln!(
+        out,
+        "\nEvery law uses R_D_star = {} (Muennighoff et al. 2023) when data.unique_tokens is set.",
+        laws::R_D_STAR
+    )?;
+    writeln!(
+        out,
+        "epoch2024 also ships its 4000 bootstrap draws (law.uncertainty = \"draws\")."
+    )
 }
 
 fn report_num(v: f64) -> String {
-    if v.abs() >= 1e4 { format!("{v:.4e}") } else { format!("{}", (v * 1e6).round() / 1e6) }
+    if v.abs() >= 1e4 {
+        format!("{v:.4e}")
+    } else {
+        format!("{}", (v * 1e6).round() / 1e6)
+    }
 }
 
 fn print_gpus(out: &mut impl Write) -> std::io::Result<()> {
-    writeln!(out, "{:<10} {:>12} {:>10}  {:<22} source", "preset", "peak TFLOP/s", "memory GB", "precision (dense)")?;
+    writeln!(
+        out,
+        "{:<10} {:>12} {:>10}  {:<22} source",
+        "preset", "peak TFLOP/s", "memory GB", "precision (dense)"
+    )?;
     for g in gpus::GPUS {
-        writeln!(out, "{:<10} {:>12} {:>10}  {:<22} {}", g.name, g.peak_tflops, g.memory_gb, g.precision, g.source)?;
+        writeln!(
+            out,
+            "{:<10} {:>12} {:>10}  {:<22} {}",
+            g.name, g.peak_tflops, g.memory_gb, g.precision, g.source
+        )?;
     }
     Ok(())
 }

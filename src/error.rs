@@ -23,7 +23,10 @@ pub enum Error {
 impl Error {
     /// A bad-input error naming the field, the value and what is allowed.
     pub fn input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Input { field: field.into(), message: message.into() }
+        Error::Input {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// True when the user must change an input (exit code 2), false for runtime failures.
@@ -32,7 +35,10 @@ impl Error {
     }
 
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.as_ref().display().to_string(), source }
+        Error::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 }
 

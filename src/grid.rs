@@ -30,7 +30,10 @@ impl Grid {
         let tokens = s.search.tokens.values();
         let hours = s.search.hours.clone();
         let mem = s.budget.memory_bytes();
-        let fits = |p: f64| mem.is_none_or(|m| p * s.search.bytes_per_param <= m) && s.search.max_params.is_none_or(|c| p <= c);
+        let fits = |p: f64| {
+            mem.is_none_or(|m| p * s.search.bytes_per_param <= m)
+                && s.search.max_params.is_none_or(|c| p <= c)
+        };
         let feasible_params = params.iter().take_while(|p| fits(**p)).count();
         let feasible_hours = hours.iter().take_while(|t| **t <= s.budget.hours).count();
         Grid {

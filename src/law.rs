@@ -67,14 +67,28 @@ pub fn effective_params(p: f64, unique: f64, k: &Coeffs) -> f64 {
 /// Loss for P parameters trained on `d_run` tokens in T hours, with `unique` unique tokens
 /// (`f64::INFINITY` when unlimited). This is the reference the backends are tested against.
 pub fn loss(shape: LawShape, k: &Coeffs, p: f64, d_run: f64, t_hours: f64, unique: f64) -> f64 {
-    let d_eff = if unique.is_finite() { effective_data(d_run, unique, k.r_d_star) } else { d_run };
-    let p_eff = if shape.effective_params && unique.is_finite() { effective_params(p, unique, k) } else { p };
+    let d_eff = if unique.is_finite() {
+        effective_data(d_run, unique, k.r_d_star)
+    } else {
+        d_run
+    };
+    let p_eff = if shape.effective_params && unique.is_finite() {
+        effective_params(p, unique, k)
+    } else {
+        p
+    };
     match shape.form {
         Form::Additive => {
-            let time = if shape.time_term { k.c * t_hours.powf(-k.gamma) } else { 0.0 };
+            let time = if shape.time_term {
+                k.c * t_hours.powf(-k.gamma)
+            } else {
+                0.0
+            };
             k.e + k.a * p_eff.powf(-k.alpha) + k.b * d_eff.powf(-k.beta) + time
         }
-        Form::Kaplan => ((k.n_c / p_eff).powf(k.alpha_n / k.alpha_d) + k.d_c / d_eff).powf(k.alpha_d),
+        Form::Kaplan => {
+            ((k.n_c / p_eff).powf(k.alpha_n / k.alpha_d) + k.d_c / d_eff).powf(k.alpha_d)
+        }
     }
 }
 
@@ -111,7 +125,11 @@ mod tests {
     #[test]
     fn muennighoff_readme_check_values() {
         let k = preset_coeffs("muennighoff2023");
-        let shape = LawShape { form: Form::Additive, effective_params: true, time_term: false };
+        let shape = LawShape {
+            form: Form::Additive,
+            effective_params: true,
+            time_term: false,
+        };
         let l1 = loss(shape, &k, 6.34e9, 242e9, 1.0, 25e9);
         let l2 = loss(shape, &k, 8.67e9, 178e9, 1.0, 25e9);
         assert!((l1 / 2.2256440889984477 - 1.0).abs() < 1e-12, "{l1:.17}");
@@ -136,6 +154,6 @@ mod tests {
     fn effective_data_is_identity_within_one_epoch_and_saturates() {
         assert_eq!(effective_data(5e9, 1e10, 15.0), 5e9);
         let many = effective_data(1e15, 1e10, 15.387756);
-        assert!(many < 1e10 * (1.0 + 15.387756) && many > 1e10 * 16.0);
+        assert!(many <= 1e10 * (1.0 + 15.387756) && many > 1e10 * 16.38);
     }
 }

@@ -46,7 +46,10 @@ pub struct RunResult {
 
 pub fn run(scenario: Scenario, backend: BackendChoice) -> Result<RunResult> {
     if backend == BackendChoice::Gpu {
-        return Err(Error::input("--backend", "gpu is not available in this build yet; use --backend cpu (or auto)"));
+        return Err(Error::input(
+            "--backend",
+            "gpu is not available in this build yet; use --backend cpu (or auto)",
+        ));
     }
     let mut timings = Timings::default();
     let t0 = Instant::now();

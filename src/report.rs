@@ -15,9 +15,19 @@ pub fn si(x: f64) -> String {
         a if a >= 1e3 => (x / 1e3, "K"),
         _ => (x, ""),
     };
-    let digits = if v.abs() >= 100.0 { 0 } else if v.abs() >= 10.0 { 1 } else { 2 };
+    let digits = if v.abs() >= 100.0 {
+        0
+    } else if v.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
     let s = format!("{v:.digits$}");
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
     format!("{s}{unit}")
 }
 
@@ -31,11 +41,21 @@ fn sig2(x: f64) -> String {
 }
 
 fn hours(h: f64) -> String {
-    if h.fract() == 0.0 { format!("{h:.0} h") } else { format!("{h:.1} h") }
+    if h.fract() == 0.0 {
+        format!("{h:.0} h")
+    } else {
+        format!("{h:.1} h")
+    }
 }
 
 fn plan(r: &Recommendation) -> String {
-    format!("{} params · {} tokens ({:.0} tok/param) · {}", si(r.params), si(r.tokens), r.tokens / r.params, hours(r.hours))
+    format!(
+        "{} params · {} tokens ({:.0} tok/param) · {}",
+        si(r.params),
+        si(r.tokens),
+        r.tokens / r.params,
+        hours(r.hours)
+    )
 }
 
 /// The human report.
@@ -43,17 +63,36 @@ pub fn render(r: &RunResult) -> String {
     let s = &r.scenario;
     let mut o = String::new();
     let budget = match &s.budget.capacity {
-        Capacity::Hardware { gpu, count, .. } => format!("{count} × {gpu} · {} · MFU {}", hours(s.budget.hours), s.budget.mfu.describe()),
+        Capacity::Hardware { gpu, count, .. } => format!(
+            "{count} × {gpu} · {} · MFU {}",
+            hours(s.budget.hours),
+            s.budget.mfu.describe()
+        ),
         Capacity::Flops { flops } => format!("{flops:.3e} FLOPs"),
     };
-    let _ = writeln!(o, "{}  ·  {budget} · {} draws · {} ({})", s.name, r.draws.len(), r.backend, r.adapter);
+    let _ = writeln!(
+        o,
+        "{}  ·  {budget} · {} draws · {} ({})",
+        s.name,
+        r.draws.len(),
+        r.backend,
+        r.adapter
+    );
     if s.law.illustrative {
-        let _ = writeln!(o, "law: {} — ILLUSTRATIVE, not fitted to data ({})", s.law.preset, s.law.source);
+        let _ = writeln!(
+            o,
+            "law: {} — ILLUSTRATIVE, not fitted to data ({})",
+            s.law.preset, s.law.source
+        );
     } else {
         let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
     }
     let sum = &r.summary;
-    let completion = if s.decision.min_completion > 0.0 { format!(", ≥{:.0}% completion", s.decision.min_completion * 100.0) } else { String::new() };
+    let completion = if s.decision.min_completion > 0.0 {
+        format!(", ≥{:.0}% completion", s.decision.min_completion * 100.0)
+    } else {
+        String::new()
+    };
     if !sum.min_completion_met {
         let _ = writeln!(o, "warning: no configuration completes in ≥{:.0}% of draws; objectives use every feasible configuration", s.decision.min_completion * 100.0);
     }
@@ -65,19 +104,35 @@ pub fn render(r: &RunResult) -> String {
         let _ = writeln!(
             o,
             "  loss {:.4} ± {} (90% band {:.3}–{:.3}) · completes in {:.0}% of draws",
-            st.loss_mean, sig2(st.loss_se), st.loss_p05, st.loss_p95, st.p_complete * 100.0
+            st.loss_mean,
+            sig2(st.loss_se),
+            st.loss_p05,
+            st.loss_p95,
+            st.p_complete * 100.0
         );
     }
     let b = &sum.bands;
     let _ = writeln!(
         o,
         "oracle allocation band (5–95%): {}–{} params · {}–{} tokens · {:.0}–{:.0} tok/param",
-        si(b.params.p05), si(b.params.p95), si(b.tokens.p05), si(b.tokens.p95), b.tokens_per_param.p05, b.tokens_per_param.p95
+        si(b.params.p05),
+        si(b.params.p95),
+        si(b.tokens.p05),
+        si(b.tokens.p95),
+        b.tokens_per_param.p05,
+        b.tokens_per_param.p95
     );
     if sum.recommendations.len() > 1 {
         let _ = writeln!(o, "other objectives:");
         for rec in &sum.recommendations[1..] {
-            let _ = writeln!(o, "  {:<15} {} · loss {:.3} · completes {:.0}%", rec.objective, plan(rec), rec.stats.loss_mean, rec.stats.p_complete * 100.0);
+            let _ = writeln!(
+                o,
+                "  {:<15} {} · loss {:.3} · completes {:.0}%",
+                rec.objective,
+                plan(rec),
+                rec.stats.loss_mean,
+                rec.stats.p_complete * 100.0
+            );
         }
     }
     o

@@ -11,7 +11,11 @@ pub fn type7_position(n: usize, q: f64) -> (usize, f64) {
 /// numpy's `_lerp`: a + (b − a)·t, computed from the nearer end for t ≥ 0.5.
 pub fn lerp(a: f64, b: f64, t: f64) -> f64 {
     let d = b - a;
-    if t >= 0.5 { b - d * (1.0 - t) } else { a + d * t }
+    if t >= 0.5 {
+        b - d * (1.0 - t)
+    } else {
+        a + d * t
+    }
 }
 
 /// How many of the largest values CVaR at level `level` averages: ceil((1 − level)·n).
@@ -55,16 +59,31 @@ pub const CVAR_LEVEL: f64 = 0.95;
 pub fn tail(v: &mut [f64]) -> Tail {
     let n = v.len();
     let m = cvar_tail(n, CVAR_LEVEL);
-    let pos = [type7_position(n, Q05), type7_position(n, Q50), type7_position(n, Q95)];
+    let pos = [
+        type7_position(n, Q05),
+        type7_position(n, Q50),
+        type7_position(n, Q95),
+    ];
     let mut ranks = vec![n - m];
     for (lo, _) in pos {
         ranks.push(lo);
         ranks.push((lo + 1).min(n - 1));
     }
     select_ranks(v, &mut ranks);
-    let q = |(lo, t): (usize, f64)| if t == 0.0 { v[lo] } else { lerp(v[lo], v[lo + 1], t) };
+    let q = |(lo, t): (usize, f64)| {
+        if t == 0.0 {
+            v[lo]
+        } else {
+            lerp(v[lo], v[lo + 1], t)
+        }
+    };
     let cvar95 = v[n - m..].iter().sum::<f64>() / m as f64;
-    Tail { p05: q(pos[0]), p50: q(pos[1]), p95: q(pos[2]), cvar95 }
+    Tail {
+        p05: q(pos[0]),
+        p50: q(pos[1]),
+        p95: q(pos[2]),
+        cvar95,
+    }
 }
 
 /// One type-7 quantile of `v` (permuted).
@@ -72,7 +91,11 @@ pub fn quantile(v: &mut [f64], q: f64) -> f64 {
     let n = v.len();
     let (lo, t) = type7_position(n, q);
     select_ranks(v, &mut vec![lo, (lo + 1).min(n - 1)]);
-    if t == 0.0 { v[lo] } else { lerp(v[lo], v[lo + 1], t) }
+    if t == 0.0 {
+        v[lo]
+    } else {
+        lerp(v[lo], v[lo + 1], t)
+    }
 }
 
 /// Mean and sample standard deviation (n − 1), two passes; sd is NaN for one value.
@@ -80,7 +103,14 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
     let ss: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
-    (mean, if v.len() > 1 { (ss / (n - 1.0)).sqrt() } else { f64::NAN })
+    (
+        mean,
+        if v.len() > 1 {
+            (ss / (n - 1.0)).sqrt()
+        } else {
+            f64::NAN
+        },
+    )
 }
 
 #[cfg(test)]
@@ -93,20 +123,31 @@ mod tests {
     fn type7_matches_numpy_on_1_to_20() {
         let mut v: Vec<f64> = (1..=20).rev().map(f64::from).collect();
         let t = tail(&mut v);
-        assert!((t.p05 - 1.95).abs() < 1e-12 && (t.p50 - 10.5).abs() < 1e-12 && (t.p95 - 19.05).abs() < 1e-12, "{t:?}");
+        assert!(
+            (t.p05 - 1.95).abs() < 1e-12
+                && (t.p50 - 10.5).abs() < 1e-12
+                && (t.p95 - 19.05).abs() < 1e-12,
+            "{t:?}"
+        );
         // worst 5% of 20 values = the single largest.
         assert_eq!(t.cvar95, 20.0);
     }
 
     #[test]
     fn selection_agrees_with_a_full_sort() {
-        let mut x: Vec<f64> = (0..1001).map(|i| ((i * 7919) % 1009) as f64 * 0.37).collect();
+        let mut x: Vec<f64> = (0..1001)
+            .map(|i| ((i * 7919) % 1009) as f64 * 0.37)
+            .collect();
         let mut sorted = x.clone();
         sorted.sort_by(f64::total_cmp);
         let t = tail(&mut x);
         let q = |p: f64| {
             let (lo, w) = type7_position(sorted.len(), p);
-            if w == 0.0 { sorted[lo] } else { lerp(sorted[lo], sorted[lo + 1], w) }
+            if w == 0.0 {
+                sorted[lo]
+            } else {
+                lerp(sorted[lo], sorted[lo + 1], w)
+            }
         };
         let m = cvar_tail(1001, 0.95);
         assert_eq!(m, 51);

@@ -29,7 +29,11 @@ pub struct Band {
 impl Band {
     pub fn of(values: impl Iterator<Item = f64>) -> Band {
         let mut v: Vec<f64> = values.collect();
-        Band { p05: stats::quantile(&mut v, 0.05), p50: stats::quantile(&mut v, 0.50), p95: stats::quantile(&mut v, 0.95) }
+        Band {
+            p05: stats::quantile(&mut v, 0.05),
+            p50: stats::quantile(&mut v, 0.50),
+            p95: stats::quantile(&mut v, 0.95),
+        }
     }
 }
 
@@ -91,9 +95,17 @@ pub fn choose(o: Objective, candidates: &[usize], stats: &[ConfigStats]) -> Opti
 
 pub fn summarize(s: &Scenario, grid: &Grid, eval: &Evaluation) -> Summary {
     let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
-    let meeting: Vec<usize> = feasible.iter().copied().filter(|&i| eval.stats[i].p_complete >= s.decision.min_completion).collect();
+    let meeting: Vec<usize> = feasible
+        .iter()
+        .copied()
+        .filter(|&i| eval.stats[i].p_complete >= s.decision.min_completion)
+        .collect();
     let min_completion_met = !meeting.is_empty();
-    let candidates = if min_completion_met { &meeting } else { &feasible };
+    let candidates = if min_completion_met {
+        &meeting
+    } else {
+        &feasible
+    };
     let recommendations = s
         .decision
         .objectives
@@ -101,8 +113,21 @@ pub fn summarize(s: &Scenario, grid: &Grid, eval: &Evaluation) -> Summary {
         .filter_map(|&o| {
             let i = choose(o, candidates, &eval.stats)?;
             let (params, tokens, hours) = grid.config(i);
-            Some(Recommendation { objective: o.name().to_string(), index: i, params, tokens, hours, stats: eval.stats[i] })
+            Some(Recommendation {
+                objective: o.name().to_string(),
+                index: i,
+                params,
+                tokens,
+                hours,
+                stats: eval.stats[i],
+            })
         })
         .collect();
-    Summary { recommendations, bands: OracleBands::of(&eval.optima), feasible: feasible.len(), candidates: meeting.len(), min_completion_met }
+    Summary {
+        recommendations,
+        bands: OracleBands::of(&eval.optima),
+        feasible: feasible.len(),
+        candidates: meeting.len(),
+        min_completion_met,
+    }
 }

@@ -8,18 +8,62 @@ use super::{csv_error, num};
 
 /// The fixed header of configs.csv (and of recommendations.csv after `objective`).
 pub const COLUMNS: [&str; 20] = [
-    "params", "tokens", "hours", "tokens_per_param", "feasible", "loss_mean", "loss_sd", "loss_se", "loss_p05", "loss_p50", "loss_p95",
-    "loss_cvar95", "p_complete", "p_target", "regret_mean", "regret_p95", "regret_max", "p_best", "gpu_hours_mean", "cost_usd_mean",
+    "params",
+    "tokens",
+    "hours",
+    "tokens_per_param",
+    "feasible",
+    "loss_mean",
+    "loss_sd",
+    "loss_se",
+    "loss_p05",
+    "loss_p50",
+    "loss_p95",
+    "loss_cvar95",
+    "p_complete",
+    "p_target",
+    "regret_mean",
+    "regret_p95",
+    "regret_max",
+    "p_best",
+    "gpu_hours_mean",
+    "cost_usd_mean",
 ];
 
 /// The cells of one configuration, in [`COLUMNS`] order.
 pub fn row(r: &RunResult, index: usize, s: &ConfigStats) -> Vec<String> {
     let (p, d, t) = r.grid.config(index);
-    let gpu_hours = r.scenario.budget.gpu_count().map_or(f64::NAN, |n| f64::from(n) * s.hours_mean);
-    let cost = r.scenario.budget.usd_per_gpu_hour.map_or(f64::NAN, |usd| usd * gpu_hours);
+    let gpu_hours = r
+        .scenario
+        .budget
+        .gpu_count()
+        .map_or(f64::NAN, |n| f64::from(n) * s.hours_mean);
+    let cost = r
+        .scenario
+        .budget
+        .usd_per_gpu_hour
+        .map_or(f64::NAN, |usd| usd * gpu_hours);
     let v = [
-        p, d, t, d / p, f64::NAN, s.loss_mean, s.loss_sd, s.loss_se, s.loss_p05, s.loss_p50, s.loss_p95, s.loss_cvar95, s.p_complete, s.p_target,
-        s.regret_mean, s.regret_p95, s.regret_max, s.p_best, gpu_hours, cost,
+        p,
+        d,
+        t,
+        d / p,
+        f64::NAN,
+        s.loss_mean,
+        s.loss_sd,
+        s.loss_se,
+        s.loss_p05,
+        s.loss_p50,
+        s.loss_p95,
+        s.loss_cvar95,
+        s.p_complete,
+        s.p_target,
+        s.regret_mean,
+        s.regret_p95,
+        s.regret_max,
+        s.p_best,
+        gpu_hours,
+        cost,
     ];
     let mut cells: Vec<String> = v.iter().map(|x| num(*x)).collect();
     cells[4] = r.grid.feasible(index).to_string();
@@ -32,5 +76,6 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     for (i, s) in r.evaluation.stats.iter().enumerate() {
         w.write_record(row(r, i, s)).map_err(csv_error)?;
     }
-    w.into_inner().map_err(|e| super::csv_error(e.into_error().into()))
+    w.into_inner()
+        .map_err(|e| super::csv_error(e.into_error().into()))
 }

@@ -30,7 +30,19 @@ fn coeff(k: &Coeffs, name: &str) -> f64 {
 pub fn columns(r: &RunResult) -> Vec<String> {
     let mut h = vec!["draw".to_string()];
     h.extend(r.scenario.law.names().iter().map(|s| s.to_string()));
-    h.extend(["mfu", "goodput", "unique_tokens", "throughput", "params_opt", "tokens_opt", "hours_opt", "loss_opt"].map(String::from));
+    h.extend(
+        [
+            "mfu",
+            "goodput",
+            "unique_tokens",
+            "throughput",
+            "params_opt",
+            "tokens_opt",
+            "hours_opt",
+            "loss_opt",
+        ]
+        .map(String::from),
+    );
     h
 }
 
@@ -41,7 +53,11 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     for (i, (d, o)) in r.draws.iter().zip(&r.evaluation.optima).enumerate() {
         let mut cells = vec![i.to_string()];
         cells.extend(names.iter().map(|n| num(coeff(&d.coeffs, n))));
-        let unique = if d.unique_tokens.is_finite() { num(d.unique_tokens) } else { String::new() };
+        let unique = if d.unique_tokens.is_finite() {
+            num(d.unique_tokens)
+        } else {
+            String::new()
+        };
         cells.extend([num(d.mfu), num(d.goodput), unique, num(d.throughput)]);
         cells.extend([o.params, o.tokens, o.hours, o.loss].map(num));
         w.write_record(&cells).map_err(csv_error)?;

@@ -17,7 +17,11 @@ pub fn num(x: f64) -> String {
     if x.is_nan() {
         String::new()
     } else if x.is_infinite() {
-        if x > 0.0 { "inf".into() } else { "-inf".into() }
+        if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         let mut b = ryu::Buffer::new();
         b.format_finite(x).to_string()
@@ -38,9 +42,16 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
 /// into place, so that an interrupted run never leaves half-written files, and an existing
 /// folder is replaced only when the new one is complete.
 pub fn write_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
-    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let name = dir.file_name().ok_or_else(|| Error::input("--out", format!("{} has no folder name", dir.display())))?.to_string_lossy().to_string();
+    let name = dir
+        .file_name()
+        .ok_or_else(|| Error::input("--out", format!("{} has no folder name", dir.display())))?
+        .to_string_lossy()
+        .to_string();
     let pid = std::process::id();
     let tmp: PathBuf = parent.join(format!(".{name}.tmp-{pid}"));
     let old: PathBuf = parent.join(format!(".{name}.old-{pid}"));

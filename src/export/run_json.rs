@@ -30,7 +30,8 @@ pub fn document(r: &RunResult) -> serde_json::Value {
 }
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
-    let mut v = serde_json::to_vec_pretty(&document(r)).map_err(|e| Error::Runtime(format!("writing run.json: {e}")))?;
+    let mut v = serde_json::to_vec_pretty(&document(r))
+        .map_err(|e| Error::Runtime(format!("writing run.json: {e}")))?;
     v.push(b'\n');
     Ok(v)
 }

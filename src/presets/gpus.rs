@@ -13,16 +13,76 @@ pub struct GpuPreset {
 
 /// The table of MODEL.md §1.
 pub const GPUS: &[GpuPreset] = &[
-    GpuPreset { name: "a100-40gb", peak_tflops: 312.0, memory_gb: 40.0, precision: "bf16", source: "NVIDIA A100 datasheet" },
-    GpuPreset { name: "a100-80gb", peak_tflops: 312.0, memory_gb: 80.0, precision: "bf16", source: "NVIDIA A100 datasheet" },
-    GpuPreset { name: "h100-sxm", peak_tflops: 989.0, memory_gb: 80.0, precision: "bf16", source: "NVIDIA H100 datasheet (SXM5)" },
-    GpuPreset { name: "h100-pcie", peak_tflops: 756.0, memory_gb: 80.0, precision: "bf16", source: "NVIDIA H100 datasheet (PCIe)" },
-    GpuPreset { name: "h200", peak_tflops: 989.0, memory_gb: 141.0, precision: "bf16", source: "NVIDIA H200 datasheet" },
-    GpuPreset { name: "v100", peak_tflops: 125.0, memory_gb: 32.0, precision: "fp16", source: "NVIDIA V100 datasheet" },
-    GpuPreset { name: "l4", peak_tflops: 121.0, memory_gb: 24.0, precision: "bf16", source: "NVIDIA L4 datasheet" },
-    GpuPreset { name: "a10", peak_tflops: 125.0, memory_gb: 24.0, precision: "bf16", source: "NVIDIA A10 datasheet" },
-    GpuPreset { name: "rtx4090", peak_tflops: 165.0, memory_gb: 24.0, precision: "fp16, fp32 accumulate", source: "NVIDIA Ada (AD102) whitepaper" },
-    GpuPreset { name: "mi300x", peak_tflops: 1307.0, memory_gb: 192.0, precision: "bf16", source: "AMD Instinct MI300X datasheet" },
+    GpuPreset {
+        name: "a100-40gb",
+        peak_tflops: 312.0,
+        memory_gb: 40.0,
+        precision: "bf16",
+        source: "NVIDIA A100 datasheet",
+    },
+    GpuPreset {
+        name: "a100-80gb",
+        peak_tflops: 312.0,
+        memory_gb: 80.0,
+        precision: "bf16",
+        source: "NVIDIA A100 datasheet",
+    },
+    GpuPreset {
+        name: "h100-sxm",
+        peak_tflops: 989.0,
+        memory_gb: 80.0,
+        precision: "bf16",
+        source: "NVIDIA H100 datasheet (SXM5)",
+    },
+    GpuPreset {
+        name: "h100-pcie",
+        peak_tflops: 756.0,
+        memory_gb: 80.0,
+        precision: "bf16",
+        source: "NVIDIA H100 datasheet (PCIe)",
+    },
+    GpuPreset {
+        name: "h200",
+        peak_tflops: 989.0,
+        memory_gb: 141.0,
+        precision: "bf16",
+        source: "NVIDIA H200 datasheet",
+    },
+    GpuPreset {
+        name: "v100",
+        peak_tflops: 125.0,
+        memory_gb: 32.0,
+        precision: "fp16",
+        source: "NVIDIA V100 datasheet",
+    },
+    GpuPreset {
+        name: "l4",
+        peak_tflops: 121.0,
+        memory_gb: 24.0,
+        precision: "bf16",
+        source: "NVIDIA L4 datasheet",
+    },
+    GpuPreset {
+        name: "a10",
+        peak_tflops: 125.0,
+        memory_gb: 24.0,
+        precision: "bf16",
+        source: "NVIDIA A10 datasheet",
+    },
+    GpuPreset {
+        name: "rtx4090",
+        peak_tflops: 165.0,
+        memory_gb: 24.0,
+        precision: "fp16, fp32 accumulate",
+        source: "NVIDIA Ada (AD102) whitepaper",
+    },
+    GpuPreset {
+        name: "mi300x",
+        peak_tflops: 1307.0,
+        memory_gb: 192.0,
+        precision: "bf16",
+        source: "AMD Instinct MI300X datasheet",
+    },
 ];
 
 /// Look a preset up by name.

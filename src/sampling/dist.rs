@@ -15,12 +15,31 @@ const MAX_TRUNCATION_TRIES: usize = 100_000;
 #[serde(rename_all = "snake_case")]
 pub enum Dist {
     Fixed(f64),
-    Uniform { low: f64, high: f64 },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
     /// Normal, optionally truncated to [min, max] (by rejection).
-    Normal { mean: f64, sd: f64, min: Option<f64>, max: Option<f64> },
-    LogNormal { median: f64, sigma: f64 },
-    Triangular { low: f64, mode: f64, high: f64 },
-    Pert { low: f64, mode: f64, high: f64 },
+    Normal {
+        mean: f64,
+        sd: f64,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
+    LogNormal {
+        median: f64,
+        sigma: f64,
+    },
+    Triangular {
+        low: f64,
+        mode: f64,
+        high: f64,
+    },
+    Pert {
+        low: f64,
+        mode: f64,
+        high: f64,
+    },
     /// Rows of a CSV column, resampled uniformly with replacement.
     Column {
         file: String,
@@ -43,7 +62,9 @@ impl Dist {
         match self {
             Dist::Fixed(x) => *x,
             Dist::Uniform { low, high } => 0.5 * (low + high),
-            Dist::Normal { mean, min, max, .. } => mean.clamp(min.unwrap_or(f64::MIN), max.unwrap_or(f64::MAX)),
+            Dist::Normal { mean, min, max, .. } => {
+                mean.clamp(min.unwrap_or(f64::MIN), max.unwrap_or(f64::MAX))
+            }
             Dist::LogNormal { median, .. } => *median,
             Dist::Triangular { mode, .. } | Dist::Pert { mode, .. } => *mode,
             Dist::Column { values, .. } => values.iter().sum::<f64>() / values.len() as f64,
@@ -54,23 +75,36 @@ impl Dist {
     pub fn support(&self) -> (f64, f64) {
         match self {
             Dist::Fixed(x) => (*x, *x),
-            Dist::Uniform { low, high } | Dist::Triangular { low, high, .. } | Dist::Pert { low, high, .. } => (*low, *high),
-            Dist::Normal { min, max, .. } => (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY)),
-            Dist::LogNormal { .. } => (0.0, f64::INFINITY),
-            Dist::Column { values, .. } => values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v))),
+            Dist::Uniform { low, high }
+            | Dist::Triangular { low, high, .. }
+            | Dist::Pert { low, high, .. } => (*low, *high),
+            Dist::Normal { min, max, .. } => (
+                min.unwrap_or(f64::NEG_INFINITY),
+                max.unwrap_or(f64::INFINITY),
+            ),
+            Dist::LogNormal { .. } => (f64::MIN_POSITIVE, f64::INFINITY),
+            Dist::Column { values, .. } => values
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                }),
         }
     }
 
     /// Draw one value from `rng` (the stream of one input and one draw, see `sampling::stream`).
     /// `field` names the input in errors.
     pub fn sample<R: Rng>(&self, rng: &mut R, field: &str) -> Result<f64> {
-        let bad = |e: &dyn std::fmt::Display| Error::input(field, format!("invalid distribution: {e}"));
+        let bad =
+            |e: &dyn std::fmt::Display| Error::input(field, format!("invalid distribution: {e}"));
         Ok(match self {
             Dist::Fixed(x) => *x,
             Dist::Uniform { low, high } => low + (high - low) * rng.random::<f64>(),
             Dist::Normal { mean, sd, min, max } => {
                 let n = Normal::new(*mean, *sd).map_err(|e| bad(&e))?;
-                let (lo, hi) = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
+                let (lo, hi) = (
+                    min.unwrap_or(f64::NEG_INFINITY),
+                    max.unwrap_or(f64::INFINITY),
+                );
                 let mut tries = 0;
                 loop {
                     let x = n.sample(rng);
@@ -86,9 +120,16 @@ impl Dist {
                     }
                 }
             }
-            Dist::LogNormal { median, sigma } => LogNormal::new(median.ln(), *sigma).map_err(|e| bad(&e))?.sample(rng),
-            Dist::Triangular { low, mode, high } => Triangular::new(*low, *high, *mode).map_err(|e| bad(&e))?.sample(rng),
-            Dist::Pert { low, mode, high } => Pert::new(*low, *high).with_mode(*mode).map_err(|e| bad(&e))?.sample(rng),
+            Dist::LogNormal { median, sigma } => LogNormal::new(median.ln(), *sigma)
+                .map_err(|e| bad(&e))?
+                .sample(rng),
+            Dist::Triangular { low, mode, high } => Triangular::new(*low, *high, *mode)
+                .map_err(|e| bad(&e))?
+                .sample(rng),
+            Dist::Pert { low, mode, high } => Pert::new(*low, *high)
+                .with_mode(*mode)
+                .map_err(|e| bad(&e))?
+                .sample(rng),
             Dist::Column { values, .. } => values[rng.random_range(0..values.len())],
         })
     }

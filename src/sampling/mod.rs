@@ -41,11 +41,19 @@ impl Keys {
             mfu: stream::key(seed, "budget.mfu"),
             goodput: stream::key(seed, "budget.goodput"),
             unique: stream::key(seed, "data.unique_tokens"),
-            group: stream::key(seed, match s.law.uncertainty {
-                Uncertainty::Draws { .. } => "law.draws",
-                _ => "law.mvn",
-            }),
-            coeffs: s.law.coefficients.iter().map(|c| stream::key(seed, &format!("law.{}", c.name))).collect(),
+            group: stream::key(
+                seed,
+                match s.law.uncertainty {
+                    Uncertainty::Draws { .. } => "law.draws",
+                    _ => "law.mvn",
+                },
+            ),
+            coeffs: s
+                .law
+                .coefficients
+                .iter()
+                .map(|c| stream::key(seed, &format!("law.{}", c.name)))
+                .collect(),
         }
     }
 }
@@ -53,7 +61,10 @@ impl Keys {
 /// Draws `range` of the scenario (in parallel; the result does not depend on thread count).
 pub fn draws(s: &Scenario, range: std::ops::Range<usize>) -> Result<Vec<Draw>> {
     let keys = Keys::new(s);
-    range.into_par_iter().map(|i| draw(s, &keys, i as u64)).collect()
+    range
+        .into_par_iter()
+        .map(|i| draw(s, &keys, i as u64))
+        .collect()
 }
 
 /// The draw in which every input sits at its point value (for the point-estimate baseline).
@@ -71,8 +82,18 @@ pub fn point_draw(s: &Scenario) -> Draw {
     }
     let mfu = s.budget.mfu.point();
     let goodput = s.budget.goodput.point();
-    let unique_tokens = s.data.unique_tokens.as_ref().map_or(f64::INFINITY, |d| d.point());
-    Draw { coeffs: k, mfu, goodput, unique_tokens, throughput: s.budget.throughput(mfu, goodput) }
+    let unique_tokens = s
+        .data
+        .unique_tokens
+        .as_ref()
+        .map_or(f64::INFINITY, |d| d.point());
+    Draw {
+        coeffs: k,
+        mfu,
+        goodput,
+        unique_tokens,
+        throughput: s.budget.throughput(mfu, goodput),
+    }
 }
 
 fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
@@ -84,7 +105,9 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
         Uncertainty::None => {}
         Uncertainty::Mvn(m) => {
             let mut rng = stream::stream(&keys.group, i);
-            let z: Vec<f64> = (0..m.names.len()).map(|_| StandardNormal.sample(&mut rng)).collect();
+            let z: Vec<f64> = (0..m.names.len())
+                .map(|_| StandardNormal.sample(&mut rng))
+                .collect();
             for (name, v) in m.names.iter().zip(mvn::transform(&m.mean, &m.chol, &z)) {
                 if !s.law.is_overridden(name) {
                     set_coeff(&mut k, name, v);
@@ -109,11 +132,24 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
             set_coeff(&mut k, &c.name, v);
         }
     }
-    let mfu = s.budget.mfu.sample(&mut stream::stream(&keys.mfu, i), "budget.mfu")?;
-    let goodput = s.budget.goodput.sample(&mut stream::stream(&keys.goodput, i), "budget.goodput")?;
+    let mfu = s
+        .budget
+        .mfu
+        .sample(&mut stream::stream(&keys.mfu, i), "budget.mfu")?;
+    let goodput = s
+        .budget
+        .goodput
+        .sample(&mut stream::stream(&keys.goodput, i), "budget.goodput")?;
     if !(mfu > 0.0 && mfu <= 1.0) || !(goodput > 0.0 && goodput <= 1.0) {
-        let (field, v) = if !(mfu > 0.0 && mfu <= 1.0) { ("budget.mfu", mfu) } else { ("budget.goodput", goodput) };
-        return Err(Error::input(field, format!("draw {i} gave {v}, outside (0, 1]; truncate the distribution with min/max")));
+        let (field, v) = if !(mfu > 0.0 && mfu <= 1.0) {
+            ("budget.mfu", mfu)
+        } else {
+            ("budget.goodput", goodput)
+        };
+        return Err(Error::input(
+            field,
+            format!("draw {i} gave {v}, outside (0, 1]; truncate the distribution with min/max"),
+        ));
     }
     let unique_tokens = match &s.data.unique_tokens {
         None => f64::INFINITY,
@@ -123,7 +159,13 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
             v
         }
     };
-    Ok(Draw { coeffs: k, mfu, goodput, unique_tokens, throughput: s.budget.throughput(mfu, goodput) })
+    Ok(Draw {
+        coeffs: k,
+        mfu,
+        goodput,
+        unique_tokens,
+        throughput: s.budget.throughput(mfu, goodput),
+    })
 }
 
 fn check_domain(field: &str, v: f64, min_exclusive: f64, i: u64) -> Result<()> {

@@ -11,15 +11,33 @@ pub fn cholesky(cov: &[Vec<f64>], field: &str) -> Result<(Vec<Vec<f64>>, f64)> {
     let n = cov.len();
     for (i, row) in cov.iter().enumerate() {
         if row.len() != n {
-            return Err(Error::input(field, format!("covariance row {i} has {} entries; a {n}×{n} matrix is needed", row.len())));
+            return Err(Error::input(
+                field,
+                format!(
+                    "covariance row {i} has {} entries; a {n}×{n} matrix is needed",
+                    row.len()
+                ),
+            ));
         }
         for j in 0..n {
             if (cov[i][j] - cov[j][i]).abs() > 1e-12 * (cov[i][i].abs() + cov[j][j].abs()) {
-                return Err(Error::input(field, format!("covariance is not symmetric at ({i}, {j}): {} vs {}", cov[i][j], cov[j][i])));
+                return Err(Error::input(
+                    field,
+                    format!(
+                        "covariance is not symmetric at ({i}, {j}): {} vs {}",
+                        cov[i][j], cov[j][i]
+                    ),
+                ));
             }
         }
         if !(cov[i][i] > 0.0) {
-            return Err(Error::input(field, format!("covariance diagonal entry {i} is {}; variances must be > 0", cov[i][i])));
+            return Err(Error::input(
+                field,
+                format!(
+                    "covariance diagonal entry {i} is {}; variances must be > 0",
+                    cov[i][i]
+                ),
+            ));
         }
     }
     let scale = (0..n).map(|i| cov[i][i]).fold(0.0, f64::max);
@@ -28,7 +46,11 @@ pub fn cholesky(cov: &[Vec<f64>], field: &str) -> Result<(Vec<Vec<f64>>, f64)> {
         if let Some(l) = try_cholesky(cov, jitter) {
             return Ok((l, jitter));
         }
-        jitter = if jitter == 0.0 { 1e-12 * scale } else { jitter * 10.0 };
+        jitter = if jitter == 0.0 {
+            1e-12 * scale
+        } else {
+            jitter * 10.0
+        };
         if jitter > 1e-6 * scale {
             return Err(Error::input(field, "covariance is not positive semi-definite (Cholesky failed even with jitter 1e-6·max variance)"));
         }
@@ -77,7 +99,10 @@ mod tests {
         for i in 0..5 {
             for j in 0..5 {
                 let llt: f64 = (0..5).map(|k| l[i][k] * l[j][k]).sum();
-                assert!((llt - cov[i][j]).abs() <= 1e-9 * (cov[i][i] * cov[j][j]).sqrt(), "({i},{j})");
+                assert!(
+                    (llt - cov[i][j]).abs() <= 1e-9 * (cov[i][i] * cov[j][j]).sqrt(),
+                    "({i},{j})"
+                );
             }
         }
     }

@@ -61,7 +61,11 @@ mod tests {
         assert_eq!(v, PINNED_U64);
     }
 
-    const PINNED_U64: [u64; 3] = [0, 0, 0];
+    const PINNED_U64: [u64; 3] = [
+        13798587612906256307,
+        16939917386069560521,
+        15208519074891551066,
+    ];
 
     #[test]
     fn streams_differ_by_name_seed_and_draw() {

@@ -35,7 +35,12 @@ pub struct Scenario {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Capacity {
     /// `count` accelerators of `peak_tflops` dense peak and `memory_gb` memory each.
-    Hardware { gpu: String, peak_tflops: f64, memory_gb: f64, count: u32 },
+    Hardware {
+        gpu: String,
+        peak_tflops: f64,
+        memory_gb: f64,
+        count: u32,
+    },
     /// A fixed compute budget of `flops` over `hours` nominal hours (MFU and goodput are 1).
     Flops { flops: f64 },
 }
@@ -56,7 +61,9 @@ impl Budget {
     /// Throughput X in FLOP/s for one draw of MFU and goodput (MODEL.md §1).
     pub fn throughput(&self, mfu: f64, goodput: f64) -> f64 {
         match &self.capacity {
-            Capacity::Hardware { peak_tflops, count, .. } => f64::from(*count) * peak_tflops * 1e12 * mfu * goodput,
+            Capacity::Hardware {
+                peak_tflops, count, ..
+            } => f64::from(*count) * peak_tflops * 1e12 * mfu * goodput,
             Capacity::Flops { flops } => flops / (3600.0 * self.hours),
         }
     }
@@ -72,7 +79,9 @@ impl Budget {
     /// Total accelerator memory in bytes (None for a FLOPs budget: no memory limit).
     pub fn memory_bytes(&self) -> Option<f64> {
         match &self.capacity {
-            Capacity::Hardware { memory_gb, count, .. } => Some(memory_gb * 1e9 * f64::from(*count)),
+            Capacity::Hardware {
+                memory_gb, count, ..
+            } => Some(memory_gb * 1e9 * f64::from(*count)),
             Capacity::Flops { .. } => None,
         }
     }
@@ -110,7 +119,9 @@ impl Law {
     /// Whether the user overrode this coefficient (by its name, or A for lnA and so on).
     pub fn is_overridden(&self, name: &str) -> bool {
         let base = name.strip_prefix("ln").unwrap_or(name);
-        self.coefficients.iter().any(|c| c.overridden && c.name == base)
+        self.coefficients
+            .iter()
+            .any(|c| c.overridden && c.name == base)
     }
 
     /// Names of the coefficients this law uses, in draws.csv order.
@@ -203,7 +214,11 @@ impl Objective {
     ];
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, o)| *o == self).map(|(n, _)| *n).unwrap_or("?")
+        Self::ALL
+            .iter()
+            .find(|(_, o)| *o == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
     /// What the objective minimises or maximises, in a person's words.

@@ -19,7 +19,8 @@ pub const MAX_DRAWS: usize = 10_000_000;
 
 /// Read, override (`--set`) and validate a scenario file.
 pub fn from_path(path: &Path, sets: &[String]) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::input("scenario", format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::input("scenario", format!("cannot read {}: {e}", path.display())))?;
     let base = path.parent().unwrap_or(Path::new("."));
     from_str(&text, base, sets)
 }
@@ -32,25 +33,60 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
             let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
             format!(" (line {line})")
         });
-        Error::input("scenario", format!("not valid TOML{}: {msg}", at.unwrap_or_default()))
+        Error::input(
+            "scenario",
+            format!("not valid TOML{}: {msg}", at.unwrap_or_default()),
+        )
     })?;
     for s in sets {
         super::apply_set(&mut table, s)?;
     }
     let root = Sec::new("", &table);
-    let name = root.string("name")?.ok_or_else(|| Error::input("name", "missing; give the scenario a name (used for the output folder)"))?;
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || name.starts_with('.') {
+    let name = root.string("name")?.ok_or_else(|| {
+        Error::input(
+            "name",
+            "missing; give the scenario a name (used for the output folder)",
+        )
+    })?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || name.starts_with('.')
+    {
         return Err(Error::input("name", format!("{name:?} is not allowed; use letters, digits, '-', '_' and '.' (it names the output folder)")));
     }
     let description = root.string("description")?.unwrap_or_default();
     let budget = parse_budget(&root.required_table("budget")?, base)?;
     let data = parse_data(root.table("data")?.as_ref(), base)?;
-    let law = parse_law(root.table("law")?.as_ref(), base, data.unique_tokens.is_some())?;
+    let law = parse_law(
+        root.table("law")?.as_ref(),
+        base,
+        data.unique_tokens.is_some(),
+    )?;
     let search = parse_search(root.table("search")?.as_ref(), &budget)?;
     let decision = parse_decision(root.table("decision")?.as_ref())?;
     let sampling = parse_sampling(root.table("sampling")?.as_ref())?;
-    root.finish(&["name", "description", "budget", "data", "law", "search", "decision", "sampling"])?;
-    let scenario = Scenario { name, description, budget, data, law, search, decision, sampling };
+    root.finish(&[
+        "name",
+        "description",
+        "budget",
+        "data",
+        "law",
+        "search",
+        "decision",
+        "sampling",
+    ])?;
+    let scenario = Scenario {
+        name,
+        description,
+        budget,
+        data,
+        law,
+        search,
+        decision,
+        sampling,
+    };
     check_feasible_exists(&scenario)?;
     Ok(scenario)
 }
@@ -65,7 +101,11 @@ struct Sec<'a> {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn number(v: &Value) -> Option<f64> {
@@ -85,7 +125,11 @@ fn show(v: &Value) -> String {
 
 impl<'a> Sec<'a> {
     fn new(path: &str, t: &'a Table) -> Self {
-        Sec { path: path.to_string(), t, used: RefCell::new(Vec::new()) }
+        Sec {
+            path: path.to_string(),
+            t,
+            used: RefCell::new(Vec::new()),
+        }
     }
 
     fn field(&self, key: &str) -> String {
@@ -102,21 +146,30 @@ impl<'a> Sec<'a> {
             None => Ok(None),
             Some(v) => match number(v) {
                 Some(x) if x.is_finite() => Ok(Some(x)),
-                _ => Err(Error::input(self.field(key), format!("{} is not allowed; a finite number is needed", show(v)))),
+                _ => Err(Error::input(
+                    self.field(key),
+                    format!("{} is not allowed; a finite number is needed", show(v)),
+                )),
             },
         }
     }
 
     fn positive(&self, key: &str) -> Result<Option<f64>> {
         match self.f64(key)? {
-            Some(x) if x <= 0.0 => Err(Error::input(self.field(key), format!("{x} is not allowed; must be > 0"))),
+            Some(x) if x <= 0.0 => Err(Error::input(
+                self.field(key),
+                format!("{x} is not allowed; must be > 0"),
+            )),
             other => Ok(other),
         }
     }
 
     fn probability(&self, key: &str) -> Result<Option<f64>> {
         match self.f64(key)? {
-            Some(x) if !(0.0..=1.0).contains(&x) => Err(Error::input(self.field(key), format!("{x} is not allowed; a probability in [0, 1]"))),
+            Some(x) if !(0.0..=1.0).contains(&x) => Err(Error::input(
+                self.field(key),
+                format!("{x} is not allowed; a probability in [0, 1]"),
+            )),
             other => Ok(other),
         }
     }
@@ -125,7 +178,13 @@ impl<'a> Sec<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Integer(i)) if (min..=max).contains(i) => Ok(Some(*i)),
-            Some(v) => Err(Error::input(self.field(key), format!("{} is not allowed; a whole number from {min} to {max}", show(v)))),
+            Some(v) => Err(Error::input(
+                self.field(key),
+                format!(
+                    "{} is not allowed; a whole number from {min} to {max}",
+                    show(v)
+                ),
+            )),
         }
     }
 
@@ -133,7 +192,10 @@ impl<'a> Sec<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(v) => Err(Error::input(self.field(key), format!("{} is not allowed; a string in quotes is needed", show(v)))),
+            Some(v) => Err(Error::input(
+                self.field(key),
+                format!("{} is not allowed; a string in quotes is needed", show(v)),
+            )),
         }
     }
 
@@ -141,16 +203,30 @@ impl<'a> Sec<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Table(t)) => Ok(Some(Sec::new(&self.field(key), t))),
-            Some(v) => Err(Error::input(self.field(key), format!("{} is not allowed; a table ([{}]) is needed", show(v), self.field(key)))),
+            Some(v) => Err(Error::input(
+                self.field(key),
+                format!(
+                    "{} is not allowed; a table ([{}]) is needed",
+                    show(v),
+                    self.field(key)
+                ),
+            )),
         }
     }
 
     fn required_table(&self, key: &str) -> Result<Sec<'a>> {
-        self.table(key)?.ok_or_else(|| Error::input(self.field(key), format!("missing; add a [{}] section", self.field(key))))
+        self.table(key)?.ok_or_else(|| {
+            Error::input(
+                self.field(key),
+                format!("missing; add a [{}] section", self.field(key)),
+            )
+        })
     }
 
     fn dist(&self, key: &str, base: &Path) -> Result<Option<Dist>> {
-        self.get(key).map(|v| parse_dist(&self.field(key), v, base)).transpose()
+        self.get(key)
+            .map(|v| parse_dist(&self.field(key), v, base))
+            .transpose()
     }
 
     /// Refuse keys that were never asked for, suggesting the closest allowed one.
@@ -165,12 +241,18 @@ impl<'a> Sec<'a> {
 }
 
 fn unknown_key(field: &str, key: &str, allowed: &[&str]) -> Error {
-    let best = allowed.iter().map(|a| (edit_distance(&key.to_lowercase(), &a.to_lowercase()), *a)).min();
+    let best = allowed
+        .iter()
+        .map(|a| (edit_distance(&key.to_lowercase(), &a.to_lowercase()), *a))
+        .min();
     let hint = match best {
         Some((d, a)) if d <= 3 => format!("did you mean `{a}`? "),
         _ => String::new(),
     };
-    Error::input(field, format!("unknown key; {hint}allowed here: {}", allowed.join(", ")))
+    Error::input(
+        field,
+        format!("unknown key; {hint}allowed here: {}", allowed.join(", ")),
+    )
 }
 
 /// Levenshtein distance, for "did you mean" hints.
@@ -180,7 +262,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -190,60 +276,127 @@ fn edit_distance(a: &str, b: &str) -> usize {
 // ---------------------------------------------------------------------------------------------
 // Distributions.
 
-const DIST_KINDS: &[&str] = &["fixed", "uniform", "normal", "lognormal", "triangular", "pert", "draws"];
+const DIST_KINDS: &[&str] = &[
+    "fixed",
+    "uniform",
+    "normal",
+    "lognormal",
+    "triangular",
+    "pert",
+    "draws",
+];
 
 fn numbers(field: &str, kind: &str, v: &Value, n: usize, names: &str) -> Result<Vec<f64>> {
     let arr = v.as_array().filter(|a| a.len() == n);
     let xs: Option<Vec<f64>> = arr.and_then(|a| a.iter().map(number).collect());
     match xs {
         Some(xs) if xs.iter().all(|x| x.is_finite()) => Ok(xs),
-        _ => Err(Error::input(field, format!("{kind} = {} is not allowed; {kind} takes [{names}] ({n} finite numbers)", show(v)))),
+        _ => Err(Error::input(
+            field,
+            format!(
+                "{kind} = {} is not allowed; {kind} takes [{names}] ({n} finite numbers)",
+                show(v)
+            ),
+        )),
     }
 }
 
 /// One scalar input: a number, or a table with one distribution kind.
 pub(super) fn parse_dist(field: &str, v: &Value, base: &Path) -> Result<Dist> {
     if let Some(x) = number(v) {
-        return if x.is_finite() { Ok(Dist::Fixed(x)) } else { Err(Error::input(field, format!("{x} is not allowed; a finite number is needed"))) };
+        return if x.is_finite() {
+            Ok(Dist::Fixed(x))
+        } else {
+            Err(Error::input(
+                field,
+                format!("{x} is not allowed; a finite number is needed"),
+            ))
+        };
     }
     let Value::Table(t) = v else {
-        return Err(Error::input(field, format!("{} is not allowed; a number or a distribution such as {{ uniform = [low, high] }}", show(v))));
+        return Err(Error::input(
+            field,
+            format!(
+                "{} is not allowed; a number or a distribution such as {{ uniform = [low, high] }}",
+                show(v)
+            ),
+        ));
     };
-    let kinds: Vec<&str> = t.keys().map(String::as_str).filter(|k| DIST_KINDS.contains(k)).collect();
+    let kinds: Vec<&str> = t
+        .keys()
+        .map(String::as_str)
+        .filter(|k| DIST_KINDS.contains(k))
+        .collect();
     if kinds.len() != 1 {
-        return Err(Error::input(field, format!("give exactly one distribution kind of {}; found {}", DIST_KINDS.join(", "), if kinds.is_empty() { "none".to_string() } else { kinds.join(" and ") })));
+        return Err(Error::input(
+            field,
+            format!(
+                "give exactly one distribution kind of {}; found {}",
+                DIST_KINDS.join(", "),
+                if kinds.is_empty() {
+                    "none".to_string()
+                } else {
+                    kinds.join(" and ")
+                }
+            ),
+        ));
     }
     let kind = kinds[0];
     let sec = Sec::new(field, t);
     let arg = sec.get(kind).expect("kind key is present");
     let dist = match kind {
-        "fixed" => Dist::Fixed(numbers(field, kind, &Value::Array(vec![arg.clone()]), 1, "value")?[0]),
+        "fixed" => {
+            Dist::Fixed(numbers(field, kind, &Value::Array(vec![arg.clone()]), 1, "value")?[0])
+        }
         "uniform" => {
             let x = numbers(field, kind, arg, 2, "low, high")?;
             if x[0] >= x[1] {
                 return Err(Error::input(field, format!("uniform low {} >= high {}; low must be < high (a plain number fixes the value)", x[0], x[1])));
             }
-            Dist::Uniform { low: x[0], high: x[1] }
+            Dist::Uniform {
+                low: x[0],
+                high: x[1],
+            }
         }
         "normal" => {
             let x = numbers(field, kind, arg, 2, "mean, sd")?;
             if x[1] <= 0.0 {
-                return Err(Error::input(field, format!("normal sd {} is not allowed; sd must be > 0", x[1])));
+                return Err(Error::input(
+                    field,
+                    format!("normal sd {} is not allowed; sd must be > 0", x[1]),
+                ));
             }
             let (min, max) = (sec.f64("min")?, sec.f64("max")?);
             if let (Some(lo), Some(hi)) = (min, max) {
                 if lo >= hi {
-                    return Err(Error::input(field, format!("normal min {lo} >= max {hi}; min must be < max")));
+                    return Err(Error::input(
+                        field,
+                        format!("normal min {lo} >= max {hi}; min must be < max"),
+                    ));
                 }
             }
-            Dist::Normal { mean: x[0], sd: x[1], min, max }
+            Dist::Normal {
+                mean: x[0],
+                sd: x[1],
+                min,
+                max,
+            }
         }
         "lognormal" => {
             let x = numbers(field, kind, arg, 2, "median, sigma")?;
             if x[0] <= 0.0 || x[1] <= 0.0 {
-                return Err(Error::input(field, format!("lognormal [{}, {}] is not allowed; median and sigma must be > 0", x[0], x[1])));
+                return Err(Error::input(
+                    field,
+                    format!(
+                        "lognormal [{}, {}] is not allowed; median and sigma must be > 0",
+                        x[0], x[1]
+                    ),
+                ));
             }
-            Dist::LogNormal { median: x[0], sigma: x[1] }
+            Dist::LogNormal {
+                median: x[0],
+                sigma: x[1],
+            }
         }
         "triangular" | "pert" => {
             let x = numbers(field, kind, arg, 3, "low, mode, high")?;
@@ -251,33 +404,71 @@ pub(super) fn parse_dist(field: &str, v: &Value, base: &Path) -> Result<Dist> {
                 return Err(Error::input(field, format!("{kind} [{}, {}, {}] is not allowed; need low <= mode <= high and low < high", x[0], x[1], x[2])));
             }
             let (low, mode, high) = (x[0], x[1], x[2]);
-            if kind == "pert" { Dist::Pert { low, mode, high } } else { Dist::Triangular { low, mode, high } }
+            if kind == "pert" {
+                Dist::Pert { low, mode, high }
+            } else {
+                Dist::Triangular { low, mode, high }
+            }
         }
         "draws" => {
             let Value::Table(d) = arg else {
-                return Err(Error::input(field, "draws takes { file = \"draws.csv\", column = \"name\" }"));
+                return Err(Error::input(
+                    field,
+                    "draws takes { file = \"draws.csv\", column = \"name\" }",
+                ));
             };
             let ds = Sec::new(&format!("{field}.draws"), d);
-            let file = ds.string("file")?.ok_or_else(|| Error::input(format!("{field}.draws.file"), "missing; the CSV to resample"))?;
-            let column = ds.string("column")?.ok_or_else(|| Error::input(format!("{field}.draws.column"), "missing; the column to resample"))?;
+            let file = ds.string("file")?.ok_or_else(|| {
+                Error::input(
+                    format!("{field}.draws.file"),
+                    "missing; the CSV to resample",
+                )
+            })?;
+            let column = ds.string("column")?.ok_or_else(|| {
+                Error::input(
+                    format!("{field}.draws.column"),
+                    "missing; the column to resample",
+                )
+            })?;
             ds.finish(&["file", "column"])?;
             let values = super::load_column(&base.join(&file), &column, &format!("{field}.draws"))?;
-            Dist::Column { file, column, values: Arc::new(values) }
+            Dist::Column {
+                file,
+                column,
+                values: Arc::new(values),
+            }
         }
         _ => unreachable!(),
     };
-    let allowed: &[&str] = if kind == "normal" { &["normal", "min", "max"] } else { &[kind] };
+    let allowed: &[&str] = if kind == "normal" {
+        &["normal", "min", "max"]
+    } else {
+        &[kind]
+    };
     sec.finish(allowed)?;
     Ok(dist)
 }
 
 /// Refuse a distribution whose support leaves [lo, hi] (bounds given as inclusive/exclusive text).
-fn check_support(field: &str, d: &Dist, lo: f64, lo_inclusive: bool, hi: f64, allowed: &str) -> Result<()> {
+fn check_support(
+    field: &str,
+    d: &Dist,
+    lo: f64,
+    lo_inclusive: bool,
+    hi: f64,
+    allowed: &str,
+) -> Result<()> {
     let (a, b) = d.support();
     let low_ok = if lo_inclusive { a >= lo } else { a > lo };
     if (a.is_finite() && !low_ok) || (b.is_finite() && b > hi) {
         let bad = if a.is_finite() && !low_ok { a } else { b };
-        return Err(Error::input(field, format!("{} reaches {bad}; values must be in {allowed}", d.describe())));
+        return Err(Error::input(
+            field,
+            format!(
+                "{} reaches {bad}; values must be in {allowed}",
+                d.describe()
+            ),
+        ));
     }
     Ok(())
 }
@@ -296,10 +487,29 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
     let goodput = b.dist("goodput", base)?;
     let k = b.positive("flops_per_param_token")?.unwrap_or(6.0);
     let usd = b.positive("usd_per_gpu_hour")?;
-    b.finish(&["gpu", "peak_tflops", "memory_gb", "count", "hours", "mfu", "goodput", "flops", "flops_per_param_token", "usd_per_gpu_hour"])?;
+    b.finish(&[
+        "gpu",
+        "peak_tflops",
+        "memory_gb",
+        "count",
+        "hours",
+        "mfu",
+        "goodput",
+        "flops",
+        "flops_per_param_token",
+        "usd_per_gpu_hour",
+    ])?;
 
     let capacity = if let Some(flops) = flops {
-        for (key, given) in [("gpu", gpu.is_some()), ("peak_tflops", peak.is_some()), ("memory_gb", memory.is_some()), ("count", count.is_some()), ("mfu", mfu.is_some()), ("goodput", goodput.is_some()), ("usd_per_gpu_hour", usd.is_some())] {
+        for (key, given) in [
+            ("gpu", gpu.is_some()),
+            ("peak_tflops", peak.is_some()),
+            ("memory_gb", memory.is_some()),
+            ("count", count.is_some()),
+            ("mfu", mfu.is_some()),
+            ("goodput", goodput.is_some()),
+            ("usd_per_gpu_hour", usd.is_some()),
+        ] {
             if given {
                 return Err(Error::input(format!("budget.{key}"), "not used with budget.flops (a compute budget has no hardware, MFU or goodput); remove one of the two"));
             }
@@ -326,17 +536,36 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
     let hours = match (&capacity, hours) {
         (Capacity::Flops { .. }, h) => h.unwrap_or(1.0),
         (_, Some(h)) => h,
-        (_, None) => return Err(Error::input("budget.hours", "missing; the wall-clock hours of the budget")),
+        (_, None) => {
+            return Err(Error::input(
+                "budget.hours",
+                "missing; the wall-clock hours of the budget",
+            ))
+        }
     };
-    let mfu = mfu.unwrap_or(Dist::Uniform { low: 0.30, high: 0.50 });
+    let mfu = mfu.unwrap_or(Dist::Uniform {
+        low: 0.30,
+        high: 0.50,
+    });
     check_support("budget.mfu", &mfu, 0.0, false, 1.0, "(0, 1]")?;
     let goodput = goodput.unwrap_or(Dist::Fixed(1.0));
     check_support("budget.goodput", &goodput, 0.0, false, 1.0, "(0, 1]")?;
-    Ok(Budget { capacity, hours, mfu, goodput, flops_per_param_token: k, usd_per_gpu_hour: usd })
+    Ok(Budget {
+        capacity,
+        hours,
+        mfu,
+        goodput,
+        flops_per_param_token: k,
+        usd_per_gpu_hour: usd,
+    })
 }
 
 fn parse_data(d: Option<&Sec>, base: &Path) -> Result<Data> {
-    let Some(d) = d else { return Ok(Data { unique_tokens: None }) };
+    let Some(d) = d else {
+        return Ok(Data {
+            unique_tokens: None,
+        });
+    };
     let unique_tokens = d.dist("unique_tokens", base)?;
     if let Some(u) = &unique_tokens {
         check_support("data.unique_tokens", u, 0.0, false, f64::INFINITY, "(0, ∞)")?;
@@ -349,8 +578,19 @@ fn parse_data(d: Option<&Sec>, base: &Path) -> Result<Data> {
 fn coefficient_names(shape: LawShape, limited_data: bool) -> Vec<(&'static str, f64)> {
     const ZERO_OK: f64 = -f64::MIN_POSITIVE;
     let mut v = match shape.form {
-        Form::Additive => vec![("E", ZERO_OK), ("A", 0.0), ("B", 0.0), ("alpha", 0.0), ("beta", 0.0)],
-        Form::Kaplan => vec![("N_c", 0.0), ("D_c", 0.0), ("alpha_N", 0.0), ("alpha_D", 0.0)],
+        Form::Additive => vec![
+            ("E", ZERO_OK),
+            ("A", 0.0),
+            ("B", 0.0),
+            ("alpha", 0.0),
+            ("beta", 0.0),
+        ],
+        Form::Kaplan => vec![
+            ("N_c", 0.0),
+            ("D_c", 0.0),
+            ("alpha_N", 0.0),
+            ("alpha_D", 0.0),
+        ],
     };
     if shape.time_term {
         v.extend([("c", ZERO_OK), ("gamma", 0.0)]);
@@ -364,7 +604,10 @@ fn coefficient_names(shape: LawShape, limited_data: bool) -> Vec<(&'static str, 
     v
 }
 
-const ALL_COEFFS: &[&str] = &["E", "A", "B", "alpha", "beta", "c", "gamma", "N_c", "D_c", "alpha_N", "alpha_D", "R_D_star", "R_N_star"];
+const ALL_COEFFS: &[&str] = &[
+    "E", "A", "B", "alpha", "beta", "c", "gamma", "N_c", "D_c", "alpha_N", "alpha_D", "R_D_star",
+    "R_N_star",
+];
 
 fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
     let empty = Table::new();
@@ -377,10 +620,22 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
         }
     };
     let preset_name = l.string("preset")?.unwrap_or_else(|| "epoch2024".into());
-    let preset = laws::find(&preset_name).ok_or_else(|| Error::input("law.preset", format!("{preset_name:?} is not a preset; allowed: {}", laws::names())))?;
+    let preset = laws::find(&preset_name).ok_or_else(|| {
+        Error::input(
+            "law.preset",
+            format!(
+                "{preset_name:?} is not a preset; allowed: {}",
+                laws::names()
+            ),
+        )
+    })?;
     let given_c = l.get("c").is_some();
     let time_term = preset.name == "seed" || (preset.name == "custom" && given_c);
-    let shape = LawShape { form: preset.form, effective_params: preset.effective_params, time_term };
+    let shape = LawShape {
+        form: preset.form,
+        effective_params: preset.effective_params,
+        time_term,
+    };
 
     let mut coefficients = Vec::new();
     for (name, domain_min) in coefficient_names(shape, limited_data) {
@@ -393,31 +648,71 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
         let (dist, overridden) = match (given, point) {
             (Some(d), _) => (d, true),
             (None, Some(p)) => (Dist::Fixed(p), false),
-            (None, None) => return Err(Error::input(&field, format!("missing; preset {} needs {name} to be given", preset.name))),
+            (None, None) => {
+                return Err(Error::input(
+                    &field,
+                    format!("missing; preset {} needs {name} to be given", preset.name),
+                ))
+            }
         };
         let (lo, _) = dist.support();
         if lo.is_finite() && !(lo > domain_min) {
-            return Err(Error::input(&field, format!("{} reaches {lo}; must be {}", dist.describe(), if domain_min < 0.0 { ">= 0" } else { "> 0" })));
+            return Err(Error::input(
+                &field,
+                format!(
+                    "{} reaches {lo}; must be {}",
+                    dist.describe(),
+                    if domain_min < 0.0 { ">= 0" } else { "> 0" }
+                ),
+            ));
         }
-        coefficients.push(Coef { name: name.to_string(), dist, overridden, domain_min });
+        coefficients.push(Coef {
+            name: name.to_string(),
+            dist,
+            overridden,
+            domain_min,
+        });
     }
     for key in l.t.keys() {
         if ALL_COEFFS.contains(&key.as_str()) && !coefficients.iter().any(|c| &c.name == key) {
-            let why = if key == "R_D_star" || key == "R_N_star" { "it applies only with data.unique_tokens (and R_N_star only to muennighoff2023)".to_string() } else { format!("preset {} has no such coefficient", preset.name) };
-            return Err(Error::input(format!("law.{key}"), format!("not used: {why}; used here: {}", coefficients.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "))));
+            let why = if key == "R_D_star" || key == "R_N_star" {
+                "it applies only with data.unique_tokens (and R_N_star only to muennighoff2023)"
+                    .to_string()
+            } else {
+                format!("preset {} has no such coefficient", preset.name)
+            };
+            return Err(Error::input(
+                format!("law.{key}"),
+                format!(
+                    "not used: {why}; used here: {}",
+                    coefficients
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
         }
         l.used.borrow_mut().push(key.clone());
     }
 
     let default_unc = if preset.has_mvn { "mvn" } else { "none" };
-    let unc_name = l.string("uncertainty")?.unwrap_or_else(|| default_unc.into());
+    let unc_name = l
+        .string("uncertainty")?
+        .unwrap_or_else(|| default_unc.into());
     let draws_file = l.string("draws_file")?;
     let mvn_table = l.table("mvn")?;
     if draws_file.is_some() && unc_name != "draws" {
-        return Err(Error::input("law.draws_file", "used only with law.uncertainty = \"draws\""));
+        return Err(Error::input(
+            "law.draws_file",
+            "used only with law.uncertainty = \"draws\"",
+        ));
     }
     if mvn_table.is_some() && unc_name != "mvn" {
-        return Err(Error::input("law.mvn", "used only with law.uncertainty = \"mvn\""));
+        return Err(Error::input(
+            "law.mvn",
+            "used only with law.uncertainty = \"mvn\"",
+        ));
     }
     let uncertainty = match unc_name.as_str() {
         "none" => Uncertainty::None,
@@ -432,13 +727,22 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
                 None => return Err(Error::input("law.uncertainty", format!("\"mvn\" needs a covariance; preset {} has none (epoch2024 has one), so add [law.mvn] with names, mean and cov, or use \"none\" or \"draws\"", preset.name))),
             };
             for n in &names {
-                let base_name = n.strip_prefix("ln").filter(|b| ["A", "B", "E"].contains(b)).unwrap_or(n);
+                let base_name = n
+                    .strip_prefix("ln")
+                    .filter(|b| ["A", "B", "E"].contains(b))
+                    .unwrap_or(n);
                 if !coefficients.iter().any(|c| c.name == base_name) {
                     return Err(Error::input("law.mvn.names", format!("{n:?} is not a coefficient of preset {}; allowed: {} (and lnA, lnB, lnE)", preset.name, coefficients.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "))));
                 }
             }
             let (chol, jitter) = mvn::cholesky(&cov, "law.mvn.cov")?;
-            Uncertainty::Mvn(Mvn { names, mean, cov, chol, jitter })
+            Uncertainty::Mvn(Mvn {
+                names,
+                mean,
+                cov,
+                chol,
+                jitter,
+            })
         }
         "draws" => {
             if shape.form != Form::Additive {
@@ -453,36 +757,100 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
                 None => return Err(Error::input("law.draws_file", format!("missing; preset {} ships no draws, so give a CSV with columns E,A,B,alpha,beta (from `scalerisk fit`)", preset.name))),
             };
             let count = rows.len();
-            Uncertainty::Draws { source, rows: Arc::new(rows), count }
+            Uncertainty::Draws {
+                source,
+                rows: Arc::new(rows),
+                count,
+            }
         }
-        other => return Err(Error::input("law.uncertainty", format!("{other:?} is not allowed; none | mvn | draws"))),
+        other => {
+            return Err(Error::input(
+                "law.uncertainty",
+                format!("{other:?} is not allowed; none | mvn | draws"),
+            ))
+        }
     };
     let mut allowed = vec!["preset", "uncertainty", "draws_file", "mvn"];
     allowed.extend(ALL_COEFFS);
     l.finish(&allowed)?;
-    Ok(Law { preset: preset.name.to_string(), shape, coefficients, uncertainty, illustrative: preset.illustrative, source: preset.source.to_string() })
+    Ok(Law {
+        preset: preset.name.to_string(),
+        shape,
+        coefficients,
+        uncertainty,
+        illustrative: preset.illustrative,
+        source: preset.source.to_string(),
+    })
 }
 
 type MvnParts = (Vec<String>, Vec<f64>, Vec<Vec<f64>>);
 
 fn parse_mvn_table(m: &Sec) -> Result<MvnParts> {
     let names: Vec<String> = match m.get("names") {
-        Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(String::from)).collect::<Option<_>>().ok_or_else(|| Error::input("law.mvn.names", "a list of coefficient names in quotes is needed"))?,
-        _ => return Err(Error::input("law.mvn.names", "missing; a list of coefficient names, e.g. [\"lnA\", \"alpha\"]")),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(String::from))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                Error::input(
+                    "law.mvn.names",
+                    "a list of coefficient names in quotes is needed",
+                )
+            })?,
+        _ => {
+            return Err(Error::input(
+                "law.mvn.names",
+                "missing; a list of coefficient names, e.g. [\"lnA\", \"alpha\"]",
+            ))
+        }
     };
     let vecf = |v: &Value| -> Option<Vec<f64>> { v.as_array()?.iter().map(number).collect() };
-    let mean = m.get("mean").and_then(vecf).filter(|v| v.len() == names.len() && v.iter().all(|x| x.is_finite())).ok_or_else(|| Error::input("law.mvn.mean", format!("a list of {} finite numbers is needed (one per name)", names.len())))?;
-    let cov: Vec<Vec<f64>> = m.get("cov").and_then(|v| v.as_array()?.iter().map(vecf).collect::<Option<Vec<_>>>()).filter(|c| c.len() == names.len()).ok_or_else(|| Error::input("law.mvn.cov", format!("a {0}×{0} list of lists of numbers is needed", names.len())))?;
+    let mean = m
+        .get("mean")
+        .and_then(vecf)
+        .filter(|v| v.len() == names.len() && v.iter().all(|x| x.is_finite()))
+        .ok_or_else(|| {
+            Error::input(
+                "law.mvn.mean",
+                format!(
+                    "a list of {} finite numbers is needed (one per name)",
+                    names.len()
+                ),
+            )
+        })?;
+    let cov: Vec<Vec<f64>> = m
+        .get("cov")
+        .and_then(|v| v.as_array()?.iter().map(vecf).collect::<Option<Vec<_>>>())
+        .filter(|c| c.len() == names.len())
+        .ok_or_else(|| {
+            Error::input(
+                "law.mvn.cov",
+                format!("a {0}×{0} list of lists of numbers is needed", names.len()),
+            )
+        })?;
     m.finish(&["names", "mean", "cov"])?;
     Ok((names, mean, cov))
 }
 
 fn parse_axis(s: &Sec, key: &str, default: Axis) -> Result<Axis> {
     let field = s.field(key);
-    let Some(t) = s.table(key)? else { return Ok(default) };
-    let min = t.positive("min")?.ok_or_else(|| Error::input(format!("{field}.min"), "missing; the smallest value (> 0)"))?;
-    let max = t.positive("max")?.ok_or_else(|| Error::input(format!("{field}.max"), "missing; the largest value"))?;
-    let points = t.integer("points", 1, MAX_AXIS_POINTS as i64)?.ok_or_else(|| Error::input(format!("{field}.points"), "missing; how many log-spaced points"))? as usize;
+    let Some(t) = s.table(key)? else {
+        return Ok(default);
+    };
+    let min = t
+        .positive("min")?
+        .ok_or_else(|| Error::input(format!("{field}.min"), "missing; the smallest value (> 0)"))?;
+    let max = t
+        .positive("max")?
+        .ok_or_else(|| Error::input(format!("{field}.max"), "missing; the largest value"))?;
+    let points = t
+        .integer("points", 1, MAX_AXIS_POINTS as i64)?
+        .ok_or_else(|| {
+            Error::input(
+                format!("{field}.points"),
+                "missing; how many log-spaced points",
+            )
+        })? as usize;
     t.finish(&["min", "max", "points"])?;
     if min > max || (min == max && points != 1) || (min < max && points < 2) {
         return Err(Error::input(&field, format!("min {min}, max {max}, points {points} is not allowed; need min < max with points >= 2 (or min = max with points = 1)")));
@@ -500,8 +868,24 @@ fn parse_search(s: Option<&Sec>, budget: &Budget) -> Result<Search> {
             &owned
         }
     };
-    let params = parse_axis(s, "params", Axis { min: 1e7, max: 1e11, points: 128 })?;
-    let tokens = parse_axis(s, "tokens", Axis { min: 1e8, max: 1e13, points: 128 })?;
+    let params = parse_axis(
+        s,
+        "params",
+        Axis {
+            min: 1e7,
+            max: 1e11,
+            points: 128,
+        },
+    )?;
+    let tokens = parse_axis(
+        s,
+        "tokens",
+        Axis {
+            min: 1e8,
+            max: 1e13,
+            points: 128,
+        },
+    )?;
     let hours = match s.get("hours") {
         None => vec![budget.hours],
         Some(v) => {
@@ -510,18 +894,35 @@ fn parse_search(s: Option<&Sec>, budget: &Budget) -> Result<Search> {
                 Some(mut xs) if !xs.is_empty() && xs.iter().all(|x| x.is_finite() && *x > 0.0) => {
                     xs.sort_by(f64::total_cmp);
                     if xs.windows(2).any(|w| w[0] == w[1]) {
-                        return Err(Error::input("search.hours", format!("{} repeats a value; list each number of hours once", show(v))));
+                        return Err(Error::input(
+                            "search.hours",
+                            format!(
+                                "{} repeats a value; list each number of hours once",
+                                show(v)
+                            ),
+                        ));
                     }
                     xs
                 }
-                _ => return Err(Error::input("search.hours", format!("{} is not allowed; a non-empty list of hours > 0", show(v)))),
+                _ => {
+                    return Err(Error::input(
+                        "search.hours",
+                        format!("{} is not allowed; a non-empty list of hours > 0", show(v)),
+                    ))
+                }
             }
         }
     };
     let max_params = s.positive("max_params")?;
     let bytes_per_param = s.positive("bytes_per_param")?.unwrap_or(16.0);
     s.finish(&["params", "tokens", "hours", "max_params", "bytes_per_param"])?;
-    Ok(Search { params, tokens, hours, max_params, bytes_per_param })
+    Ok(Search {
+        params,
+        tokens,
+        hours,
+        max_params,
+        bytes_per_param,
+    })
 }
 
 fn parse_decision(d: Option<&Sec>) -> Result<Decision> {
@@ -536,10 +937,20 @@ fn parse_decision(d: Option<&Sec>) -> Result<Decision> {
     };
     let target_loss = d.positive("target_loss")?;
     let min_completion = d.probability("min_completion")?.unwrap_or(0.0);
-    let all = Objective::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+    let all = Objective::ALL
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ");
     let objectives = match d.get("objectives") {
         None => {
-            let mut v = vec![Objective::Expected, Objective::P95, Objective::Cvar95, Objective::MinimaxRegret, Objective::PBest];
+            let mut v = vec![
+                Objective::Expected,
+                Objective::P95,
+                Objective::Cvar95,
+                Objective::MinimaxRegret,
+                Objective::PBest,
+            ];
             if target_loss.is_some() {
                 v.push(Objective::Target);
             }
@@ -548,21 +959,41 @@ fn parse_decision(d: Option<&Sec>) -> Result<Decision> {
         Some(Value::Array(a)) if !a.is_empty() => {
             let mut v = Vec::new();
             for item in a {
-                let o = item.as_str().and_then(|s| Objective::ALL.iter().find(|(n, _)| *n == s)).map(|(_, o)| *o);
-                let o = o.ok_or_else(|| Error::input("decision.objectives", format!("{} is not allowed; allowed: {all}", show(item))))?;
+                let o = item
+                    .as_str()
+                    .and_then(|s| Objective::ALL.iter().find(|(n, _)| *n == s))
+                    .map(|(_, o)| *o);
+                let o = o.ok_or_else(|| {
+                    Error::input(
+                        "decision.objectives",
+                        format!("{} is not allowed; allowed: {all}", show(item)),
+                    )
+                })?;
                 if !v.contains(&o) {
                     v.push(o);
                 }
             }
             v
         }
-        Some(v) => return Err(Error::input("decision.objectives", format!("{} is not allowed; a non-empty list of {all}", show(v)))),
+        Some(v) => {
+            return Err(Error::input(
+                "decision.objectives",
+                format!("{} is not allowed; a non-empty list of {all}", show(v)),
+            ))
+        }
     };
     if objectives.contains(&Objective::Target) && target_loss.is_none() {
-        return Err(Error::input("decision.objectives", "\"target\" needs decision.target_loss"));
+        return Err(Error::input(
+            "decision.objectives",
+            "\"target\" needs decision.target_loss",
+        ));
     }
     d.finish(&["objectives", "min_completion", "target_loss"])?;
-    Ok(Decision { objectives, min_completion, target_loss })
+    Ok(Decision {
+        objectives,
+        min_completion,
+        target_loss,
+    })
 }
 
 fn parse_sampling(s: Option<&Sec>) -> Result<Sampling> {
@@ -579,10 +1010,17 @@ fn parse_sampling(s: Option<&Sec>) -> Result<Sampling> {
     let seed = s.integer("seed", 0, i64::MAX)?.unwrap_or(42) as u64;
     let method = s.string("method")?.unwrap_or_else(|| "random".into());
     if method != "random" {
-        return Err(Error::input("sampling.method", format!("{method:?} is not allowed; \"random\" (sobol is planned, not built yet)")));
+        return Err(Error::input(
+            "sampling.method",
+            format!("{method:?} is not allowed; \"random\" (sobol is planned, not built yet)"),
+        ));
     }
     s.finish(&["draws", "seed", "method"])?;
-    Ok(Sampling { draws, seed, method })
+    Ok(Sampling {
+        draws,
+        seed,
+        method,
+    })
 }
 
 /// At least one grid configuration must pass the deterministic feasibility rules.
@@ -595,11 +1033,22 @@ fn check_feasible_exists(s: &Scenario) -> Result<()> {
     }
     if let Some(cap) = s.search.max_params {
         if p_min > cap {
-            return Err(Error::input("search.max_params", format!("{cap:e} is below search.params.min {p_min:e}: no configuration is allowed")));
+            return Err(Error::input(
+                "search.max_params",
+                format!(
+                    "{cap:e} is below search.params.min {p_min:e}: no configuration is allowed"
+                ),
+            ));
         }
     }
     if s.search.hours[0] > s.budget.hours {
-        return Err(Error::input("search.hours", format!("every value exceeds budget.hours = {}: no configuration fits the budget", s.budget.hours)));
+        return Err(Error::input(
+            "search.hours",
+            format!(
+                "every value exceeds budget.hours = {}: no configuration fits the budget",
+                s.budget.hours
+            ),
+        ));
     }
     Ok(())
 }

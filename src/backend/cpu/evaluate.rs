@@ -35,21 +35,36 @@ fn d_term(shape: LawShape, k: &Coeffs, unique: f64, d_run: f64, ln_d_run: f64) -
                 k.b * (-k.beta * ln_d_run).exp()
             }
         }
-        Form::Kaplan => k.d_c / if limited { effective_data(d_run, unique, k.r_d_star) } else { d_run },
+        Form::Kaplan => {
+            k.d_c
+                / if limited {
+                    effective_data(d_run, unique, k.r_d_star)
+                } else {
+                    d_run
+                }
+        }
     }
 }
 
 /// The P-and-T part of one draw: E + A·P'^−α + c·T^−γ, or (N_c/P')^(α_N/α_D) for Kaplan.
 #[inline]
 fn base_term(shape: LawShape, k: &Coeffs, unique: f64, p: f64, ln_p: f64, t: f64) -> f64 {
-    let p_eff = if shape.effective_params && unique.is_finite() { Some(effective_params(p, unique, k)) } else { None };
+    let p_eff = if shape.effective_params && unique.is_finite() {
+        Some(effective_params(p, unique, k))
+    } else {
+        None
+    };
     match shape.form {
         Form::Additive => {
             let pt = match p_eff {
                 Some(pe) => k.a * pe.powf(-k.alpha),
                 None => k.a * (-k.alpha * ln_p).exp(),
             };
-            let time = if shape.time_term { k.c * t.powf(-k.gamma) } else { 0.0 };
+            let time = if shape.time_term {
+                k.c * t.powf(-k.gamma)
+            } else {
+                0.0
+            };
             k.e + pt + time
         }
         Form::Kaplan => (k.n_c / p_eff.unwrap_or(p)).powf(k.alpha_n / k.alpha_d),
@@ -118,7 +133,14 @@ pub struct PBlock {
 impl PBlock {
     /// Losses of configuration (p, d, t) for every draw into `out`; returns the number of draws
     /// in which the run completes (D ≤ cap) and the summed fraction of T it uses, min(1, D/cap).
-    pub fn column(&self, tables: &Tables, grid: &Grid, d: usize, t: usize, out: &mut [f64]) -> (usize, f64) {
+    pub fn column(
+        &self,
+        tables: &Tables,
+        grid: &Grid,
+        d: usize,
+        t: usize,
+        out: &mut [f64],
+    ) -> (usize, f64) {
         let s = tables.draws;
         let dv = grid.tokens[d];
         let base = &self.base[t * s..(t + 1) * s];
@@ -141,7 +163,12 @@ impl PBlock {
                     let done = dv <= cap[i];
                     complete += usize::from(done);
                     used += (dv / cap[i]).min(1.0);
-                    out[i] = combine(tables.shape, &tables.coeffs[i], base[i], if done { dterm[i] } else { dcap[i] });
+                    out[i] = combine(
+                        tables.shape,
+                        &tables.coeffs[i],
+                        base[i],
+                        if done { dterm[i] } else { dcap[i] },
+                    );
                 }
             }
         }
@@ -171,17 +198,49 @@ mod tests {
             feasible_params: 2,
             feasible_hours: 2,
         };
-        let k = Coeffs { e: 1.8, a: 480.0, b: 2100.0, alpha: 0.35, beta: 0.37, c: 0.3, gamma: 0.5, n_c: 6.4e13, d_c: 1.8e13, alpha_n: 0.076, alpha_d: 0.103, r_d_star: 15.4, r_n_star: 5.3 };
+        let k = Coeffs {
+            e: 1.8,
+            a: 480.0,
+            b: 2100.0,
+            alpha: 0.35,
+            beta: 0.37,
+            c: 0.3,
+            gamma: 0.5,
+            n_c: 6.4e13,
+            d_c: 1.8e13,
+            alpha_n: 0.076,
+            alpha_d: 0.103,
+            r_d_star: 15.4,
+            r_n_star: 5.3,
+        };
         let shapes = [
-            LawShape { form: Form::Additive, effective_params: false, time_term: false },
-            LawShape { form: Form::Additive, effective_params: true, time_term: true },
-            LawShape { form: Form::Kaplan, effective_params: false, time_term: false },
+            LawShape {
+                form: Form::Additive,
+                effective_params: false,
+                time_term: false,
+            },
+            LawShape {
+                form: Form::Additive,
+                effective_params: true,
+                time_term: true,
+            },
+            LawShape {
+                form: Form::Kaplan,
+                effective_params: false,
+                time_term: false,
+            },
         ];
         for shape in shapes {
             for unique in [f64::INFINITY, 3e10] {
                 let draws: Vec<Draw> = [1e14, 3e15]
                     .iter()
-                    .map(|&x| Draw { coeffs: k, mfu: 0.4, goodput: 1.0, unique_tokens: unique, throughput: x })
+                    .map(|&x| Draw {
+                        coeffs: k,
+                        mfu: 0.4,
+                        goodput: 1.0,
+                        unique_tokens: unique,
+                        throughput: x,
+                    })
                     .collect();
                 let tables = Tables::new(shape, &grid, &draws, 6.0);
                 let mut out = vec![0.0; draws.len()];
@@ -192,8 +251,19 @@ mod tests {
                             block.column(&tables, &grid, d, t, &mut out);
                             for (i, dr) in draws.iter().enumerate() {
                                 let d_run = block.d_run(&tables, &grid, d, t, i);
-                                let want = law::loss(shape, &dr.coeffs, grid.params[p], d_run, grid.hours[t], unique);
-                                assert!((out[i] / want - 1.0).abs() < 1e-13, "{shape:?} U={unique} p{p} d{d} t{t}: {} vs {want}", out[i]);
+                                let want = law::loss(
+                                    shape,
+                                    &dr.coeffs,
+                                    grid.params[p],
+                                    d_run,
+                                    grid.hours[t],
+                                    unique,
+                                );
+                                assert!(
+                                    (out[i] / want - 1.0).abs() < 1e-13,
+                                    "{shape:?} U={unique} p{p} d{d} t{t}: {} vs {want}",
+                                    out[i]
+                                );
                             }
                         }
                     }

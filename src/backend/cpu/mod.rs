@@ -36,7 +36,19 @@ pub fn evaluate(settings: &Settings, grid: &Grid, draws: &[Draw]) -> Evaluation 
     }
     let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
         .into_par_iter()
-        .map(|p| stats::block_stats(&tables, grid, p, &l_star, &best_counts, settings.target_loss))
+        .map(|p| {
+            stats::block_stats(
+                &tables,
+                grid,
+                p,
+                &l_star,
+                &best_counts,
+                settings.target_loss,
+            )
+        })
         .collect();
-    Evaluation { optima, stats: per_p.into_iter().flatten().collect() }
+    Evaluation {
+        optima,
+        stats: per_p.into_iter().flatten().collect(),
+    }
 }

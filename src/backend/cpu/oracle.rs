@@ -49,9 +49,16 @@ fn profile(tables: &Tables, grid: &Grid, p: usize) -> Profile {
 
 /// The oracle of every draw.
 pub fn optima(tables: &Tables, grid: &Grid) -> Vec<DrawOptimum> {
-    let profiles: Vec<Profile> = (0..grid.feasible_params).into_par_iter().map(|p| profile(tables, grid, p)).collect();
+    let profiles: Vec<Profile> = (0..grid.feasible_params)
+        .into_par_iter()
+        .map(|p| profile(tables, grid, p))
+        .collect();
     let nt = grid.hours.len();
-    let h = if grid.params.len() > 1 { grid.ln_params[1] - grid.ln_params[0] } else { 0.0 };
+    let h = if grid.params.len() > 1 {
+        grid.ln_params[1] - grid.ln_params[0]
+    } else {
+        0.0
+    };
     (0..tables.draws)
         .map(|i| {
             let mut best = 0;
@@ -70,10 +77,16 @@ pub fn optima(tables: &Tables, grid: &Grid) -> Vec<DrawOptimum> {
                 let curv = ym - 2.0 * y0 + yp;
                 if curv > 0.0 {
                     let delta = (0.5 * (ym - yp) / curv).clamp(-0.5, 0.5);
-                    let quad = |a: f64, b: f64, c: f64| b + 0.5 * delta * (c - a) + 0.5 * delta * delta * (a - 2.0 * b + c);
+                    let quad = |a: f64, b: f64, c: f64| {
+                        b + 0.5 * delta * (c - a) + 0.5 * delta * delta * (a - 2.0 * b + c)
+                    };
                     loss = quad(ym, y0, yp);
                     ln_p += delta * h;
-                    ln_d = quad(profiles[best - 1].d_run[i].ln(), ln_d0, profiles[best + 1].d_run[i].ln());
+                    ln_d = quad(
+                        profiles[best - 1].d_run[i].ln(),
+                        ln_d0,
+                        profiles[best + 1].d_run[i].ln(),
+                    );
                 }
             }
             DrawOptimum {

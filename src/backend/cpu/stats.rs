@@ -6,7 +6,14 @@ use crate::grid::Grid;
 use crate::stats;
 
 /// Statistics of configuration (p, d, t) for every d and t, in index order.
-pub fn block_stats(tables: &Tables, grid: &Grid, p: usize, l_star: &[f64], best_counts: &[u32], target: Option<f64>) -> Vec<ConfigStats> {
+pub fn block_stats(
+    tables: &Tables,
+    grid: &Grid,
+    p: usize,
+    l_star: &[f64],
+    best_counts: &[u32],
+    target: Option<f64>,
+) -> Vec<ConfigStats> {
     let s = tables.draws;
     let n = s as f64;
     let block = tables.block(grid, p);
@@ -17,7 +24,9 @@ pub fn block_stats(tables: &Tables, grid: &Grid, p: usize, l_star: &[f64], best_
         for t in 0..grid.hours.len() {
             let (complete, used) = block.column(tables, grid, d, t, &mut col);
             let (mean, sd) = stats::mean_sd(&col);
-            let p_target = target.map_or(f64::NAN, |x| col.iter().filter(|l| **l <= x).count() as f64 / n);
+            let p_target = target.map_or(f64::NAN, |x| {
+                col.iter().filter(|l| **l <= x).count() as f64 / n
+            });
             let mut regret_sum = 0.0;
             let mut regret_max = f64::NEG_INFINITY;
             for i in 0..s {

@@ -1,0 +1,243 @@
+//! Command-line integration tests: the binary as a user runs it.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn scalerisk() -> Command {
+    Command::cargo_bin("scalerisk").unwrap()
+}
+
+const SMALL: [&str; 6] = [
+    "--set",
+    "search.params={min=1e8,max=2e9,points=24}",
+    "--set",
+    "search.tokens={min=1e9,max=1e11,points=20}",
+    "--set",
+    "sampling.draws=512",
+];
+
+fn read_csv(path: &Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The README's main command: a recommendation in the hundreds of millions of parameters at
+/// roughly 10–40 tokens per parameter (what the published laws imply for 2.4–4.0e19 FLOPs).
+#[test]
+fn a100_three_days_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let assert = scalerisk()
+        .args(["run", "scenarios/a100-3days.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(
+        stdout.contains("recommended (expected loss, ≥90% completion)"),
+        "{stdout}"
+    );
+    for f in [
+        "configs.csv",
+        "draws.csv",
+        "recommendations.csv",
+        "run.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let recs = read_csv(&out.join("recommendations.csv"));
+    let expected = recs
+        .iter()
+        .find(|r| &r[0] == "expected")
+        .expect("expected row");
+    let (p, d): (f64, f64) = (expected[1].parse().unwrap(), expected[2].parse().unwrap());
+    assert!((1e8..1e9).contains(&p), "params {p:e}");
+    assert!((10.0..40.0).contains(&(d / p)), "tokens/param {}", d / p);
+    let p_complete: f64 = expected[13].parse().unwrap();
+    assert!(p_complete >= 0.9);
+    let draws = read_csv(&out.join("draws.csv"));
+    assert_eq!(draws.len(), 8192);
+}
+
+/// Same seed → byte-identical CSVs with 1 and 2 threads.
+#[test]
+fn identical_outputs_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    for threads in ["1", "2"] {
+        scalerisk()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["run", "scenarios/a100-3days.toml", "--quiet", "--out"])
+            .arg(dir.path().join(threads))
+            .args(SMALL)
+            .assert()
+            .success()
+            .stdout("");
+    }
+    for f in ["configs.csv", "draws.csv", "recommendations.csv"] {
+        let a = std::fs::read(dir.path().join("1").join(f)).unwrap();
+        let b = std::fs::read(dir.path().join("2").join(f)).unwrap();
+        assert!(a == b, "{f} differs between 1 and 2 threads");
+    }
+}
+
+/// Bad values: one line naming the field, exit code 2, nothing written.
+#[test]
+fn bad_input_is_refused_with_the_field_named() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--set", "budget.mfu={uniform=[0.6,0.5]}"],
+            "budget.mfu: uniform low 0.6 >= high 0.5",
+        ),
+        (
+            &["--set", "budget.count=1.5"],
+            "budget.count: 1.5 is not allowed",
+        ),
+        (
+            &["--set", "budget.gpu=a100"],
+            "budget.gpu: \"a100\" is not a preset",
+        ),
+        (
+            &["--set", "budget.hourz=3"],
+            "budget.hourz: unknown key; did you mean `hours`?",
+        ),
+        (
+            &["--set", "law.preset=gpt"],
+            "law.preset: \"gpt\" is not a preset",
+        ),
+        (
+            &["--set", "budget.mfu={uniform=[0.3,1.5]}"],
+            "budget.mfu: 0.3–1.5 reaches 1.5",
+        ),
+        (
+            &["--set", "search.params={min=1e9,max=1e8,points=4}"],
+            "search.params: min 1000000000",
+        ),
+        (
+            &["--set", "decision.min_completion=1.5"],
+            "decision.min_completion: 1.5 is not allowed",
+        ),
+        (
+            &["--set", "sampling.draws=0"],
+            "sampling.draws: 0 is not allowed",
+        ),
+        (
+            &[
+                "--set",
+                "law.uncertainty=mvn",
+                "--set",
+                "law.preset=chinchilla",
+            ],
+            "law.uncertainty: \"mvn\" needs a covariance",
+        ),
+        (
+            &["--set", "budget.flops=1e20"],
+            "budget.gpu: not used with budget.flops",
+        ),
+        (&["--backend", "gpu"], "--backend: gpu is not available"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (args, message) in cases {
+        let out = dir.path().join("never");
+        let assert = scalerisk()
+            .args(["run", "scenarios/a100-3days.toml", "--out"])
+            .arg(&out)
+            .args(*args)
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(message),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: more than one line: {stderr}"
+        );
+        assert!(!stderr.contains("RUST_BACKTRACE"), "{stderr}");
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "temporary files left behind"
+    );
+}
+
+#[test]
+fn missing_scenario_file_is_bad_input() {
+    scalerisk()
+        .args(["run", "no/such.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read no/such.toml"));
+}
+
+#[test]
+fn set_overrides_reach_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    scalerisk()
+        .args([
+            "run",
+            "scenarios/a100-3days.toml",
+            "--quiet",
+            "--draws",
+            "256",
+            "--seed",
+            "9",
+            "--set",
+            "budget.hours=48",
+            "--out",
+        ])
+        .arg(dir.path())
+        .args(&SMALL[..4])
+        .assert()
+        .success();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("run.json")).unwrap()).unwrap();
+    assert_eq!(doc["scenario"]["budget"]["hours"], 48.0);
+    assert_eq!(doc["draws"], 256);
+    assert_eq!(doc["seed"], 9);
+    // Hours past the budget are listed but infeasible.
+    let configs = read_csv(&dir.path().join("configs.csv"));
+    assert!(configs
+        .iter()
+        .filter(|r| &r[2] == "72.0")
+        .all(|r| &r[4] == "false"));
+    assert!(configs.iter().any(|r| &r[2] == "36.0" && &r[4] == "true"));
+}
+
+#[test]
+fn json_report_is_one_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let assert = scalerisk()
+        .args(["run", "scenarios/a100-3days.toml", "--json", "--out"])
+        .arg(dir.path())
+        .args(SMALL)
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(doc["recommendations"][0]["objective"], "expected");
+}
+
+#[test]
+fn check_laws_and_gpus_print_their_tables() {
+    scalerisk()
+        .args(["check", "scenarios/a100-3days.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"preset\": \"epoch2024\""));
+    scalerisk().arg("laws").assert().success().stdout(
+        predicate::str::contains("muennighoff2023").and(predicate::str::contains("ILLUSTRATIVE")),
+    );
+    scalerisk()
+        .arg("gpus")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("a100-80gb").and(predicate::str::contains("312")));
+}

@@ -1,0 +1,265 @@
+//! Golden numbers: published figures, closed forms and independent computations, never values
+//! taken from the code under test.
+
+use std::path::Path;
+
+use scalerisk::backend::cpu;
+use scalerisk::grid::Grid;
+use scalerisk::pipeline::{self, BackendChoice};
+use scalerisk::presets::laws::EPOCH2024_COV;
+use scalerisk::sampling;
+use scalerisk::scenario::{self, Scenario};
+use scalerisk::stats;
+
+fn scenario(text: &str) -> Scenario {
+    scenario::from_str(text, Path::new("."), &[]).expect("valid scenario")
+}
+
+/// Hoffmann et al. 2022, eq. 4 with Approach 3's coefficients: P_opt ≈ 4.036e10 at the Gopher
+/// budget of 5.76e23 FLOPs (the paper's "40B"). The oracle must find it within 2%.
+#[test]
+fn chinchilla_oracle_at_gopher_budget() {
+    let s = scenario(
+        r#"
+        name = "hindcast"
+        [budget]
+        flops = 5.76e23
+        [law]
+        preset = "chinchilla"
+        uncertainty = "none"
+        [search]
+        params = { min = 1e9, max = 1e12, points = 61 }
+        tokens = { min = 1e10, max = 1e14, points = 41 }
+        [sampling]
+        draws = 2
+        "#,
+    );
+    let r = pipeline::run(s, BackendChoice::Cpu).unwrap();
+    for o in &r.evaluation.optima {
+        assert!(
+            (o.params / 4.036e10 - 1.0).abs() < 0.02,
+            "P* = {:e}",
+            o.params
+        );
+        // Under C = 6PD the optimal run uses the whole budget.
+        assert!(
+            (6.0 * o.params * o.tokens / 5.76e23 - 1.0).abs() < 1e-3,
+            "C* = {:e}",
+            6.0 * o.params * o.tokens
+        );
+    }
+}
+
+/// Besiroglu et al. 2024 (Epoch), MVN over the bootstrap covariance at 5.88e23 FLOPs: tokens per
+/// parameter of the per-draw optimum has p10 / p50 / p90 ≈ 10.8 / 18.3 / 31.4 (Monte Carlo
+/// reference from the closed form over MVN draws of the published covariance).
+#[test]
+fn epoch_mvn_tokens_per_param_band() {
+    let s = scenario(
+        r#"
+        name = "epoch-band"
+        [budget]
+        flops = 5.88e23
+        [law]
+        preset = "epoch2024"
+        uncertainty = "mvn"
+        [search]
+        params = { min = 1e9, max = 1e13, points = 97 }
+        tokens = { min = 1e10, max = 1e14, points = 9 }
+        [sampling]
+        draws = 4000
+        seed = 7
+        "#,
+    );
+    let r = pipeline::run(s, BackendChoice::Cpu).unwrap();
+    let mut tpp: Vec<f64> = r
+        .evaluation
+        .optima
+        .iter()
+        .map(|o| o.tokens / o.params)
+        .collect();
+    for (q, want) in [(0.10, 10.8), (0.50, 18.3), (0.90, 31.4)] {
+        let got = stats::quantile(&mut tpp, q);
+        assert!(
+            (got / want - 1.0).abs() < 0.06,
+            "p{:.0}: {got} vs {want}",
+            q * 100.0
+        );
+    }
+}
+
+/// The sample covariance of 100k MVN draws reproduces the Epoch covariance within 5 Monte Carlo
+/// standard errors per entry (var of a product of normals: (σ_ii σ_jj + σ_ij²)/n).
+#[test]
+fn mvn_draws_reproduce_the_epoch_covariance() {
+    let s = scenario(
+        r#"
+        name = "cov"
+        [budget]
+        flops = 1e20
+        [law]
+        preset = "epoch2024"
+        [sampling]
+        draws = 100000
+        seed = 3
+        "#,
+    );
+    let draws = sampling::draws(&s, 0..s.sampling.draws).unwrap();
+    let cols: Vec<Vec<f64>> = vec![
+        draws.iter().map(|d| d.coeffs.a.ln()).collect(),
+        draws.iter().map(|d| d.coeffs.b.ln()).collect(),
+        draws.iter().map(|d| d.coeffs.e.ln()).collect(),
+        draws.iter().map(|d| d.coeffs.alpha).collect(),
+        draws.iter().map(|d| d.coeffs.beta).collect(),
+    ];
+    let n = draws.len() as f64;
+    let means: Vec<f64> = cols.iter().map(|c| c.iter().sum::<f64>() / n).collect();
+    for i in 0..5 {
+        for j in 0..5 {
+            let c: f64 = (0..draws.len())
+                .map(|k| (cols[i][k] - means[i]) * (cols[j][k] - means[j]))
+                .sum::<f64>()
+                / (n - 1.0);
+            let want = EPOCH2024_COV[i][j];
+            let se = ((EPOCH2024_COV[i][i] * EPOCH2024_COV[j][j] + want * want) / n).sqrt();
+            assert!(
+                (c - want).abs() < 5.0 * se,
+                "cov[{i}][{j}] = {c:e}, want {want:e} ± {se:e}"
+            );
+        }
+    }
+}
+
+/// Adding draws never changes the earlier ones.
+#[test]
+fn more_draws_keep_the_earlier_ones() {
+    let s = scenario(
+        r#"
+        name = "stable"
+        [budget]
+        gpu = "h100-sxm"
+        hours = 24
+        mfu = { pert = [0.2, 0.4, 0.55] }
+        goodput = { normal = [0.95, 0.03], min = 0.8, max = 1.0 }
+        [data]
+        unique_tokens = { lognormal = [3e10, 0.5] }
+        [law]
+        preset = "epoch2024"
+        alpha = { triangular = [0.33, 0.35, 0.36] }
+        "#,
+    );
+    let a = sampling::draws(&s, 0..100).unwrap();
+    let b = sampling::draws(&s, 0..300).unwrap();
+    assert_eq!(a[..], b[..100]);
+    let c = sampling::draws(&s, 50..60).unwrap();
+    assert_eq!(c[..], a[50..60]);
+}
+
+/// A small case computed independently: 2 configurations × 4 draws, every statistic from a plain
+/// formula and a full sort in this test, compared with the backend's streaming result.
+#[test]
+fn two_configs_four_draws_by_hand() {
+    let s = scenario(
+        r#"
+        name = "hand"
+        [budget]
+        peak_tflops = 100
+        memory_gb = 80
+        hours = 10
+        mfu = { uniform = [0.2, 0.6] }
+        [law]
+        preset = "custom"
+        E = 1.5
+        A = 400.0
+        B = 1800.0
+        alpha = 0.34
+        beta = 0.36
+        [search]
+        params = { min = 2e8, max = 8e8, points = 2 }
+        tokens = { min = 3e9, max = 3e9, points = 1 }
+        [decision]
+        target_loss = 3.1
+        [sampling]
+        draws = 4
+        seed = 11
+        "#,
+    );
+    let grid = Grid::new(&s);
+    let draws = sampling::draws(&s, 0..4).unwrap();
+    let settings = cpu::Settings {
+        shape: s.law.shape,
+        flops_per_param_token: 6.0,
+        target_loss: Some(3.1),
+    };
+    let eval = cpu::evaluate(&settings, &grid, &draws);
+
+    // Independent losses: L = E + A/P^α + B/min(D, cap)^β, cap = X·3600·T/(6P).
+    let loss = |p: f64, i: usize| {
+        let x = 100e12 * draws[i].mfu;
+        let cap = x * 3600.0 * 10.0 / (6.0 * p);
+        (
+            1.5 + 400.0 / p.powf(0.34) + 1800.0 / 3e9f64.min(cap).powf(0.36),
+            3e9 <= cap,
+        )
+    };
+    let ps = [2e8, 8e8];
+    let l: Vec<Vec<(f64, bool)>> = ps
+        .iter()
+        .map(|&p| (0..4).map(|i| loss(p, i)).collect())
+        .collect();
+    let l_star: Vec<f64> = (0..4).map(|i| l[0][i].0.min(l[1][i].0)).collect();
+    for (c, st) in eval.stats.iter().enumerate() {
+        let x: Vec<f64> = l[c].iter().map(|v| v.0).collect();
+        let mean = x.iter().sum::<f64>() / 4.0;
+        let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+        let mut sorted = x.clone();
+        sorted.sort_by(f64::total_cmp);
+        // type 7 on 4 values: h = 3q → p05 at 0.15, p50 at 1.5, p95 at 2.85.
+        let q = |h: f64| {
+            sorted[h as usize] + (h - h.floor()) * (sorted[h as usize + 1] - sorted[h as usize])
+        };
+        let regrets: Vec<f64> = (0..4).map(|i| x[i] - l_star[i]).collect();
+        let mut rs = regrets.clone();
+        rs.sort_by(f64::total_cmp);
+        let rq = rs[2] + 0.85 * (rs[3] - rs[2]);
+        let best = (0..4)
+            .filter(|&i| x[i] == l_star[i] && (c == 0 || l[0][i].0 > l_star[i]))
+            .count() as f64
+            / 4.0;
+        let close = |a: f64, b: f64, what: &str| {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "config {c} {what}: {a} vs {b}"
+            )
+        };
+        close(st.loss_mean, mean, "mean");
+        close(st.loss_sd, sd, "sd");
+        close(st.loss_se, sd / 2.0, "se");
+        close(st.loss_p05, q(0.15), "p05");
+        close(st.loss_p50, q(1.5), "p50");
+        close(st.loss_p95, q(2.85), "p95");
+        close(
+            st.loss_cvar95,
+            sorted[3],
+            "cvar95 (worst ceil(0.05·4) = 1 value)",
+        );
+        close(
+            st.p_complete,
+            l[c].iter().filter(|v| v.1).count() as f64 / 4.0,
+            "p_complete",
+        );
+        close(
+            st.p_target,
+            x.iter().filter(|v| **v <= 3.1).count() as f64 / 4.0,
+            "p_target",
+        );
+        close(
+            st.regret_mean,
+            regrets.iter().sum::<f64>() / 4.0,
+            "regret_mean",
+        );
+        close(st.regret_p95, rq, "regret_p95");
+        close(st.regret_max, rs[3], "regret_max");
+        close(st.p_best, best, "p_best");
+    }
+}
