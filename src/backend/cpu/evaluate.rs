@@ -175,6 +175,17 @@ impl PBlock {
         (complete, used)
     }
 
+    /// Loss of configuration (p, d, t) in draw i alone (the element `column` computes).
+    pub fn loss_at(&self, tables: &Tables, grid: &Grid, d: usize, t: usize, i: usize) -> f64 {
+        let j = t * tables.draws + i;
+        let dterm = if grid.tokens[d] <= self.cap[j] {
+            tables.dterm[d * tables.draws + i]
+        } else {
+            self.dcap[j]
+        };
+        combine(tables.shape, &tables.coeffs[i], self.base[j], dterm)
+    }
+
     /// Tokens a run of configuration (p, d, t) actually trains in draw i: min(D, cap).
     pub fn d_run(&self, tables: &Tables, grid: &Grid, d: usize, t: usize, i: usize) -> f64 {
         grid.tokens[d].min(self.cap[t * tables.draws + i])

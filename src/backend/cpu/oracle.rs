@@ -13,37 +13,53 @@ use crate::backend::DrawOptimum;
 use crate::grid::Grid;
 
 /// Per-draw profile of one P: min over (D, T), the argmin's (d, t) and its D_run.
-struct Profile {
-    loss: Vec<f64>,
-    arg: Vec<u32>,
-    d_run: Vec<f64>,
+pub(crate) struct Profile {
+    pub loss: Vec<f64>,
+    pub arg: Vec<u32>,
+    pub d_run: Vec<f64>,
 }
 
-fn profile(tables: &Tables, grid: &Grid, p: usize) -> Profile {
+/// The profile of one P without scanning D: loss never increases with D_run, so for each T the
+/// best D is the first grid D at or past the run's capacity (it trains D_run = cap; later grid Ds
+/// tie with it and lose on index), or the last grid D when the capacity exceeds the grid. That is
+/// O(T × draws) per P instead of O(D × T × draws); `tests::closed_form_profile_matches_brute_force`
+/// checks it against the exhaustive scan.
+pub(crate) fn profile(tables: &Tables, grid: &Grid, p: usize) -> Profile {
     let s = tables.draws;
     let block = tables.block(grid, p);
+    let nt = grid.hours.len();
+    let nd = grid.tokens.len();
     let mut loss = vec![f64::INFINITY; s];
     let mut arg = vec![0u32; s];
-    let mut col = vec![0.0; s];
-    let nt = grid.hours.len();
-    for d in 0..grid.tokens.len() {
-        for t in 0..grid.feasible_hours {
-            block.column(tables, grid, d, t, &mut col);
-            let code = (d * nt + t) as u32;
-            for i in 0..s {
-                if col[i] < loss[i] {
-                    loss[i] = col[i];
-                    arg[i] = code;
+    let mut d_run = vec![0.0; s];
+    for t in 0..grid.feasible_hours {
+        for i in 0..s {
+            let cap = block.cap[t * s + i];
+            // First grid D with D >= cap (the grid is sorted ascending) reaches the minimum; an
+            // earlier D ties with it only where the loss has saturated in f64 (D_eff flat after
+            // many epochs), and the losses over d are non-increasing, so the lowest tied d is
+            // found by bisection.
+            let d_cap = grid.tokens.partition_point(|&dv| dv < cap).min(nd - 1);
+            let value = block.loss_at(tables, grid, d_cap, t, i);
+            let (mut lo, mut hi) = (0, d_cap);
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                if block.loss_at(tables, grid, mid, t, i) > value {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
                 }
+            }
+            let d = lo;
+            let code = (d * nt + t) as u32;
+            // Same tie rule as the scan: lowest (d, t) code wins.
+            if value < loss[i] || (value == loss[i] && code < arg[i]) {
+                loss[i] = value;
+                arg[i] = code;
+                d_run[i] = block.d_run(tables, grid, d, t, i);
             }
         }
     }
-    let d_run = (0..s)
-        .map(|i| {
-            let (d, t) = (arg[i] as usize / nt, arg[i] as usize % nt);
-            block.d_run(tables, grid, d, t, i)
-        })
-        .collect();
     Profile { loss, arg, d_run }
 }
 
@@ -53,13 +69,18 @@ pub fn optima(tables: &Tables, grid: &Grid) -> Vec<DrawOptimum> {
         .into_par_iter()
         .map(|p| profile(tables, grid, p))
         .collect();
+    refine(tables.draws, grid, &profiles)
+}
+
+/// Grid argmin over P of the per-P profiles and its refinement between grid points.
+pub(crate) fn refine(draws: usize, grid: &Grid, profiles: &[Profile]) -> Vec<DrawOptimum> {
     let nt = grid.hours.len();
     let h = if grid.params.len() > 1 {
         grid.ln_params[1] - grid.ln_params[0]
     } else {
         0.0
     };
-    (0..tables.draws)
+    (0..draws)
         .map(|i| {
             let mut best = 0;
             for p in 1..profiles.len() {
@@ -99,4 +120,90 @@ pub fn optima(tables: &Tables, grid: &Grid) -> Vec<DrawOptimum> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::law::{Coeffs, Form, LawShape};
+    use crate::sampling::Draw;
+
+    /// The exhaustive scan over every (d, t) that the closed-form profile replaces.
+    fn brute_force(tables: &Tables, grid: &Grid, p: usize) -> (Vec<f64>, Vec<u32>) {
+        let s = tables.draws;
+        let block = tables.block(grid, p);
+        let (mut loss, mut arg, mut col) = (vec![f64::INFINITY; s], vec![0u32; s], vec![0.0; s]);
+        for d in 0..grid.tokens.len() {
+            for t in 0..grid.feasible_hours {
+                block.column(tables, grid, d, t, &mut col);
+                for i in 0..s {
+                    if col[i] < loss[i] {
+                        loss[i] = col[i];
+                        arg[i] = (d * grid.hours.len() + t) as u32;
+                    }
+                }
+            }
+        }
+        (loss, arg)
+    }
+
+    #[test]
+    fn closed_form_profile_matches_brute_force() {
+        let tokens: Vec<f64> = (0..40).map(|i| 1e9 * 1.25f64.powi(i)).collect();
+        let params: Vec<f64> = (0..12).map(|i| 5e7 * 1.6f64.powi(i)).collect();
+        let grid = Grid {
+            ln_params: params.iter().map(|v| v.ln()).collect(),
+            ln_tokens: tokens.iter().map(|v| v.ln()).collect(),
+            params,
+            tokens,
+            hours: vec![6.0, 24.0, 72.0, 200.0],
+            feasible_params: 12,
+            feasible_hours: 3,
+        };
+        for (form, unique, time_term) in [
+            (Form::Additive, f64::INFINITY, false),
+            (Form::Additive, 2e10, true),
+            (Form::Kaplan, 5e9, false),
+        ] {
+            let shape = LawShape {
+                form,
+                effective_params: unique.is_finite(),
+                time_term,
+            };
+            let draws: Vec<Draw> = (0..64)
+                .map(|i| {
+                    let f = 1.0 + 0.01 * i as f64;
+                    let coeffs = Coeffs {
+                        e: 1.8,
+                        a: 480.0 * f,
+                        b: 2100.0 / f,
+                        alpha: 0.35,
+                        beta: 0.36 * f.sqrt(),
+                        c: 0.2,
+                        gamma: 0.5,
+                        n_c: 6.4e13,
+                        d_c: 1.8e13,
+                        alpha_n: 0.076,
+                        alpha_d: 0.103,
+                        r_d_star: 15.4,
+                        r_n_star: 5.3,
+                    };
+                    Draw {
+                        coeffs,
+                        mfu: 0.4,
+                        goodput: 1.0,
+                        unique_tokens: unique,
+                        throughput: 1e13 * 1.15f64.powi(i),
+                    }
+                })
+                .collect();
+            let tables = Tables::new(shape, &grid, &draws, 6.0);
+            for p in 0..grid.params.len() {
+                let fast = profile(&tables, &grid, p);
+                let (loss, arg) = brute_force(&tables, &grid, p);
+                assert_eq!(fast.loss, loss, "{form:?} p{p}");
+                assert_eq!(fast.arg, arg, "{form:?} p{p}");
+            }
+        }
+    }
 }
