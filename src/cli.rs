@@ -48,6 +48,8 @@ enum Command {
     Laws,
     /// List the GPU presets (dense peak TFLOP/s and memory) with their sources.
     Gpus,
+    /// List the GPU adapters wgpu can see and which one `--backend auto` would pick.
+    Devices,
 }
 
 #[derive(Args)]
@@ -90,6 +92,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Laws => print_laws(&mut out)?,
         Command::Gpus => print_gpus(&mut out)?,
+        Command::Devices => print_devices(&mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -209,6 +212,39 @@ fn report_num(v: f64) -> String {
         format!("{v:.4e}")
     } else {
         format!("{}", (v * 1e6).round() / 1e6)
+    }
+}
+
+fn print_devices(out: &mut impl Write) -> std::io::Result<()> {
+    let all = crate::backend::gpu::adapters();
+    if all.is_empty() {
+        writeln!(
+            out,
+            "no GPU adapters: {}",
+            crate::backend::gpu::NO_ADAPTER_FIX
+        )?;
+    }
+    for a in &all {
+        writeln!(
+            out,
+            "{}{}",
+            a.describe(),
+            if a.is_software() {
+                "  [software: auto prefers the CPU backend]"
+            } else {
+                ""
+            }
+        )?;
+    }
+    let picked = all.iter().find(|a| !a.is_software());
+    match picked {
+        Some(a) => writeln!(
+            out,
+            "auto: {} for runs of at least {:.0e} evaluations, the CPU below",
+            a.name,
+            pipeline::AUTO_MIN_EVALUATIONS
+        ),
+        None => writeln!(out, "auto: the CPU backend (no hardware adapter)"),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::aggregate::{self, Summary};
-use crate::backend::{cpu, Evaluation};
+use crate::backend::{cpu, gpu, Evaluation};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::sampling::{self, Draw};
@@ -42,16 +42,19 @@ pub struct RunResult {
     pub backend: String,
     pub adapter: String,
     pub timings: Timings,
+    /// What the user should know about how the run went (e.g. a GPU fallback).
+    pub notes: Vec<String>,
 }
 
+/// `auto` uses a hardware GPU only from this many evaluations (configurations × draws) on:
+/// below it, adapter start-up and transfers cost more than the CPU backend's whole run (the CPU
+/// does ~1e9 table evaluations per second per core here). Provisional until measured on a real
+/// GPU (BENCHMARKS.md); software adapters (lavapipe) are never picked by `auto`.
+pub const AUTO_MIN_EVALUATIONS: f64 = 2e8;
+
 pub fn run(scenario: Scenario, backend: BackendChoice) -> Result<RunResult> {
-    if backend == BackendChoice::Gpu {
-        return Err(Error::input(
-            "--backend",
-            "gpu is not available in this build yet; use --backend cpu (or auto)",
-        ));
-    }
     let mut timings = Timings::default();
+    let mut notes = Vec::new();
     let t0 = Instant::now();
     let grid = Grid::new(&scenario);
     let draws = sampling::draws(&scenario, 0..scenario.sampling.draws)?;
@@ -63,7 +66,35 @@ pub fn run(scenario: Scenario, backend: BackendChoice) -> Result<RunResult> {
         flops_per_param_token: scenario.budget.flops_per_param_token,
         target_loss: scenario.decision.target_loss,
     };
-    let evaluation = cpu::evaluate(&settings, &grid, &draws);
+    let cpu_name = || format!("{} CPU threads (f64)", rayon::current_num_threads());
+    let evaluations = grid.len() as f64 * draws.len() as f64;
+    let gpu =
+        match backend {
+            BackendChoice::Cpu => None,
+            BackendChoice::Gpu => Some(gpu::Gpu::new()?.ok_or_else(|| {
+                Error::input("--backend", format!("gpu: {}", gpu::NO_ADAPTER_FIX))
+            })?),
+            BackendChoice::Auto if evaluations < AUTO_MIN_EVALUATIONS => None,
+            BackendChoice::Auto => match gpu::Gpu::new() {
+                Ok(Some(g)) if !g.adapter.is_software() => Some(g),
+                Ok(_) => None,
+                Err(e) => {
+                    notes.push(format!("GPU unavailable ({e}); ran on the CPU"));
+                    None
+                }
+            },
+        };
+    let (evaluation, backend_name, adapter) = match gpu {
+        None => (cpu::evaluate(&settings, &grid, &draws), "cpu", cpu_name()),
+        Some(g) => match g.evaluate(&settings, &grid, &draws, &|_, _| {}) {
+            Ok(e) => (e, "gpu", g.adapter.describe()),
+            Err(e) if backend == BackendChoice::Auto && !e.is_input() => {
+                notes.push(format!("GPU run failed ({e}); reran on the CPU"));
+                (cpu::evaluate(&settings, &grid, &draws), "cpu", cpu_name())
+            }
+            Err(e) => return Err(e),
+        },
+    };
     timings.evaluate_s = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
@@ -75,8 +106,9 @@ pub fn run(scenario: Scenario, backend: BackendChoice) -> Result<RunResult> {
         draws,
         evaluation,
         summary,
-        backend: "cpu".into(),
-        adapter: format!("{} CPU threads (f64)", rayon::current_num_threads()),
+        backend: backend_name.into(),
+        adapter,
         timings,
+        notes,
     })
 }

@@ -87,6 +87,9 @@ pub fn render(r: &RunResult) -> String {
     } else {
         let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
     }
+    for note in &r.notes {
+        let _ = writeln!(o, "note: {note}");
+    }
     let sum = &r.summary;
     let completion = if s.decision.min_completion > 0.0 {
         format!(", ≥{:.0}% completion", s.decision.min_completion * 100.0)

@@ -1,9 +1,10 @@
 //! Backends: evaluate every (configuration, draw) pair and reduce it, without ever holding the
 //! configurations × draws matrix, to the per-draw oracle and the per-configuration statistics.
 //!
-//! `cpu` is the f64 reference. Both passes are described in docs/MODEL.md §5.
+//! `cpu` is the f64 reference; `gpu` runs WGSL compute shaders through wgpu in f32. Both passes are described in docs/MODEL.md §5.
 
 pub mod cpu;
+pub mod gpu;
 
 use serde::Serialize;
 

@@ -17,6 +17,7 @@ pub fn document(r: &RunResult) -> serde_json::Value {
         "backend": r.backend,
         "adapter": r.adapter,
         "timings": r.timings,
+        "notes": r.notes,
         "counts": {
             "configurations": r.grid.len(),
             "feasible": r.summary.feasible,

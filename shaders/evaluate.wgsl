@@ -1,0 +1,93 @@
+// evaluate.wgsl: one (configuration, draw) evaluation in f32 (docs/MODEL.md §2).
+// Twin: src/backend/gpu/twin.rs (same steps, in f64). Prepended to every kernel stage.
+
+struct Params {
+    n_draws: u32,
+    n_params: u32,
+    n_tokens: u32,
+    n_hours: u32,
+    config_offset: u32,   // first configuration of this dispatch
+    n_configs: u32,       // configurations in this dispatch
+    form: u32,            // 0: additive (Chinchilla family), 1: Kaplan
+    time_term: u32,       // 1: add c·T^-γ
+    effective_params: u32,// 1: Muennighoff's P' when data is limited
+    has_target: u32,
+    target_loss: f32,
+    _pad: u32,
+    // Ranks (0-based) whose values the stats stage finds: loss p05 lo/hi, p50 lo/hi, p95 lo/hi,
+    // the CVaR threshold n - m, then regret p95 lo/hi; slots 9..11 unused.
+    ranks: array<vec4<u32>, 3>,
+}
+
+// One draw, host-prepared in f64 and rounded to f32 once. For Kaplan: ln_a = ln N_c,
+// ln_b = ln D_c, alpha = α_N/α_D, alpha_d = α_D.
+struct Draw {
+    e: f32,
+    ln_a: f32,
+    ln_b: f32,
+    alpha: f32,
+    beta: f32,
+    c: f32,
+    gamma: f32,
+    ln_x: f32,      // ln(X · 3600 / k): ln cap = ln_x + ln T − ln P
+    ln_u: f32,      // ln unique tokens; ≥ 1e30 when unlimited
+    rd_star: f32,
+    rn_star: f32,
+    ln_nopt: f32,   // ln N_opt(U) for effective parameters
+    l_star: f32,    // the draw's best feasible grid loss (regret reference)
+    alpha_d: f32,
+    _pad0: f32,
+    _pad1: f32,
+}
+
+struct Eval {
+    loss: f32,
+    complete: bool,
+    used: f32,      // min(1, D / cap): share of T actually used
+}
+
+const UNLIMITED: f32 = 1e30;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> draws: array<Draw>;
+// ln P (n_params), then ln D (n_tokens), then ln T (n_hours).
+@group(0) @binding(2) var<storage, read> axes: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+// ln(1 + R*·(1 − exp(−R/R*))) for repetition R (Muennighoff 2023), the log-gain over U.
+fn repetition_gain(r: f32, r_star: f32) -> f32 {
+    return log(1.0 + r_star * (1.0 - exp(-r / r_star)));
+}
+
+fn evaluate(config: u32, i: u32) -> Eval {
+    let t_idx = config % params.n_hours;
+    let pd = config / params.n_hours;
+    let d_idx = pd % params.n_tokens;
+    let p_idx = pd / params.n_tokens;
+    let ln_p = axes[p_idx];
+    let ln_d = axes[params.n_params + d_idx];
+    let ln_t = axes[params.n_params + params.n_tokens + t_idx];
+    let dw = draws[i];
+
+    let ln_cap = dw.ln_x + ln_t - ln_p;
+    let ln_run = min(ln_d, ln_cap);
+    var ln_deff = ln_run;
+    if (ln_run > dw.ln_u) {
+        ln_deff = dw.ln_u + repetition_gain(exp(ln_run - dw.ln_u) - 1.0, dw.rd_star);
+    }
+    var ln_peff = ln_p;
+    if (params.effective_params == 1u && dw.ln_u < UNLIMITED) {
+        let ln_un = min(ln_p, dw.ln_nopt);
+        ln_peff = ln_un + repetition_gain(max(exp(ln_p - ln_un) - 1.0, 0.0), dw.rn_star);
+    }
+    var loss: f32;
+    if (params.form == 0u) {
+        loss = dw.e + exp(dw.ln_a - dw.alpha * ln_peff) + exp(dw.ln_b - dw.beta * ln_deff);
+        if (params.time_term == 1u) {
+            loss = loss + dw.c * exp(-dw.gamma * ln_t);
+        }
+    } else {
+        loss = exp(dw.alpha_d * log(exp(dw.alpha * (dw.ln_a - ln_peff)) + exp(dw.ln_b - ln_deff)));
+    }
+    return Eval(loss, ln_d <= ln_cap, exp(min(ln_d - ln_cap, 0.0)));
+}

@@ -1,0 +1,375 @@
+//! The GPU backend: WGSL compute shaders through wgpu (f32), agreeing with the f64 CPU reference
+//! within docs/MODEL.md §6.
+//!
+//! The per-draw oracle runs on the host in f64 (`cpu::oracle`, O(P × T × draws) thanks to its
+//! closed-form profile); the GPU runs `shaders/stats.wgsl`, one workgroup per configuration,
+//! split into dispatches that respect the device's limits. Getting a device (`Gpu::new`) is
+//! separate from running with one (`Gpu::evaluate`), so tests can inject theirs.
+
+pub mod layout;
+pub mod twin;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use wgpu::util::DeviceExt;
+
+use super::cpu::{self, evaluate::Tables};
+use super::{ConfigStats, Evaluation};
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+use crate::sampling::Draw;
+use crate::stats;
+use layout::{DrawGpu, Params, STRIDE};
+
+/// The WGSL source of the statistics stage: the shared evaluate function, then the kernel.
+pub const STATS_WGSL: &str = concat!(
+    include_str!("../../../shaders/evaluate.wgsl"),
+    "\n",
+    include_str!("../../../shaders/stats.wgsl")
+);
+
+/// How to get an adapter when none is found, for error messages.
+pub const NO_ADAPTER_FIX: &str = "no GPU adapter found; install a Vulkan driver (on Debian: apt-get install mesa-vulkan-drivers libvulkan1 for the lavapipe software adapter) or use --backend cpu";
+
+/// One adapter as `scalerisk devices` lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+}
+
+impl AdapterSummary {
+    fn of(info: &wgpu::AdapterInfo) -> Self {
+        AdapterSummary {
+            name: info.name.clone(),
+            backend: format!("{:?}", info.backend).to_lowercase(),
+            device_type: format!("{:?}", info.device_type),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+        }
+    }
+
+    /// A software rasteriser (lavapipe, llvmpipe, WARP): correct but slower than the CPU backend.
+    pub fn is_software(&self) -> bool {
+        self.device_type == "Cpu"
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}, {}, {})",
+            self.name, self.backend, self.device_type, self.driver
+        )
+    }
+}
+
+fn instance() -> wgpu::Instance {
+    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+}
+
+/// Every adapter wgpu can see.
+pub fn adapters() -> Vec<AdapterSummary> {
+    pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
+        .iter()
+        .map(|a| AdapterSummary::of(&a.get_info()))
+        .collect()
+}
+
+/// A device with the statistics pipeline built once.
+pub struct Gpu {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    pipeline: wgpu::ComputePipeline,
+    pub adapter: AdapterSummary,
+    lost: Arc<AtomicBool>,
+}
+
+impl Gpu {
+    /// The high-performance adapter, or `Ok(None)` when there is none.
+    pub fn new() -> Result<Option<Gpu>> {
+        let instance = instance();
+        let Ok(adapter) =
+            pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                compatible_surface: None,
+                ..Default::default()
+            }))
+        else {
+            return Ok(None);
+        };
+        let summary = AdapterSummary::of(&adapter.get_info());
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("scalerisk"),
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::Runtime(format!("GPU {}: cannot open a device: {e}", summary.name)))?;
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = lost.clone();
+        device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("stats.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(STATS_WGSL.into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("config_stats"),
+            layout: None,
+            module: &module,
+            entry_point: Some("config_stats"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Runtime(format!(
+                "GPU {}: the statistics shader failed to compile: {e}",
+                summary.name
+            )));
+        }
+        Ok(Some(Gpu {
+            device,
+            queue,
+            pipeline,
+            adapter: summary,
+            lost,
+        }))
+    }
+
+    /// Configurations per dispatch: at most 65,535 workgroups (and the device's limit), and an
+    /// output buffer within the storage binding and buffer size limits.
+    pub fn chunk_configs(&self) -> usize {
+        let l = self.device.limits();
+        let by_groups = l.max_compute_workgroups_per_dimension as usize;
+        let bytes = (l.max_storage_buffer_binding_size as u64).min(l.max_buffer_size) as usize;
+        by_groups.min(bytes / (STRIDE * 4)).max(1)
+    }
+
+    fn check(&self, what: &str) -> Result<()> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err(Error::Runtime(format!(
+                "GPU {}: device lost during {what}; rerun with --backend cpu",
+                self.adapter.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Every statistic of every configuration (the oracle on the host in f64, see module docs).
+    pub fn evaluate(
+        &self,
+        settings: &cpu::Settings,
+        grid: &Grid,
+        draws: &[Draw],
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<Evaluation> {
+        let s = draws.len();
+        let tables = Tables::new(settings.shape, grid, draws, settings.flops_per_param_token);
+        let optima = cpu::oracle::optima(&tables, grid);
+        let mut best_counts = vec![0u32; grid.len()];
+        for o in &optima {
+            best_counts[o.index] += 1;
+        }
+        let gpu_draws: Vec<DrawGpu> = draws
+            .iter()
+            .zip(&optima)
+            .map(|(d, o)| {
+                twin::prepare(settings.shape, d, settings.flops_per_param_token).to_gpu(o.loss_grid)
+            })
+            .collect();
+        let axes: Vec<f32> = grid
+            .ln_params
+            .iter()
+            .chain(&grid.ln_tokens)
+            .chain(grid.hours.iter().map(|t| t.ln()).collect::<Vec<_>>().iter())
+            .map(|v| *v as f32)
+            .collect();
+
+        let limits = self.device.limits();
+        let draw_bytes = std::mem::size_of_val(gpu_draws.as_slice()) as u64;
+        if draw_bytes
+            > u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size)
+        {
+            return Err(Error::input("sampling.draws", format!("{s} draws need {draw_bytes} bytes on the GPU, over this adapter's storage binding limit of {} bytes; use fewer draws or --backend cpu", limits.max_storage_buffer_binding_size)));
+        }
+        let ranks = self.ranks(s);
+        let chunk = self.chunk_configs();
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let draws_buf = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("draws"),
+                contents: bytemuck::cast_slice(&gpu_draws),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        let axes_buf = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("axes"),
+                contents: bytemuck::cast_slice(&axes),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
+        let params_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size: std::mem::size_of::<Params>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let out_bytes = (chunk * STRIDE * 4) as u64;
+        let out_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("out"),
+            size: out_bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size: out_bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Runtime(format!(
+                "GPU {}: out of memory allocating buffers: {e}; use fewer draws or --backend cpu",
+                self.adapter.name
+            )));
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("stats"),
+            layout: &self.pipeline.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: params_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: draws_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: axes_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: out_buf.as_entire_binding(),
+                },
+            ],
+        });
+
+        let n = s as f64;
+        let m = stats::cvar_tail(s, stats::CVAR_LEVEL) as f64;
+        let fracs = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q).1);
+        let mut out_stats = Vec::with_capacity(grid.len());
+        let mut offset = 0;
+        while offset < grid.len() {
+            let count = chunk.min(grid.len() - offset);
+            let params = Params {
+                n_draws: s as u32,
+                n_params: grid.params.len() as u32,
+                n_tokens: grid.tokens.len() as u32,
+                n_hours: grid.hours.len() as u32,
+                config_offset: offset as u32,
+                n_configs: count as u32,
+                form: u32::from(settings.shape.form == crate::law::Form::Kaplan),
+                time_term: u32::from(settings.shape.time_term),
+                effective_params: u32::from(settings.shape.effective_params),
+                has_target: u32::from(settings.target_loss.is_some()),
+                target_loss: settings.target_loss.unwrap_or(0.0) as f32,
+                _pad: 0,
+                ranks,
+            };
+            self.queue
+                .write_buffer(&params_buf, 0, bytemuck::bytes_of(&params));
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("stats"),
+                });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("config_stats"),
+                    timestamp_writes: None,
+                });
+                pass.set_pipeline(&self.pipeline);
+                pass.set_bind_group(0, &bind_group, &[]);
+                pass.dispatch_workgroups(count as u32, 1, 1);
+            }
+            let bytes = (count * STRIDE * 4) as u64;
+            encoder.copy_buffer_to_buffer(&out_buf, 0, &staging, 0, bytes);
+            self.queue.submit(Some(encoder.finish()));
+            let slice = staging.slice(..bytes);
+            slice.map_async(wgpu::MapMode::Read, |_| {});
+            self.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| {
+                    Error::Runtime(format!(
+                        "GPU {}: {e}; rerun with --backend cpu",
+                        self.adapter.name
+                    ))
+                })?;
+            self.check("the statistics pass")?;
+            {
+                let view = slice.get_mapped_range().map_err(|e| {
+                    Error::Runtime(format!("GPU {}: reading results: {e}", self.adapter.name))
+                })?;
+                let values: &[f32] = bytemuck::cast_slice(&view);
+                for (j, o) in values.chunks_exact(STRIDE).enumerate() {
+                    let index = offset + j;
+                    let o: Vec<f64> = o.iter().map(|v| f64::from(*v)).collect();
+                    let (s1, s2) = (o[1], o[2]);
+                    let var = if s > 1 {
+                        ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0)
+                    } else {
+                        f64::NAN
+                    };
+                    let sd = var.sqrt();
+                    let (_, _, t) = grid.coords(index);
+                    out_stats.push(ConfigStats {
+                        loss_mean: o[0] + s1 / n,
+                        loss_sd: sd,
+                        loss_se: sd / n.sqrt(),
+                        loss_p05: stats::lerp(o[10], o[11], fracs[0]),
+                        loss_p50: stats::lerp(o[12], o[13], fracs[1]),
+                        loss_p95: stats::lerp(o[14], o[15], fracs[2]),
+                        loss_cvar95: o[16] + o[8] / m,
+                        p_complete: o[5] / n,
+                        p_target: if settings.target_loss.is_some() {
+                            o[6] / n
+                        } else {
+                            f64::NAN
+                        },
+                        regret_mean: o[3] / n,
+                        regret_p95: stats::lerp(o[17], o[18], fracs[2]),
+                        regret_max: o[7],
+                        p_best: f64::from(best_counts[index]) / n,
+                        hours_mean: grid.hours[t] * o[4] / n,
+                    });
+                }
+            }
+            staging.unmap();
+            offset += count;
+            progress(offset, grid.len());
+        }
+        Ok(Evaluation {
+            optima,
+            stats: out_stats,
+        })
+    }
+
+    /// The ranks the shader resolves (see `Params.ranks` in evaluate.wgsl).
+    fn ranks(&self, s: usize) -> [[u32; 4]; 3] {
+        let pair = |q: f64| {
+            let (lo, _) = stats::type7_position(s, q);
+            [lo as u32, (lo + 1).min(s - 1) as u32]
+        };
+        let [a, b] = pair(stats::Q05);
+        let [c, d] = pair(stats::Q50);
+        let [e, f] = pair(stats::Q95);
+        let thr = (s - stats::cvar_tail(s, stats::CVAR_LEVEL)) as u32;
+        [[a, b, c, d], [e, f, thr, e], [f, 0, 0, 0]]
+    }
+}
