@@ -138,7 +138,6 @@ fn bad_input_is_refused_with_the_field_named() {
             &["--set", "budget.flops=1e20"],
             "budget.gpu: not used with budget.flops",
         ),
-        (&["--backend", "gpu"], "--backend: gpu is not available"),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (args, message) in cases {
@@ -240,4 +239,29 @@ fn check_laws_and_gpus_print_their_tables() {
         .assert()
         .success()
         .stdout(predicate::str::contains("a100-80gb").and(predicate::str::contains("312")));
+}
+
+/// `--backend gpu` with no adapter is bad input naming the fix, never a silent fallback.
+/// (WGPU_BACKEND=dx12 hides every adapter on Linux.)
+#[cfg(target_os = "linux")]
+#[test]
+fn gpu_without_adapter_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    scalerisk()
+        .env("WGPU_BACKEND", "dx12")
+        .args([
+            "run",
+            "scenarios/a100-3days.toml",
+            "--backend",
+            "gpu",
+            "--out",
+        ])
+        .arg(dir.path().join("x"))
+        .args(SMALL)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--backend: gpu: no GPU adapter found; install a Vulkan driver",
+        ));
+    assert!(!dir.path().join("x").exists());
 }

@@ -1,0 +1,89 @@
+//! Every shader parses and validates with naga in a plain `cargo test` (no GPU needed), and the
+//! host's view of workgroup size, bindings and struct layouts matches naga's reflection.
+
+use scalerisk::backend::gpu::{layout, STATS_WGSL};
+
+fn module() -> (naga::Module, naga::valid::ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(STATS_WGSL)
+        .unwrap_or_else(|e| panic!("stats.wgsl: {}", e.emit_to_string(STATS_WGSL)));
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("stats.wgsl does not validate: {e:?}"));
+    (module, info)
+}
+
+#[test]
+fn stats_shader_validates() {
+    module();
+}
+
+#[test]
+fn workgroup_size_and_bindings_match_the_host() {
+    let (module, _) = module();
+    let ep = module
+        .entry_points
+        .iter()
+        .find(|e| e.name == "config_stats")
+        .expect("entry point config_stats");
+    assert_eq!(ep.workgroup_size, [layout::WORKGROUP, 1, 1]);
+    let mut bindings: Vec<u32> = module
+        .global_variables
+        .iter()
+        .filter_map(|(_, g)| g.binding.as_ref())
+        .inspect(|b| assert_eq!(b.group, 0))
+        .map(|b| b.binding)
+        .collect();
+    bindings.sort();
+    assert_eq!(
+        bindings,
+        [0, 1, 2, 3],
+        "the host binds params, draws, axes, out"
+    );
+}
+
+#[test]
+fn struct_layouts_match_the_host() {
+    let (module, _) = module();
+    let size = |name: &str| {
+        let (_, ty) = module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no struct {name}"));
+        ty.inner.size(module.to_ctx()) as usize
+    };
+    assert_eq!(size("Params"), std::mem::size_of::<layout::Params>());
+    assert_eq!(size("Draw"), std::mem::size_of::<layout::DrawGpu>());
+    // Field offsets of Params, as naga lays them out.
+    let (_, params) = module
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some("Params"))
+        .unwrap();
+    if let naga::TypeInner::Struct { members, .. } = &params.inner {
+        let ranks = members
+            .iter()
+            .find(|m| m.name.as_deref() == Some("ranks"))
+            .unwrap();
+        assert_eq!(
+            ranks.offset as usize,
+            std::mem::offset_of!(layout::Params, ranks)
+        );
+        let target = members
+            .iter()
+            .find(|m| m.name.as_deref() == Some("target_loss"))
+            .unwrap();
+        assert_eq!(
+            target.offset as usize,
+            std::mem::offset_of!(layout::Params, target_loss)
+        );
+    } else {
+        panic!("Params is not a struct");
+    }
+    // The output stride the host reads: 10 scalars + 9 rank values must fit.
+    assert!(10 + 9 <= layout::STRIDE);
+    assert!(STATS_WGSL.contains(&format!("const STRIDE: u32 = {}u;", layout::STRIDE)));
+}
