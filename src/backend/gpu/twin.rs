@@ -163,12 +163,13 @@ mod tests {
                     throughput: 2e14,
                 };
                 let prep = prepare(shape, &d, 6.0);
-                for (p, dv, t) in [
+                let cases: [(f64, f64, f64); 4] = [
                     (1e8, 3e9, 10.0),
                     (2e9, 1e11, 72.0),
                     (5e9, 4e11, 200.0),
                     (4e10, 1e12, 30.0),
-                ] {
+                ];
+                for (p, dv, t) in cases {
                     let cap = 2e14 * 3600.0 * t / (6.0 * p);
                     let want = law::loss(shape, &k, p, dv.min(cap), t, unique);
                     let (got, complete, used) =
