@@ -34,6 +34,29 @@ pub struct Coeffs {
     pub r_n_star: f64,
 }
 
+impl Coeffs {
+    /// Plausible values of every coefficient (Epoch-like additive terms, Kaplan's Table 2, the
+    /// repetition constants), shared by the unit tests of the evaluation paths.
+    #[cfg(test)]
+    pub(crate) fn test_fixture() -> Self {
+        Coeffs {
+            e: 1.8,
+            a: 480.0,
+            b: 2100.0,
+            alpha: 0.35,
+            beta: 0.37,
+            c: 0.3,
+            gamma: 0.5,
+            n_c: 6.4e13,
+            d_c: 1.8e13,
+            alpha_n: 0.076,
+            alpha_d: 0.103,
+            r_d_star: 15.4,
+            r_n_star: 5.3,
+        }
+    }
+}
+
 /// The law of a scenario: form plus whether Muennighoff's effective parameters apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LawShape {

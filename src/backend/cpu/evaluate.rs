@@ -209,21 +209,7 @@ mod tests {
             feasible_params: 2,
             feasible_hours: 2,
         };
-        let k = Coeffs {
-            e: 1.8,
-            a: 480.0,
-            b: 2100.0,
-            alpha: 0.35,
-            beta: 0.37,
-            c: 0.3,
-            gamma: 0.5,
-            n_c: 6.4e13,
-            d_c: 1.8e13,
-            alpha_n: 0.076,
-            alpha_d: 0.103,
-            r_d_star: 15.4,
-            r_n_star: 5.3,
-        };
+        let k = Coeffs::test_fixture();
         let shapes = [
             LawShape {
                 form: Form::Additive,

@@ -174,19 +174,11 @@ mod tests {
                 .map(|i| {
                     let f = 1.0 + 0.01 * i as f64;
                     let coeffs = Coeffs {
-                        e: 1.8,
                         a: 480.0 * f,
                         b: 2100.0 / f,
-                        alpha: 0.35,
                         beta: 0.36 * f.sqrt(),
                         c: 0.2,
-                        gamma: 0.5,
-                        n_c: 6.4e13,
-                        d_c: 1.8e13,
-                        alpha_n: 0.076,
-                        alpha_d: 0.103,
-                        r_d_star: 15.4,
-                        r_n_star: 5.3,
+                        ..Coeffs::test_fixture()
                     };
                     Draw {
                         coeffs,
