@@ -67,35 +67,6 @@ pub fn draws(s: &Scenario, range: std::ops::Range<usize>) -> Result<Vec<Draw>> {
         .collect()
 }
 
-/// The draw in which every input sits at its point value (for the point-estimate baseline).
-pub fn point_draw(s: &Scenario) -> Draw {
-    let mut k = Coeffs::default();
-    for c in &s.law.coefficients {
-        set_coeff(&mut k, &c.name, c.dist.point());
-    }
-    if let Uncertainty::Mvn(m) = &s.law.uncertainty {
-        for (name, v) in m.names.iter().zip(&m.mean) {
-            if !s.law.is_overridden(name) {
-                set_coeff(&mut k, name, *v);
-            }
-        }
-    }
-    let mfu = s.budget.mfu.point();
-    let goodput = s.budget.goodput.point();
-    let unique_tokens = s
-        .data
-        .unique_tokens
-        .as_ref()
-        .map_or(f64::INFINITY, |d| d.point());
-    Draw {
-        coeffs: k,
-        mfu,
-        goodput,
-        unique_tokens,
-        throughput: s.budget.throughput(mfu, goodput),
-    }
-}
-
 fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
     let mut k = Coeffs::default();
     for c in &s.law.coefficients {

@@ -11,7 +11,7 @@ pub mod stats;
 
 use rayon::prelude::*;
 
-use super::{ConfigStats, Evaluation};
+use super::{ConfigStats, DrawOptimum, Evaluation};
 use crate::grid::Grid;
 use crate::law::LawShape;
 use crate::sampling::Draw;
@@ -25,15 +25,26 @@ pub struct Settings {
     pub target_loss: Option<f64>,
 }
 
-/// Evaluate every configuration of `grid` against `draws`.
-pub fn evaluate(settings: &Settings, grid: &Grid, draws: &[Draw]) -> Evaluation {
+/// Pass 1, shared by both backends: the draw tables, each draw's optimum, and how many draws
+/// each configuration is best in (the p_best tallies).
+pub fn oracle_pass(
+    settings: &Settings,
+    grid: &Grid,
+    draws: &[Draw],
+) -> (Tables, Vec<DrawOptimum>, Vec<u32>) {
     let tables = Tables::new(settings.shape, grid, draws, settings.flops_per_param_token);
     let optima = oracle::optima(&tables, grid);
-    let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
     let mut best_counts = vec![0u32; grid.len()];
     for o in &optima {
         best_counts[o.index] += 1;
     }
+    (tables, optima, best_counts)
+}
+
+/// Evaluate every configuration of `grid` against `draws`.
+pub fn evaluate(settings: &Settings, grid: &Grid, draws: &[Draw]) -> Evaluation {
+    let (tables, optima, best_counts) = oracle_pass(settings, grid, draws);
+    let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
     let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
         .into_par_iter()
         .map(|p| {

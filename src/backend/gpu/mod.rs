@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use wgpu::util::DeviceExt;
 
-use super::cpu::{self, evaluate::Tables};
+use super::cpu;
 use super::{ConfigStats, Evaluation};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
@@ -167,12 +167,7 @@ impl Gpu {
         progress: &dyn Fn(usize, usize),
     ) -> Result<Evaluation> {
         let s = draws.len();
-        let tables = Tables::new(settings.shape, grid, draws, settings.flops_per_param_token);
-        let optima = cpu::oracle::optima(&tables, grid);
-        let mut best_counts = vec![0u32; grid.len()];
-        for o in &optima {
-            best_counts[o.index] += 1;
-        }
+        let (_, optima, best_counts) = cpu::oracle_pass(settings, grid, draws);
         let gpu_draws: Vec<DrawGpu> = draws
             .iter()
             .zip(&optima)
