@@ -44,6 +44,15 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Fit E + A/P^α + B/D^β to your own training runs and write bootstrap draws for a scenario.
+    ///
+    /// RUNS.csv needs columns params, tokens (or flops, then tokens = flops/(6·params)) and loss;
+    /// extra columns are ignored. The objective is Hoffmann et al. 2022 App. D.2 (Huber on log L,
+    /// L-BFGS from 4500 starting points); each bootstrap refit starts from the point estimate.
+    /// Use the draws with law.uncertainty = "draws" and law.draws_file = "DRAWS.csv".
+    ///
+    /// Example: scalerisk fit data/chinchilla_fig4_points.csv --drop-highest 5 --out fitted.csv
+    Fit(FitArgs),
     /// List the scaling-law presets with their coefficients, uncertainty and sources.
     Laws,
     /// List the GPU presets (dense peak TFLOP/s and memory) with their sources.
@@ -79,6 +88,30 @@ struct RunArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct FitArgs {
+    /// The runs: a CSV with params, tokens (or flops) and loss columns.
+    runs: PathBuf,
+    /// Bootstrap refits (resampling runs with replacement); 0 prints the point estimate only.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    bootstrap: usize,
+    /// Seed of the resampling.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Where the draws (columns E,A,B,alpha,beta) go.
+    #[arg(long, value_name = "DRAWS.csv", default_value = "fit_draws.csv")]
+    out: PathBuf,
+    /// Huber δ of the objective (Hoffmann et al. use 1e-3).
+    #[arg(long, value_name = "DELTA", default_value_t = crate::fit::DEFAULT_DELTA)]
+    delta: f64,
+    /// Drop this many highest-loss runs first (Epoch AI drop 5 of Chinchilla's 245).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    drop_highest: usize,
+    /// Training compute at which to report the compute-optimal tokens per parameter.
+    #[arg(long, value_name = "FLOPS", default_value_t = 5.76e23)]
+    at_flops: f64,
+}
+
 /// Parse the command line and run it.
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
@@ -90,6 +123,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
             writeln!(out, "ok: {} is valid", scenario.display())?;
         }
+        Command::Fit(args) => fit_runs(args, &mut out)?,
         Command::Laws => print_laws(&mut out)?,
         Command::Gpus => print_gpus(&mut out)?,
         Command::Devices => print_devices(&mut out)?,
@@ -112,7 +146,7 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&s.name));
     check_output_dir(&dir)?;
-    let result = pipeline::run(s, args.backend)?;
+    let result = pipeline::run(s, args.backend, !args.quiet && !args.json)?;
     let files = export::files(&result)?;
     export::write_atomic(&dir, &files).with_context(|| format!("writing {}", dir.display()))?;
     if args.json {
@@ -125,6 +159,81 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
             out,
             "wrote {}/{{configs.csv, draws.csv, recommendations.csv, run.json}}",
             dir.display()
+        )?;
+    }
+    Ok(())
+}
+
+fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    use crate::fit::{self, report, runs};
+    if !(args.delta.is_finite() && args.delta > 0.0) {
+        Err(Error::input(
+            "--delta",
+            format!("{} is not allowed; a finite number > 0", args.delta),
+        ))?;
+    }
+    if !(args.at_flops.is_finite() && args.at_flops > 0.0) {
+        Err(Error::input(
+            "--at-flops",
+            format!("{} is not allowed; a finite number > 0", args.at_flops),
+        ))?;
+    }
+    if args.bootstrap == 1 {
+        Err(Error::input(
+            "--bootstrap",
+            "1 is not allowed; 0 (point estimate only) or at least 2 refits",
+        ))?;
+    }
+    let all = runs::load(&args.runs)?;
+    let n_all = all.len();
+    if args.drop_highest + fit::N_COEFFS + 1 > n_all {
+        Err(Error::input(
+            "--drop-highest",
+            format!(
+                "{} leaves fewer than {} of the {n_all} runs",
+                args.drop_highest,
+                fit::N_COEFFS + 1
+            ),
+        ))?;
+    }
+    let kept = runs::drop_highest(all, args.drop_highest);
+    if args.bootstrap > 0 {
+        check_output_dir(args.out.parent().unwrap_or(Path::new(".")))?;
+    }
+    let point = fit::fit(&kept, args.delta).ok_or_else(|| {
+        Error::Runtime("the fit diverged from every starting point; check the runs".into())
+    })?;
+    let boot = fit::bootstrap(&kept, args.delta, &point, args.bootstrap, args.seed);
+    writeln!(
+        out,
+        "fit of {} runs from {}{}: Huber (δ = {}) on log L, L-BFGS from {} starts",
+        kept.len(),
+        args.runs.display(),
+        if args.drop_highest > 0 {
+            format!(" ({} highest-loss dropped)", args.drop_highest)
+        } else {
+            String::new()
+        },
+        args.delta,
+        fit::start_grid().len()
+    )?;
+    write!(out, "{}", report::render(&point, &boot, args.at_flops))?;
+    if args.bootstrap > 0 {
+        if boot.len() < args.bootstrap {
+            writeln!(
+                out,
+                "note: {} of {} refits diverged and were left out",
+                args.bootstrap - boot.len(),
+                args.bootstrap
+            )?;
+        }
+        export::write_file_atomic(&args.out, &report::draws_csv(&boot)?)?;
+        writeln!(
+            out,
+            "wrote {} draws to {} (use: law.uncertainty = \"draws\", law.draws_file = \"{}\")",
+            boot.len(),
+            args.out.display(),
+            args.out.display()
         )?;
     }
     Ok(())

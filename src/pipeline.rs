@@ -9,6 +9,7 @@ use crate::aggregate::{self, Summary};
 use crate::backend::{cpu, gpu, Evaluation};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
+use crate::progress::Progress;
 use crate::sampling::{self, Draw};
 use crate::scenario::Scenario;
 
@@ -52,7 +53,8 @@ pub struct RunResult {
 /// GPU (BENCHMARKS.md); software adapters (lavapipe) are never picked by `auto`.
 pub const AUTO_MIN_EVALUATIONS: f64 = 2e8;
 
-pub fn run(scenario: Scenario, backend: BackendChoice) -> Result<RunResult> {
+/// Run `scenario` on `backend`; `show_progress` allows a progress bar on stderr.
+pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> Result<RunResult> {
     let mut timings = Timings::default();
     let mut notes = Vec::new();
     let t0 = Instant::now();
@@ -84,17 +86,30 @@ pub fn run(scenario: Scenario, backend: BackendChoice) -> Result<RunResult> {
                 }
             },
         };
+    let bar = Progress::new(grid.len(), "evaluating", show_progress);
+    let on = |n: usize| bar.inc(n);
     let (evaluation, backend_name, adapter) = match gpu {
-        None => (cpu::evaluate(&settings, &grid, &draws), "cpu", cpu_name()),
-        Some(g) => match g.evaluate(&settings, &grid, &draws, &|_, _| {}) {
+        None => (
+            cpu::evaluate(&settings, &grid, &draws, &on),
+            "cpu",
+            cpu_name(),
+        ),
+        Some(g) => match g.evaluate(&settings, &grid, &draws, &on) {
             Ok(e) => (e, "gpu", g.adapter.describe()),
             Err(e) if backend == BackendChoice::Auto && !e.is_input() => {
                 notes.push(format!("GPU run failed ({e}); reran on the CPU"));
-                (cpu::evaluate(&settings, &grid, &draws), "cpu", cpu_name())
+                let bar = Progress::new(grid.len(), "evaluating on the CPU", show_progress);
+                let on = |n: usize| bar.inc(n);
+                (
+                    cpu::evaluate(&settings, &grid, &draws, &on),
+                    "cpu",
+                    cpu_name(),
+                )
             }
             Err(e) => return Err(e),
         },
     };
+    bar.finish();
     timings.evaluate_s = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::aggregate::Recommendation;
 use crate::pipeline::RunResult;
-use crate::scenario::Capacity;
+use crate::scenario::{Capacity, Uncertainty};
 
 /// 412M, 9.8B, 1.2T: three significant digits at most.
 pub fn si(x: f64) -> String {
@@ -86,6 +86,24 @@ pub fn render(r: &RunResult) -> String {
         );
     } else {
         let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
+    }
+    match &s.law.uncertainty {
+        Uncertainty::None => {
+            let _ = writeln!(o, "law uncertainty: none (point values)");
+        }
+        Uncertainty::Mvn(m) => {
+            let _ = writeln!(
+                o,
+                "law uncertainty: joint normal over {}",
+                m.names.join(", ")
+            );
+        }
+        Uncertainty::Draws { source, count, .. } => {
+            let _ = writeln!(
+                o,
+                "law uncertainty: {count} bootstrap rows resampled from {source}"
+            );
+        }
     }
     for note in &r.notes {
         let _ = writeln!(o, "note: {note}");

@@ -30,10 +30,10 @@ fn settings(s: &Scenario) -> cpu::Settings {
 /// Evaluate with `backend`; None when the GPU is absent (and not required).
 fn evaluate(backend: Backend, s: &Scenario, grid: &Grid, draws: &[Draw]) -> Option<Evaluation> {
     match backend {
-        Backend::Cpu => Some(cpu::evaluate(&settings(s), grid, draws)),
+        Backend::Cpu => Some(cpu::evaluate(&settings(s), grid, draws, &|_| {})),
         Backend::Gpu => match gpu::Gpu::new().expect("GPU start") {
             Some(g) => Some(
-                g.evaluate(&settings(s), grid, draws, &|_, _| {})
+                g.evaluate(&settings(s), grid, draws, &|_| {})
                     .expect("GPU run"),
             ),
             None if std::env::var("SCALERISK_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
@@ -186,7 +186,7 @@ fn agreement_with_reference(backend: Backend) {
         let Some(got) = evaluate(backend, s, &grid, &draws) else {
             return;
         };
-        let want = cpu::evaluate(&settings(s), &grid, &draws);
+        let want = cpu::evaluate(&settings(s), &grid, &draws, &|_| {});
         assert_eq!(got.optima, want.optima, "{}: oracle", s.name);
         for i in (0..grid.len()).filter(|&i| grid.feasible(i)) {
             assert_agrees(

@@ -34,7 +34,7 @@ fn chinchilla_oracle_at_gopher_budget() {
         draws = 2
         "#,
     );
-    let r = pipeline::run(s, BackendChoice::Cpu).unwrap();
+    let r = pipeline::run(s, BackendChoice::Cpu, false).unwrap();
     for o in &r.evaluation.optima {
         assert!(
             (o.params / 4.036e10 - 1.0).abs() < 0.02,
@@ -71,7 +71,7 @@ fn epoch_mvn_tokens_per_param_band() {
         seed = 7
         "#,
     );
-    let r = pipeline::run(s, BackendChoice::Cpu).unwrap();
+    let r = pipeline::run(s, BackendChoice::Cpu, false).unwrap();
     let mut tpp: Vec<f64> = r
         .evaluation
         .optima
@@ -191,7 +191,7 @@ fn two_configs_four_draws_by_hand() {
         flops_per_param_token: 6.0,
         target_loss: Some(3.1),
     };
-    let eval = cpu::evaluate(&settings, &grid, &draws);
+    let eval = cpu::evaluate(&settings, &grid, &draws, &|_| {});
 
     // Independent losses: L = E + A/P^α + B/min(D, cap)^β, cap = X·3600·T/(6P).
     let loss = |p: f64, i: usize| {

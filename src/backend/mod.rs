@@ -8,6 +8,9 @@ pub mod gpu;
 
 use serde::Serialize;
 
+/// Progress callback of the backends: `n` more configurations have their statistics.
+pub type OnProgress<'a> = &'a (dyn Fn(usize) + Sync);
+
 /// The best candidate of one draw (the oracle).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct DrawOptimum {

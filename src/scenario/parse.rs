@@ -637,13 +637,56 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
         time_term,
     };
 
+    let default_unc = if preset.has_mvn { "mvn" } else { "none" };
+    let unc_name = l
+        .string("uncertainty")?
+        .unwrap_or_else(|| default_unc.into());
+    let draws_file = l.string("draws_file")?;
+    if draws_file.is_some() && unc_name != "draws" {
+        return Err(Error::input(
+            "law.draws_file",
+            "used only with law.uncertainty = \"draws\"",
+        ));
+    }
+    // Bootstrap rows (E, A, B, alpha, beta), loaded first: they stand in for point values a
+    // preset lacks (custom), as their column medians.
+    let law_draws = if unc_name == "draws" {
+        if shape.form != Form::Additive {
+            return Err(Error::input(
+                "law.uncertainty",
+                format!(
+                    "\"draws\" resamples (E, A, B, alpha, beta) rows; preset {} has another form",
+                    preset.name
+                ),
+            ));
+        }
+        Some(match draws_file {
+            Some(f) => {
+                let rows = super::load_law_draws(std::fs::read_to_string(base.join(&f)).map_err(|e| Error::input("law.draws_file", format!("cannot read {}: {e}", base.join(&f).display())))?.as_str(), "law.draws_file")?;
+                (f, rows)
+            }
+            None if preset.has_draws => ("epoch2024 bootstrap (4000 draws, shipped)".to_string(), super::load_law_draws(laws::EPOCH2024_DRAWS_CSV, "law.draws_file")?),
+            None => return Err(Error::input("law.draws_file", format!("missing; preset {} ships no draws, so give a CSV with columns E,A,B,alpha,beta (from `scalerisk fit`)", preset.name))),
+        })
+    } else {
+        None
+    };
+    let draws_median = |name: &str| {
+        let col = ["E", "A", "B", "alpha", "beta"]
+            .iter()
+            .position(|n| *n == name)?;
+        let (_, rows) = law_draws.as_ref()?;
+        let mut v: Vec<f64> = rows.iter().map(|r| r[col]).collect();
+        Some(crate::stats::quantile(&mut v, 0.5))
+    };
+
     let mut coefficients = Vec::new();
     for (name, domain_min) in coefficient_names(shape, limited_data) {
         let field = format!("law.{name}");
         let given = l.dist(name, base)?;
         let point = match name {
             "R_D_star" => Some(laws::R_D_STAR),
-            _ => laws::point(&preset, name),
+            _ => laws::point(&preset, name).or_else(|| draws_median(name)),
         };
         let (dist, overridden) = match (given, point) {
             (Some(d), _) => (d, true),
@@ -696,18 +739,7 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
         l.used.borrow_mut().push(key.clone());
     }
 
-    let default_unc = if preset.has_mvn { "mvn" } else { "none" };
-    let unc_name = l
-        .string("uncertainty")?
-        .unwrap_or_else(|| default_unc.into());
-    let draws_file = l.string("draws_file")?;
     let mvn_table = l.table("mvn")?;
-    if draws_file.is_some() && unc_name != "draws" {
-        return Err(Error::input(
-            "law.draws_file",
-            "used only with law.uncertainty = \"draws\"",
-        ));
-    }
     if mvn_table.is_some() && unc_name != "mvn" {
         return Err(Error::input(
             "law.mvn",
@@ -745,17 +777,7 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
             })
         }
         "draws" => {
-            if shape.form != Form::Additive {
-                return Err(Error::input("law.uncertainty", format!("\"draws\" resamples (E, A, B, alpha, beta) rows; preset {} has another form", preset.name)));
-            }
-            let (source, rows) = match draws_file {
-                Some(f) => {
-                    let rows = super::load_law_draws(std::fs::read_to_string(base.join(&f)).map_err(|e| Error::input("law.draws_file", format!("cannot read {}: {e}", base.join(&f).display())))?.as_str(), "law.draws_file")?;
-                    (f, rows)
-                }
-                None if preset.has_draws => ("epoch2024 bootstrap (4000 draws, shipped)".to_string(), super::load_law_draws(laws::EPOCH2024_DRAWS_CSV, "law.draws_file")?),
-                None => return Err(Error::input("law.draws_file", format!("missing; preset {} ships no draws, so give a CSV with columns E,A,B,alpha,beta (from `scalerisk fit`)", preset.name))),
-            };
+            let (source, rows) = law_draws.expect("loaded above for \"draws\"");
             let count = rows.len();
             Uncertainty::Draws {
                 source,

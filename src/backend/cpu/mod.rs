@@ -11,7 +11,7 @@ pub mod stats;
 
 use rayon::prelude::*;
 
-use super::{ConfigStats, DrawOptimum, Evaluation};
+use super::{ConfigStats, DrawOptimum, Evaluation, OnProgress};
 use crate::grid::Grid;
 use crate::law::LawShape;
 use crate::sampling::Draw;
@@ -41,21 +41,28 @@ pub fn oracle_pass(
     (tables, optima, best_counts)
 }
 
-/// Evaluate every configuration of `grid` against `draws`.
-pub fn evaluate(settings: &Settings, grid: &Grid, draws: &[Draw]) -> Evaluation {
+/// Evaluate every configuration of `grid` against `draws`, reporting progress per P block.
+pub fn evaluate(
+    settings: &Settings,
+    grid: &Grid,
+    draws: &[Draw],
+    progress: OnProgress,
+) -> Evaluation {
     let (tables, optima, best_counts) = oracle_pass(settings, grid, draws);
     let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
     let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
         .into_par_iter()
         .map(|p| {
-            stats::block_stats(
+            let block = stats::block_stats(
                 &tables,
                 grid,
                 p,
                 &l_star,
                 &best_counts,
                 settings.target_loss,
-            )
+            );
+            progress(block.len());
+            block
         })
         .collect();
     Evaluation {

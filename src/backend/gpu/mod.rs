@@ -15,7 +15,7 @@ use std::sync::Arc;
 use wgpu::util::DeviceExt;
 
 use super::cpu;
-use super::{ConfigStats, Evaluation};
+use super::{ConfigStats, Evaluation, OnProgress};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::sampling::Draw;
@@ -164,7 +164,7 @@ impl Gpu {
         settings: &cpu::Settings,
         grid: &Grid,
         draws: &[Draw],
-        progress: &dyn Fn(usize, usize),
+        progress: OnProgress,
     ) -> Result<Evaluation> {
         let s = draws.len();
         let (_, optima, best_counts) = cpu::oracle_pass(settings, grid, draws);
@@ -347,7 +347,7 @@ impl Gpu {
             }
             staging.unmap();
             offset += count;
-            progress(offset, grid.len());
+            progress(count);
         }
         Ok(Evaluation {
             optima,
