@@ -30,7 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write configs.csv, draws.csv, recommendations.csv and run.json.
+    /// Run a scenario and write configs.csv, draws.csv, frontier.csv, recommendations.csv,
+    /// sensitivity.csv and run.json.
     ///
     /// Example: scalerisk run scenarios/a100-3days.toml --out /tmp/a100 --set budget.hours=48
     Run(RunArgs),
@@ -157,7 +158,7 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         write!(out, "{}", report::render(&result))?;
         writeln!(
             out,
-            "wrote {}/{{configs.csv, draws.csv, recommendations.csv, run.json}}",
+            "wrote {}/{{configs.csv, draws.csv, frontier.csv, recommendations.csv, sensitivity.csv, run.json}}",
             dir.display()
         )?;
     }

@@ -113,7 +113,7 @@ pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> R
     timings.evaluate_s = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
-    let summary = aggregate::summarize(&scenario, &grid, &evaluation);
+    let summary = aggregate::summarize(&scenario, &grid, &draws, &evaluation, &settings);
     timings.aggregate_s = t2.elapsed().as_secs_f64();
     Ok(RunResult {
         scenario,

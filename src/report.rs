@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::aggregate::Recommendation;
+use crate::aggregate::{baselines, sensitivity, Recommendation};
 use crate::pipeline::RunResult;
 use crate::scenario::{Capacity, Uncertainty};
 
@@ -48,14 +48,17 @@ fn hours(h: f64) -> String {
     }
 }
 
-fn plan(r: &Recommendation) -> String {
-    format!(
-        "{} params · {} tokens ({:.0} tok/param) · {}",
+fn plan(r: &Recommendation, show_hours: bool) -> String {
+    let mut p = format!(
+        "{} params · {} tokens ({:.0} tok/param)",
         si(r.params),
         si(r.tokens),
-        r.tokens / r.params,
-        hours(r.hours)
-    )
+        r.tokens / r.params
+    );
+    if show_hours {
+        p += &format!(" · {}", hours(r.hours));
+    }
+    p
 }
 
 /// The human report.
@@ -87,28 +90,40 @@ pub fn render(r: &RunResult) -> String {
     } else {
         let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
     }
-    match &s.law.uncertainty {
-        Uncertainty::None => {
-            let _ = writeln!(o, "law uncertainty: none (point values)");
-        }
-        Uncertainty::Mvn(m) => {
-            let _ = writeln!(
-                o,
-                "law uncertainty: joint normal over {}",
-                m.names.join(", ")
-            );
-        }
+    let varied: Vec<String> = s
+        .law
+        .coefficients
+        .iter()
+        .filter(|c| c.overridden && !c.dist.is_fixed())
+        .map(|c| format!("{} ~ {}", c.name, c.dist.describe()))
+        .collect();
+    let group = match &s.law.uncertainty {
+        Uncertainty::None => None,
+        Uncertainty::Mvn(m) => Some(format!("joint normal over {}", m.names.join(", "))),
         Uncertainty::Draws { source, count, .. } => {
-            let _ = writeln!(
-                o,
-                "law uncertainty: {count} bootstrap rows resampled from {source}"
-            );
+            Some(format!("{count} bootstrap rows resampled from {source}"))
         }
-    }
+    };
+    let parts: Vec<String> = group.into_iter().chain(varied).collect();
+    let _ = writeln!(
+        o,
+        "law uncertainty: {}",
+        if parts.is_empty() {
+            "none (point values)".to_string()
+        } else {
+            parts.join("; ")
+        }
+    );
     for note in &r.notes {
         let _ = writeln!(o, "note: {note}");
     }
     let sum = &r.summary;
+    // A FLOPs budget's hours are nominal: plans are shown without them.
+    let flops_budget = match &s.budget.capacity {
+        Capacity::Flops { flops } => Some(*flops),
+        Capacity::Hardware { .. } => None,
+    };
+    let timed = flops_budget.is_none();
     let completion = if s.decision.min_completion > 0.0 {
         format!(", ≥{:.0}% completion", s.decision.min_completion * 100.0)
     } else {
@@ -118,10 +133,16 @@ pub fn render(r: &RunResult) -> String {
         let _ = writeln!(o, "warning: no configuration completes in ≥{:.0}% of draws; objectives use every feasible configuration", s.decision.min_completion * 100.0);
     }
     if let Some(first) = sum.recommendations.first() {
-        let objective = s.decision.objectives[0];
+        let objective = s
+            .decision
+            .objectives
+            .iter()
+            .copied()
+            .find(|o| o.name() == first.objective)
+            .expect("recommendations come from the scenario's objectives");
         let st = &first.stats;
         let _ = writeln!(o, "recommended ({}{completion}):", objective.describe());
-        let _ = writeln!(o, "  {}", plan(first));
+        let _ = writeln!(o, "  {}", plan(first, timed));
         let _ = writeln!(
             o,
             "  loss {:.4} ± {} (90% band {:.3}–{:.3}) · completes in {:.0}% of draws",
@@ -143,18 +164,90 @@ pub fn render(r: &RunResult) -> String {
         b.tokens_per_param.p05,
         b.tokens_per_param.p95
     );
+    if let Some(first) = sum.recommendations.first() {
+        let vs: Vec<String> = sum
+            .baselines
+            .iter()
+            .map(|b| {
+                format!(
+                    "vs {} ({}, completes {:.0}%): {:+.4} expected loss",
+                    match b.objective.as_str() {
+                        baselines::TWENTY_TOKENS_PER_PARAM => "20 tok/param rule",
+                        _ => "point-estimate plan",
+                    },
+                    short_plan(b),
+                    b.stats.p_complete * 100.0,
+                    b.stats.loss_mean - first.stats.loss_mean
+                )
+            })
+            .collect();
+        if !vs.is_empty() {
+            let _ = writeln!(o, "{}", vs.join(" · "));
+        }
+    }
+    if let Some(d) = &sum.doubling {
+        let c = &d.loss_opt_change;
+        let _ = writeln!(
+            o,
+            "doubling the budget to {}: best loss {:+.4} (90% band {:+.4} to {:+.4}), median optimal size {} → {}",
+            match flops_budget {
+                Some(f) => format!("{:.3e} FLOPs", f * d.to_hours / s.budget.hours),
+                None => hours(d.to_hours),
+            },
+            c.p50,
+            c.p05,
+            c.p95,
+            si(d.params_p50_from),
+            si(d.params_p50_to)
+        );
+    }
+    let drivers = |key: fn(&sensitivity::Row) -> f64| {
+        sensitivity::strongest(&sum.sensitivity, key, 3)
+            .iter()
+            .map(|r| format!("{} (ρ = {:+.2})", r.input, key(r)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !sum.sensitivity.is_empty() {
+        let or_none = |d: String| {
+            if d.is_empty() {
+                "none (it does not vary across draws)".to_string()
+            } else {
+                d
+            }
+        };
+        let _ = writeln!(
+            o,
+            "strongest drivers of the optimal size: {} · of the plan's loss: {}",
+            or_none(drivers(|r| r.rho_params_opt)),
+            or_none(drivers(|r| r.rho_loss_recommended))
+        );
+    }
     if sum.recommendations.len() > 1 {
         let _ = writeln!(o, "other objectives:");
         for rec in &sum.recommendations[1..] {
+            let lifetime = if rec.lifetime_gpu_hours.is_finite() {
+                format!(" · lifetime {:.0} GPU-h", rec.lifetime_gpu_hours)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 o,
-                "  {:<15} {} · loss {:.3} · completes {:.0}%",
+                "  {:<15} {} · loss {:.3} · completes {:.0}%{lifetime}",
                 rec.objective,
-                plan(rec),
+                plan(rec, timed),
                 rec.stats.loss_mean,
                 rec.stats.p_complete * 100.0
             );
         }
     }
+    for (objective, why) in &sum.unmet {
+        let _ = writeln!(o, "  {objective:<15} none: {why}");
+    }
     o
+}
+
+/// "445M params · 9.2B tokens" of a plan.
+fn short_plan(r: &Recommendation) -> String {
+    format!("{} params · {} tokens", si(r.params), si(r.tokens))
 }

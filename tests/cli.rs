@@ -265,3 +265,52 @@ fn gpu_without_adapter_names_the_fix() {
         ));
     assert!(!dir.path().join("x").exists());
 }
+
+/// Every shipped scenario validates and runs (at 256 draws), writing all six outputs; each
+/// starts with a comment header stating its question.
+#[test]
+fn every_shipped_scenario_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut names: Vec<_> = std::fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 7, "{names:?}");
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# "),
+            "{}: no comment header",
+            path.display()
+        );
+        let out = dir.path().join(path.file_stem().unwrap());
+        scalerisk()
+            .arg("run")
+            .arg(&path)
+            .args(["--draws", "256", "--quiet", "--out"])
+            .arg(&out)
+            .assert()
+            .success();
+        for f in [
+            "configs.csv",
+            "draws.csv",
+            "frontier.csv",
+            "recommendations.csv",
+            "sensitivity.csv",
+            "run.json",
+        ] {
+            assert!(out.join(f).is_file(), "{}: {f} missing", path.display());
+        }
+        assert_eq!(read_csv(&out.join("frontier.csv")).len(), 7);
+        let recs = read_csv(&out.join("recommendations.csv"));
+        for baseline in ["point_estimate", "twenty_tokens_per_param"] {
+            assert!(
+                recs.iter().any(|r| &r[0] == baseline),
+                "{}: no {baseline} row",
+                path.display()
+            );
+        }
+    }
+}

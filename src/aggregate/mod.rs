@@ -1,9 +1,16 @@
-//! Aggregation: robust recommendations per objective and the oracle's allocation bands.
+//! Aggregation: robust recommendations per objective, the oracle's allocation bands, and the
+//! decision aids around them: baselines, the budget frontier, sensitivity, lifetime cost.
+
+pub mod baselines;
+pub mod frontier;
+pub mod lifetime;
+pub mod sensitivity;
 
 use serde::Serialize;
 
-use crate::backend::{ConfigStats, DrawOptimum, Evaluation};
+use crate::backend::{cpu, ConfigStats, DrawOptimum, Evaluation};
 use crate::grid::Grid;
+use crate::sampling::{self, Draw};
 use crate::scenario::{Objective, Scenario};
 use crate::stats;
 
@@ -16,6 +23,8 @@ pub struct Recommendation {
     pub tokens: f64,
     pub hours: f64,
     pub stats: ConfigStats,
+    /// Expected training + inference GPU-hours (NaN without decision.inference_tokens).
+    pub lifetime_gpu_hours: f64,
 }
 
 /// p05, p50, p95 of one quantity over draws.
@@ -60,6 +69,14 @@ impl OracleBands {
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub recommendations: Vec<Recommendation>,
+    /// `point_estimate` and `twenty_tokens_per_param`, scored under the full uncertainty.
+    pub baselines: Vec<Recommendation>,
+    pub frontier: Vec<frontier::Level>,
+    pub doubling: Option<frontier::Doubling>,
+    /// One row per uncertain input, against the first objective's plan.
+    pub sensitivity: Vec<sensitivity::Row>,
+    /// Objectives that found no plan, with the reason (e.g. no plan reaches the target).
+    pub unmet: Vec<(String, String)>,
     pub bands: OracleBands,
     /// Feasible configurations.
     pub feasible: usize,
@@ -79,6 +96,8 @@ fn score(o: Objective, s: &ConfigStats) -> f64 {
         Objective::MinimaxRegret => s.regret_max,
         Objective::PBest => -s.p_best,
         Objective::Target => -s.p_target,
+        // Scored by `lifetime::Cost`, not by the statistics alone (see `summarize`).
+        Objective::LifetimeCost => f64::NAN,
     }
 }
 
@@ -93,7 +112,14 @@ pub fn choose(o: Objective, candidates: &[usize], stats: &[ConfigStats]) -> Opti
     best
 }
 
-pub fn summarize(s: &Scenario, grid: &Grid, eval: &Evaluation) -> Summary {
+/// Everything the report and the exports need beyond the per-configuration statistics.
+pub fn summarize(
+    s: &Scenario,
+    grid: &Grid,
+    draws: &[Draw],
+    eval: &Evaluation,
+    settings: &cpu::Settings,
+) -> Summary {
     let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
     let meeting: Vec<usize> = feasible
         .iter()
@@ -106,25 +132,91 @@ pub fn summarize(s: &Scenario, grid: &Grid, eval: &Evaluation) -> Summary {
     } else {
         &feasible
     };
-    let recommendations = s
-        .decision
-        .objectives
-        .iter()
-        .filter_map(|&o| {
-            let i = choose(o, candidates, &eval.stats)?;
-            let (params, tokens, hours) = grid.config(i);
-            Some(Recommendation {
-                objective: o.name().to_string(),
-                index: i,
-                params,
-                tokens,
-                hours,
-                stats: eval.stats[i],
-            })
-        })
-        .collect();
+    let cost = lifetime::Cost::new(s, draws);
+    let recommend = |name: &str, i: usize| {
+        let (params, tokens, hours) = grid.config(i);
+        Recommendation {
+            objective: name.to_string(),
+            index: i,
+            params,
+            tokens,
+            hours,
+            stats: eval.stats[i],
+            lifetime_gpu_hours: cost
+                .as_ref()
+                .map_or(f64::NAN, |c| c.total(params, &eval.stats[i])),
+        }
+    };
+    let mut unmet = Vec::new();
+    let mut recommendations = Vec::new();
+    for &o in &s.decision.objectives {
+        let chosen = match (o, &cost) {
+            (Objective::LifetimeCost, Some(c)) => {
+                let conf = s.decision.target_confidence;
+                let ok: Vec<usize> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|&i| eval.stats[i].p_target >= conf)
+                    .collect();
+                let best = ok.iter().copied().reduce(|a, b| {
+                    let cost_of = |i: usize| c.total(grid.config(i).0, &eval.stats[i]);
+                    if cost_of(b) < cost_of(a) {
+                        b
+                    } else {
+                        a
+                    }
+                });
+                if best.is_none() {
+                    unmet.push((
+                        o.name().to_string(),
+                        format!(
+                            "no plan reaches loss {} in {:.0}% of draws; raise decision.target_loss or lower decision.target_confidence",
+                            s.decision.target_loss.unwrap_or(f64::NAN),
+                            100.0 * conf
+                        ),
+                    ));
+                }
+                best
+            }
+            (Objective::LifetimeCost, None) => None,
+            _ => choose(o, candidates, &eval.stats),
+        };
+        if let Some(i) = chosen {
+            recommendations.push(recommend(o.name(), i));
+        }
+    }
+
+    let point = sampling::point_draw(s);
+    let baselines = [
+        (
+            baselines::POINT_ESTIMATE,
+            baselines::point_estimate(settings, grid, &point),
+        ),
+        (
+            baselines::TWENTY_TOKENS_PER_PARAM,
+            baselines::twenty_tokens_per_param(grid, &point, settings.flops_per_param_token),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, i)| Some(recommend(name, i?)))
+    .collect();
+
+    let levels = frontier::levels(s, grid, draws, settings);
+    let doubling = frontier::doubling(&levels, s.budget.hours);
+    let sensitivity = match recommendations.first() {
+        Some(r) => {
+            let plan = cpu::config_losses(settings, grid, draws, r.index);
+            sensitivity::rows(s, draws, &eval.optima, &plan)
+        }
+        None => Vec::new(),
+    };
     Summary {
         recommendations,
+        baselines,
+        frontier: levels,
+        doubling,
+        sensitivity,
+        unmet,
         bands: OracleBands::of(&eval.optima),
         feasible: feasible.len(),
         candidates: meeting.len(),

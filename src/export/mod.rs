@@ -3,8 +3,10 @@
 
 pub mod configs;
 pub mod draws;
+pub mod frontier;
 pub mod recommendations;
 pub mod run_json;
+pub mod sensitivity;
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +35,9 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
     Ok(vec![
         ("configs.csv", configs::serialize(result)?),
         ("draws.csv", draws::serialize(result)?),
+        ("frontier.csv", frontier::serialize(result)?),
         ("recommendations.csv", recommendations::serialize(result)?),
+        ("sensitivity.csv", sensitivity::serialize(result)?),
         ("run.json", run_json::serialize(result)?),
     ])
 }

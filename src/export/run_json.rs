@@ -26,6 +26,10 @@ pub fn document(r: &RunResult) -> serde_json::Value {
         },
         "min_completion_met": r.summary.min_completion_met,
         "recommendations": r.summary.recommendations,
+        "baselines": r.summary.baselines,
+        "unmet_objectives": r.summary.unmet,
+        "doubling": r.summary.doubling,
+        "frontier_draws": r.draws.len().min(crate::aggregate::frontier::MAX_DRAWS),
         "oracle_bands": r.summary.bands,
     })
 }

@@ -139,11 +139,64 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
     })
 }
 
+/// Every input at its point value (MODEL.md §5 baselines): coefficients at their presets (or
+/// the mean of a custom joint normal, or an override's point), MFU, goodput and unique data at
+/// their distributions' points.
+pub fn point_draw(s: &Scenario) -> Draw {
+    let mut k = Coeffs::default();
+    for c in &s.law.coefficients {
+        set_coeff(&mut k, &c.name, c.dist.point());
+    }
+    if let Uncertainty::Mvn(m) = &s.law.uncertainty {
+        for (name, v) in m.names.iter().zip(&m.mean) {
+            if !s.law.is_overridden(name) {
+                set_coeff(&mut k, name, *v);
+            }
+        }
+    }
+    let mfu = s.budget.mfu.point();
+    let goodput = s.budget.goodput.point();
+    Draw {
+        coeffs: k,
+        mfu,
+        goodput,
+        unique_tokens: s
+            .data
+            .unique_tokens
+            .as_ref()
+            .map_or(f64::INFINITY, |d| d.point()),
+        throughput: s.budget.throughput(mfu, goodput),
+    }
+}
+
 fn check_domain(field: &str, v: f64, min_exclusive: f64, i: u64) -> Result<()> {
     if v > min_exclusive && v.is_finite() {
         Ok(())
     } else {
         Err(Error::input(field, format!("draw {i} gave {v}, must be > {min_exclusive}; truncate the distribution with min/max")))
+    }
+}
+
+/// A coefficient by its MODEL.md name (`lnA` etc. give the log).
+pub fn get_coeff(k: &Coeffs, name: &str) -> f64 {
+    match name {
+        "E" => k.e,
+        "A" => k.a,
+        "B" => k.b,
+        "lnE" => k.e.ln(),
+        "lnA" => k.a.ln(),
+        "lnB" => k.b.ln(),
+        "alpha" => k.alpha,
+        "beta" => k.beta,
+        "c" => k.c,
+        "gamma" => k.gamma,
+        "N_c" => k.n_c,
+        "D_c" => k.d_c,
+        "alpha_N" => k.alpha_n,
+        "alpha_D" => k.alpha_d,
+        "R_D_star" => k.r_d_star,
+        "R_N_star" => k.r_n_star,
+        _ => unreachable!("coefficient names are validated by the scenario parser: {name}"),
     }
 }
 

@@ -201,16 +201,20 @@ pub enum Objective {
     MinimaxRegret,
     PBest,
     Target,
+    /// Min expected training + inference GPU-hours among plans that reach the target loss with
+    /// the required confidence (Sardana et al. 2024).
+    LifetimeCost,
 }
 
 impl Objective {
-    pub const ALL: [(&'static str, Objective); 6] = [
+    pub const ALL: [(&'static str, Objective); 7] = [
         ("expected", Objective::Expected),
         ("p95", Objective::P95),
         ("cvar95", Objective::Cvar95),
         ("minimax_regret", Objective::MinimaxRegret),
         ("p_best", Objective::PBest),
         ("target", Objective::Target),
+        ("lifetime_cost", Objective::LifetimeCost),
     ];
 
     pub fn name(self) -> &'static str {
@@ -230,6 +234,7 @@ impl Objective {
             Objective::MinimaxRegret => "worst-case regret",
             Objective::PBest => "probability of being best",
             Objective::Target => "probability of reaching the target loss",
+            Objective::LifetimeCost => "training + inference GPU-hours at the target loss",
         }
     }
 }
@@ -239,6 +244,14 @@ pub struct Decision {
     pub objectives: Vec<Objective>,
     pub min_completion: f64,
     pub target_loss: Option<f64>,
+    /// Share of draws that must reach target_loss for `lifetime_cost` (default 0.9).
+    pub target_confidence: f64,
+    /// Tokens the model will serve over its life (enables `lifetime_cost`).
+    pub inference_tokens: Option<f64>,
+    /// MFU of inference; None: as training (E[1/mfu] over the draws).
+    pub inference_mfu: Option<f64>,
+    /// Budget levels of the frontier in hours (default H × 2^k, k = −3..3).
+    pub frontier_hours: Vec<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -65,7 +65,7 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
         data.unique_tokens.is_some(),
     )?;
     let search = parse_search(root.table("search")?.as_ref(), &budget)?;
-    let decision = parse_decision(root.table("decision")?.as_ref())?;
+    let decision = parse_decision(root.table("decision")?.as_ref(), &budget)?;
     let sampling = parse_sampling(root.table("sampling")?.as_ref())?;
     root.finish(&[
         "name",
@@ -947,7 +947,7 @@ fn parse_search(s: Option<&Sec>, budget: &Budget) -> Result<Search> {
     })
 }
 
-fn parse_decision(d: Option<&Sec>) -> Result<Decision> {
+fn parse_decision(d: Option<&Sec>, budget: &Budget) -> Result<Decision> {
     let empty = Table::new();
     let owned;
     let d = match d {
@@ -959,6 +959,40 @@ fn parse_decision(d: Option<&Sec>) -> Result<Decision> {
     };
     let target_loss = d.positive("target_loss")?;
     let min_completion = d.probability("min_completion")?.unwrap_or(0.0);
+    let target_confidence = d.probability("target_confidence")?.unwrap_or(0.9);
+    let inference_tokens = d.positive("inference_tokens")?;
+    let inference_mfu = d.probability("inference_mfu")?;
+    if inference_mfu == Some(0.0) {
+        return Err(Error::input(
+            "decision.inference_mfu",
+            "0 is not allowed; a share in (0, 1]",
+        ));
+    }
+    let frontier_hours = match d.get("frontier_hours") {
+        None => (-3..=3).map(|k| budget.hours * 2f64.powi(k)).collect(),
+        Some(Value::Array(a)) if !a.is_empty() => {
+            let v: Vec<f64> = a.iter().filter_map(number).collect();
+            if v.len() != a.len() || v.iter().any(|h| !(h.is_finite() && *h > 0.0)) {
+                return Err(Error::input(
+                    "decision.frontier_hours",
+                    format!(
+                        "{} is not allowed; a non-empty list of hours > 0",
+                        show(d.get("frontier_hours").unwrap())
+                    ),
+                ));
+            }
+            let mut v = v;
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v
+        }
+        Some(v) => {
+            return Err(Error::input(
+                "decision.frontier_hours",
+                format!("{} is not allowed; a non-empty list of hours > 0", show(v)),
+            ))
+        }
+    };
     let all = Objective::ALL
         .iter()
         .map(|(n, _)| *n)
@@ -1004,17 +1038,54 @@ fn parse_decision(d: Option<&Sec>) -> Result<Decision> {
             ))
         }
     };
+    let mut objectives = objectives;
+    if inference_tokens.is_some() && !objectives.contains(&Objective::LifetimeCost) {
+        objectives.push(Objective::LifetimeCost);
+    }
+    if objectives.contains(&Objective::LifetimeCost) {
+        if inference_tokens.is_none() {
+            return Err(Error::input(
+                "decision.objectives",
+                "\"lifetime_cost\" needs decision.inference_tokens (tokens the model will serve)",
+            ));
+        }
+        if target_loss.is_none() {
+            return Err(Error::input(
+                "decision.inference_tokens",
+                "lifetime_cost needs decision.target_loss: the cheapest plan is chosen among those reaching it",
+            ));
+        }
+        if budget.gpu_count().is_none() {
+            return Err(Error::input(
+                "decision.inference_tokens",
+                "lifetime_cost counts GPU-hours, so it needs a hardware budget (budget.gpu or budget.peak_tflops), not budget.flops",
+            ));
+        }
+    }
+    let objectives = objectives;
     if objectives.contains(&Objective::Target) && target_loss.is_none() {
         return Err(Error::input(
             "decision.objectives",
             "\"target\" needs decision.target_loss",
         ));
     }
-    d.finish(&["objectives", "min_completion", "target_loss"])?;
+    d.finish(&[
+        "objectives",
+        "min_completion",
+        "target_loss",
+        "target_confidence",
+        "inference_tokens",
+        "inference_mfu",
+        "frontier_hours",
+    ])?;
     Ok(Decision {
         objectives,
         min_completion,
         target_loss,
+        target_confidence,
+        inference_tokens,
+        inference_mfu,
+        frontier_hours,
     })
 }
 

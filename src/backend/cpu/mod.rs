@@ -70,3 +70,27 @@ pub fn evaluate(
         stats: per_p.into_iter().flatten().collect(),
     }
 }
+
+/// Pass 1 and the frontier's light pass: each draw's optimum and every configuration's
+/// (loss_mean, p_complete), without quantiles.
+pub fn optima_and_means(
+    settings: &Settings,
+    grid: &Grid,
+    draws: &[Draw],
+) -> (Vec<DrawOptimum>, Vec<(f64, f64)>) {
+    let (tables, optima, _) = oracle_pass(settings, grid, draws);
+    let means: Vec<(f64, f64)> = (0..grid.params.len())
+        .into_par_iter()
+        .flat_map_iter(|p| stats::block_means(&tables, grid, p))
+        .collect();
+    (optima, means)
+}
+
+/// The loss of configuration `index` in every draw (for sensitivity: one column of pass 2).
+pub fn config_losses(settings: &Settings, grid: &Grid, draws: &[Draw], index: usize) -> Vec<f64> {
+    let tables = Tables::new(settings.shape, grid, draws, settings.flops_per_param_token);
+    let (p, d, t) = grid.coords(index);
+    let mut col = vec![0.0; draws.len()];
+    tables.block(grid, p).column(&tables, grid, d, t, &mut col);
+    col
+}

@@ -57,3 +57,18 @@ pub fn block_stats(
     }
     out
 }
+
+/// The light pass of the frontier: (loss_mean, p_complete) of every configuration of one P.
+pub fn block_means(tables: &Tables, grid: &Grid, p: usize) -> Vec<(f64, f64)> {
+    let n = tables.draws as f64;
+    let block = tables.block(grid, p);
+    let mut col = vec![0.0; tables.draws];
+    let mut out = Vec::with_capacity(grid.tokens.len() * grid.hours.len());
+    for d in 0..grid.tokens.len() {
+        for t in 0..grid.hours.len() {
+            let (complete, _) = block.column(tables, grid, d, t, &mut col);
+            out.push((col.iter().sum::<f64>() / n, complete as f64 / n));
+        }
+    }
+    out
+}

@@ -1,0 +1,55 @@
+//! The plans one would make without this tool, scored under the full uncertainty (MODEL.md §5):
+//! `point_estimate` (every input at its point value) and `twenty_tokens_per_param` (the
+//! Chinchilla rule of thumb). Their expected regret is the value of modelling the uncertainty.
+
+use crate::backend::{cpu, ConfigStats};
+use crate::grid::Grid;
+use crate::sampling::Draw;
+
+/// Baseline names, as they appear in the `objective` column of recommendations.csv.
+pub const POINT_ESTIMATE: &str = "point_estimate";
+pub const TWENTY_TOKENS_PER_PARAM: &str = "twenty_tokens_per_param";
+
+/// The rule of thumb's ratio (Hoffmann et al. 2022).
+pub const TOKENS_PER_PARAM: f64 = 20.0;
+
+/// The best feasible configuration that completes under the point draw alone (ties: lowest
+/// index), or None when nothing completes.
+pub fn point_estimate(settings: &cpu::Settings, grid: &Grid, point: &Draw) -> Option<usize> {
+    let eval = cpu::evaluate(settings, grid, std::slice::from_ref(point), &|_| {});
+    best_completing(grid, &eval.stats)
+}
+
+fn best_completing(grid: &Grid, stats: &[ConfigStats]) -> Option<usize> {
+    let mut best: Option<usize> = None;
+    for (i, s) in stats.iter().enumerate() {
+        if grid.feasible(i)
+            && s.p_complete == 1.0
+            && best.is_none_or(|b| s.loss_mean < stats[b].loss_mean)
+        {
+            best = Some(i);
+        }
+    }
+    best
+}
+
+/// The largest P whose run at ~20 tokens per parameter (the grid D nearest to 20·P in log)
+/// completes within the longest feasible T under the point draw's throughput.
+pub fn twenty_tokens_per_param(
+    grid: &Grid,
+    point: &Draw,
+    flops_per_param_token: f64,
+) -> Option<usize> {
+    let t = grid.feasible_hours.checked_sub(1)?;
+    (0..grid.feasible_params).rev().find_map(|p| {
+        let target = (TOKENS_PER_PARAM * grid.params[p]).ln();
+        let d = (0..grid.tokens.len()).min_by(|&a, &b| {
+            (grid.ln_tokens[a] - target)
+                .abs()
+                .total_cmp(&(grid.ln_tokens[b] - target).abs())
+        })?;
+        let cap =
+            point.throughput * 3600.0 * grid.hours[t] / (flops_per_param_token * grid.params[p]);
+        (grid.tokens[d] <= cap).then(|| grid.index(p, d, t))
+    })
+}
