@@ -81,6 +81,10 @@ struct RunArgs {
     /// Override a scenario key, e.g. --set budget.hours=48 or --set 'budget.mfu={uniform=[0.3,0.4]}' (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Draw in batches of sampling.draws until the standard error of the recommended plan's mean
+    /// loss is at most TOL and the plan has not changed for two batches (at most 64 batches).
+    #[arg(long, value_name = "TOL")]
+    precision: Option<f64>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -147,7 +151,17 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&s.name));
     check_output_dir(&dir)?;
-    let result = pipeline::run(s, args.backend, !args.quiet && !args.json)?;
+    let show = !args.quiet && !args.json;
+    let result = match args.precision {
+        None => pipeline::run(s, args.backend, show)?,
+        Some(tol) if tol.is_finite() && tol > 0.0 => {
+            pipeline::run_to_precision(s, args.backend, show, tol)?
+        }
+        Some(tol) => Err(Error::input(
+            "--precision",
+            format!("{tol} is not allowed; a standard error in loss units > 0, e.g. 1e-4"),
+        ))?,
+    };
     let files = export::files(&result)?;
     export::write_atomic(&dir, &files).with_context(|| format!("writing {}", dir.display()))?;
     if args.json {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::aggregate::{self, Summary};
+use crate::aggregate::{self, Extras, Summary};
 use crate::backend::{cpu, gpu, Evaluation};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
@@ -45,6 +45,82 @@ pub struct RunResult {
     pub timings: Timings,
     /// What the user should know about how the run went (e.g. a GPU fallback).
     pub notes: Vec<String>,
+    /// How `--precision` went, when it was asked for.
+    pub precision: Option<Precision>,
+}
+
+/// The outcome of `--precision TOL`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Precision {
+    pub tol: f64,
+    /// Draws per batch (the scenario's `sampling.draws`).
+    pub batch: usize,
+    pub draws_used: usize,
+    /// Standard error of the recommended plan's mean loss at the end.
+    pub se: f64,
+    /// Whether the target was met (else the draw limit stopped it).
+    pub met: bool,
+}
+
+/// Batches `--precision` may use before it stops short of its target.
+pub const MAX_PRECISION_BATCHES: usize = 64;
+
+/// `--precision TOL`: rerun with one more batch of `sampling.draws` draws (draws are
+/// index-addressable, so earlier draws never change) until the standard error of the first
+/// objective's plan is ≤ TOL and that plan is the same for the last two added batches.
+pub fn run_to_precision(
+    scenario: Scenario,
+    backend: BackendChoice,
+    show_progress: bool,
+    tol: f64,
+) -> Result<RunResult> {
+    let batch = scenario.sampling.draws;
+    let limit = (batch * MAX_PRECISION_BATCHES).min(if scenario.sampling.method == "sobol" {
+        sampling::sobol::MAX_DRAWS
+    } else {
+        crate::scenario::MAX_DRAWS
+    });
+    let mut history: Vec<Option<usize>> = Vec::new();
+    let mut n = batch;
+    loop {
+        let mut s = scenario.clone();
+        s.sampling.draws = n;
+        let mut r = run_with(s, backend, show_progress, Extras::Skip)?;
+        let first = r.summary.recommendations.first();
+        history.push(first.map(|x| x.index));
+        let se = first.map_or(f64::INFINITY, |x| x.stats.loss_se);
+        let stable = history.len() >= 3
+            && history[history.len() - 3..]
+                .iter()
+                .all(|h| *h == history[history.len() - 1]);
+        let met = se <= tol && stable;
+        if met || n + batch > limit {
+            let t = Instant::now();
+            r.summary = aggregate::summarize(
+                &r.scenario,
+                &r.grid,
+                &r.draws,
+                &r.evaluation,
+                &settings(&r.scenario),
+                Extras::All,
+            );
+            r.timings.aggregate_s += t.elapsed().as_secs_f64();
+            r.notes.push(if met {
+                format!("--precision {tol}: met after {n} draws (standard error {se:.2e}, plan unchanged for two batches)")
+            } else {
+                format!("--precision {tol}: NOT met; stopped at the limit of {n} draws (standard error {se:.2e}{})", if stable { "" } else { ", plan still changing" })
+            });
+            r.precision = Some(Precision {
+                tol,
+                batch,
+                draws_used: n,
+                se,
+                met,
+            });
+            return Ok(r);
+        }
+        n += batch;
+    }
 }
 
 /// `auto` uses a hardware GPU only from this many evaluations (configurations × draws) on:
@@ -55,6 +131,24 @@ pub const AUTO_MIN_EVALUATIONS: f64 = 2e8;
 
 /// Run `scenario` on `backend`; `show_progress` allows a progress bar on stderr.
 pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> Result<RunResult> {
+    run_with(scenario, backend, show_progress, Extras::All)
+}
+
+/// What a backend needs from the scenario besides grid and draws.
+pub fn settings(s: &Scenario) -> cpu::Settings {
+    cpu::Settings {
+        shape: s.law.shape,
+        flops_per_param_token: s.budget.flops_per_param_token,
+        target_loss: s.decision.target_loss,
+    }
+}
+
+fn run_with(
+    scenario: Scenario,
+    backend: BackendChoice,
+    show_progress: bool,
+    extras: Extras,
+) -> Result<RunResult> {
     let mut timings = Timings::default();
     let mut notes = Vec::new();
     let t0 = Instant::now();
@@ -63,11 +157,7 @@ pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> R
     timings.sampling_s = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
-    let settings = cpu::Settings {
-        shape: scenario.law.shape,
-        flops_per_param_token: scenario.budget.flops_per_param_token,
-        target_loss: scenario.decision.target_loss,
-    };
+    let settings = settings(&scenario);
     let cpu_name = || format!("{} CPU threads (f64)", rayon::current_num_threads());
     let evaluations = grid.len() as f64 * draws.len() as f64;
     let gpu =
@@ -113,7 +203,7 @@ pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> R
     timings.evaluate_s = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
-    let summary = aggregate::summarize(&scenario, &grid, &draws, &evaluation, &settings);
+    let summary = aggregate::summarize(&scenario, &grid, &draws, &evaluation, &settings, extras);
     timings.aggregate_s = t2.elapsed().as_secs_f64();
     Ok(RunResult {
         scenario,
@@ -125,5 +215,6 @@ pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> R
         adapter,
         timings,
         notes,
+        precision: None,
     })
 }

@@ -242,3 +242,40 @@ fn data_scarce_repeats_data_with_a_smaller_model() {
         free.params
     );
 }
+
+/// `--precision`: batches until the plan's standard error is within the tolerance and the plan
+/// has stopped changing; the result is exactly the plain run at the draws it reports.
+#[test]
+fn precision_stops_when_the_standard_error_is_small_enough() {
+    let sets: Vec<String> = [
+        "search.params={min=3e7,max=3e9,points=40}",
+        "search.tokens={min=1e9,max=1e12,points=40}",
+        "sampling.draws=128",
+    ]
+    .map(String::from)
+    .to_vec();
+    let s = scenario::from_path(Path::new("scenarios/a100-3days.toml"), &sets).unwrap();
+    let loose = pipeline::run_to_precision(s.clone(), BackendChoice::Cpu, false, 4e-4).unwrap();
+    let tight = pipeline::run_to_precision(s.clone(), BackendChoice::Cpu, false, 1e-4).unwrap();
+    for r in [&loose, &tight] {
+        let p = r.precision.as_ref().unwrap();
+        assert!(p.met, "{p:?}");
+        assert!(p.se <= p.tol);
+        assert_eq!(p.draws_used % 128, 0);
+        assert!(
+            p.draws_used >= 3 * 128,
+            "two unchanged batches need three runs"
+        );
+        assert_eq!(r.draws.len(), p.draws_used);
+        let mut plain_s = s.clone();
+        plain_s.sampling.draws = p.draws_used;
+        let plain = pipeline::run(plain_s, BackendChoice::Cpu, false).unwrap();
+        let (a, b) = (
+            &plain.summary.recommendations[0],
+            &r.summary.recommendations[0],
+        );
+        assert_eq!((a.index, a.stats.loss_mean), (b.index, b.stats.loss_mean));
+        assert_eq!(plain.summary.frontier.len(), r.summary.frontier.len());
+    }
+    assert!(tight.draws.len() > loose.draws.len());
+}

@@ -112,6 +112,14 @@ pub fn choose(o: Objective, candidates: &[usize], stats: &[ConfigStats]) -> Opti
     best
 }
 
+/// Whether to compute baselines, frontier and sensitivity (`--precision` skips them until its
+/// last batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extras {
+    All,
+    Skip,
+}
+
 /// Everything the report and the exports need beyond the per-configuration statistics.
 pub fn summarize(
     s: &Scenario,
@@ -119,6 +127,7 @@ pub fn summarize(
     draws: &[Draw],
     eval: &Evaluation,
     settings: &cpu::Settings,
+    extras: Extras,
 ) -> Summary {
     let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
     let meeting: Vec<usize> = feasible
@@ -186,29 +195,33 @@ pub fn summarize(
         }
     }
 
-    let point = sampling::point_draw(s);
-    let baselines = [
-        (
-            baselines::POINT_ESTIMATE,
-            baselines::point_estimate(settings, grid, &point),
-        ),
-        (
-            baselines::TWENTY_TOKENS_PER_PARAM,
-            baselines::twenty_tokens_per_param(grid, &point, settings.flops_per_param_token),
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(name, i)| Some(recommend(name, i?)))
-    .collect();
-
-    let levels = frontier::levels(s, grid, draws, settings);
-    let doubling = frontier::doubling(&levels, s.budget.hours);
-    let sensitivity = match recommendations.first() {
-        Some(r) => {
-            let plan = cpu::config_losses(settings, grid, draws, r.index);
-            sensitivity::rows(s, draws, &eval.optima, &plan)
-        }
-        None => Vec::new(),
+    let (baselines, levels, doubling, sensitivity) = if extras == Extras::Skip {
+        (Vec::new(), Vec::new(), None, Vec::new())
+    } else {
+        let point = sampling::point_draw(s);
+        let baselines: Vec<Recommendation> = [
+            (
+                baselines::POINT_ESTIMATE,
+                baselines::point_estimate(settings, grid, &point),
+            ),
+            (
+                baselines::TWENTY_TOKENS_PER_PARAM,
+                baselines::twenty_tokens_per_param(grid, &point, settings.flops_per_param_token),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, i)| Some(recommend(name, i?)))
+        .collect();
+        let levels = frontier::levels(s, grid, draws, settings);
+        let doubling = frontier::doubling(&levels, s.budget.hours);
+        let sensitivity = match recommendations.first() {
+            Some(r) => {
+                let plan = cpu::config_losses(settings, grid, draws, r.index);
+                sensitivity::rows(s, draws, &eval.optima, &plan)
+            }
+            None => Vec::new(),
+        };
+        (baselines, levels, doubling, sensitivity)
     };
     Summary {
         recommendations,

@@ -18,6 +18,7 @@ pub fn document(r: &RunResult) -> serde_json::Value {
         "adapter": r.adapter,
         "timings": r.timings,
         "notes": r.notes,
+        "precision": r.precision,
         "counts": {
             "configurations": r.grid.len(),
             "feasible": r.summary.feasible,

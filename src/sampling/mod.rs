@@ -3,6 +3,7 @@
 
 pub mod dist;
 pub mod mvn;
+pub mod sobol;
 pub mod stream;
 
 use rand_distr::{Distribution, StandardNormal};
@@ -67,7 +68,30 @@ pub fn draws(s: &Scenario, range: std::ops::Range<usize>) -> Result<Vec<Draw>> {
         .collect()
 }
 
+/// Where draw i's randomness comes from: keyed ChaCha8 streams (`random`) or one scrambled
+/// Sobol dimension per input (`sobol`).
+enum Source<'a> {
+    Random(&'a Keys),
+    Sobol { seed: u64, dims: sobol::Dimensions },
+}
+
 fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
+    let source = if s.sampling.method == "sobol" {
+        let group_len = match &s.law.uncertainty {
+            Uncertainty::Mvn(m) => m.names.len(),
+            _ => 1,
+        };
+        Source::Sobol {
+            seed: s.sampling.seed,
+            dims: sobol::Dimensions::new(group_len),
+        }
+    } else {
+        Source::Random(keys)
+    };
+    let uniform = |dim: u32| match &source {
+        Source::Sobol { seed, .. } => sobol::uniform(i, dim, *seed),
+        Source::Random(_) => unreachable!("random draws use their streams"),
+    };
     let mut k = Coeffs::default();
     for c in &s.law.coefficients {
         set_coeff(&mut k, &c.name, c.dist.point());
@@ -75,10 +99,17 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
     match &s.law.uncertainty {
         Uncertainty::None => {}
         Uncertainty::Mvn(m) => {
-            let mut rng = stream::stream(&keys.group, i);
-            let z: Vec<f64> = (0..m.names.len())
-                .map(|_| StandardNormal.sample(&mut rng))
-                .collect();
+            let z: Vec<f64> = match &source {
+                Source::Random(keys) => {
+                    let mut rng = stream::stream(&keys.group, i);
+                    (0..m.names.len())
+                        .map(|_| StandardNormal.sample(&mut rng))
+                        .collect()
+                }
+                Source::Sobol { dims, .. } => (0..m.names.len())
+                    .map(|j| standard_normal_quantile(uniform(dims.group + j as u32)))
+                    .collect(),
+            };
             for (name, v) in m.names.iter().zip(mvn::transform(&m.mean, &m.chol, &z)) {
                 if !s.law.is_overridden(name) {
                     set_coeff(&mut k, name, v);
@@ -86,31 +117,55 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
             }
         }
         Uncertainty::Draws { rows, .. } => {
-            let mut rng = stream::stream(&keys.group, i);
-            let row = rows[rand::Rng::random_range(&mut rng, 0..rows.len())];
-            for (name, v) in ["E", "A", "B", "alpha", "beta"].iter().zip(row) {
+            let r = match &source {
+                Source::Random(keys) => {
+                    rand::Rng::random_range(&mut stream::stream(&keys.group, i), 0..rows.len())
+                }
+                Source::Sobol { dims, .. } => {
+                    ((uniform(dims.group) * rows.len() as f64) as usize).min(rows.len() - 1)
+                }
+            };
+            for (name, v) in ["E", "A", "B", "alpha", "beta"].iter().zip(rows[r]) {
                 if !s.law.is_overridden(name) {
                     set_coeff(&mut k, name, v);
                 }
             }
         }
     }
+    let mut dim_coeff = match &source {
+        Source::Sobol { dims, .. } => dims.coeffs,
+        Source::Random(_) => 0,
+    };
     for (c, key) in s.law.coefficients.iter().zip(&keys.coeffs) {
         if c.overridden && !c.dist.is_fixed() {
             let field = format!("law.{}", c.name);
-            let v = c.dist.sample(&mut stream::stream(key, i), &field)?;
+            let v = match &source {
+                Source::Random(_) => c.dist.sample(&mut stream::stream(key, i), &field)?,
+                Source::Sobol { .. } => {
+                    dim_coeff += 1;
+                    c.dist.quantile(uniform(dim_coeff - 1))
+                }
+            };
             check_domain(&field, v, c.domain_min, i)?;
             set_coeff(&mut k, &c.name, v);
         }
     }
-    let mfu = s
-        .budget
-        .mfu
-        .sample(&mut stream::stream(&keys.mfu, i), "budget.mfu")?;
-    let goodput = s
-        .budget
-        .goodput
-        .sample(&mut stream::stream(&keys.goodput, i), "budget.goodput")?;
+    let scalar = |d: &dist::Dist, key: &[u8; 32], dim: u32, field: &str| match &source {
+        Source::Random(_) => d.sample(&mut stream::stream(key, i), field),
+        Source::Sobol { .. } => Ok(d.quantile(uniform(dim))),
+    };
+    let mfu = scalar(
+        &s.budget.mfu,
+        &keys.mfu,
+        sobol::Dimensions::MFU,
+        "budget.mfu",
+    )?;
+    let goodput = scalar(
+        &s.budget.goodput,
+        &keys.goodput,
+        sobol::Dimensions::GOODPUT,
+        "budget.goodput",
+    )?;
     if !(mfu > 0.0 && mfu <= 1.0) || !(goodput > 0.0 && goodput <= 1.0) {
         let (field, v) = if !(mfu > 0.0 && mfu <= 1.0) {
             ("budget.mfu", mfu)
@@ -125,7 +180,12 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
     let unique_tokens = match &s.data.unique_tokens {
         None => f64::INFINITY,
         Some(d) => {
-            let v = d.sample(&mut stream::stream(&keys.unique, i), "data.unique_tokens")?;
+            let v = scalar(
+                d,
+                &keys.unique,
+                sobol::Dimensions::UNIQUE,
+                "data.unique_tokens",
+            )?;
             check_domain("data.unique_tokens", v, 0.0, i)?;
             v
         }
@@ -137,6 +197,22 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
         unique_tokens,
         throughput: s.budget.throughput(mfu, goodput),
     })
+}
+
+/// Φ⁻¹(u) of the standard normal (statrs).
+fn standard_normal_quantile(u: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::new(0.0, 1.0)
+        .expect("standard normal")
+        .inverse_cdf(u)
+}
+
+fn check_domain(field: &str, v: f64, min_exclusive: f64, i: u64) -> Result<()> {
+    if v > min_exclusive && v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::input(field, format!("draw {i} gave {v}, must be > {min_exclusive}; truncate the distribution with min/max")))
+    }
 }
 
 /// Every input at its point value (MODEL.md §5 baselines): coefficients at their presets (or
@@ -166,14 +242,6 @@ pub fn point_draw(s: &Scenario) -> Draw {
             .as_ref()
             .map_or(f64::INFINITY, |d| d.point()),
         throughput: s.budget.throughput(mfu, goodput),
-    }
-}
-
-fn check_domain(field: &str, v: f64, min_exclusive: f64, i: u64) -> Result<()> {
-    if v > min_exclusive && v.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::input(field, format!("draw {i} gave {v}, must be > {min_exclusive}; truncate the distribution with min/max")))
     }
 }
 

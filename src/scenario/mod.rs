@@ -9,6 +9,7 @@ mod parse;
 
 pub use files::{load_column, load_law_draws};
 pub use overrides::apply_set;
+pub use parse::MAX_DRAWS;
 pub use parse::{from_path, from_str};
 
 use serde::Serialize;

@@ -1102,10 +1102,19 @@ fn parse_sampling(s: Option<&Sec>) -> Result<Sampling> {
     let draws = s.integer("draws", 1, MAX_DRAWS as i64)?.unwrap_or(4096) as usize;
     let seed = s.integer("seed", 0, i64::MAX)?.unwrap_or(42) as u64;
     let method = s.string("method")?.unwrap_or_else(|| "random".into());
-    if method != "random" {
+    if method != "random" && method != "sobol" {
         return Err(Error::input(
             "sampling.method",
-            format!("{method:?} is not allowed; \"random\" (sobol is planned, not built yet)"),
+            format!("{method:?} is not allowed; \"random\" or \"sobol\""),
+        ));
+    }
+    if method == "sobol" && draws > crate::sampling::sobol::MAX_DRAWS {
+        return Err(Error::input(
+            "sampling.draws",
+            format!(
+                "{draws} is not allowed with method \"sobol\"; at most {} (the sequence's length), or use \"random\"",
+                crate::sampling::sobol::MAX_DRAWS
+            ),
         ));
     }
     s.finish(&["draws", "seed", "method"])?;
