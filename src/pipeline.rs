@@ -129,6 +129,14 @@ pub fn run_to_precision(
 /// GPU (BENCHMARKS.md); software adapters (lavapipe) are never picked by `auto`.
 pub const AUTO_MIN_EVALUATIONS: f64 = 2e8;
 
+/// `SCALERISK_AUTO=any` makes `auto` use any adapter (software ones too) at any size: for
+/// testing the CPU rerun after a GPU failure on machines that only have lavapipe.
+pub const AUTO_ENV: &str = "SCALERISK_AUTO";
+
+fn auto_takes_any_adapter() -> bool {
+    std::env::var(AUTO_ENV).is_ok_and(|v| v == "any")
+}
+
 /// Run `scenario` on `backend`; `show_progress` allows a progress bar on stderr.
 pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> Result<RunResult> {
     run_with(scenario, backend, show_progress, Extras::All)
@@ -160,22 +168,25 @@ fn run_with(
     let settings = settings(&scenario);
     let cpu_name = || format!("{} CPU threads (f64)", rayon::current_num_threads());
     let evaluations = grid.len() as f64 * draws.len() as f64;
-    let gpu =
-        match backend {
-            BackendChoice::Cpu => None,
-            BackendChoice::Gpu => Some(gpu::Gpu::new()?.ok_or_else(|| {
+    let gpu = match backend {
+        BackendChoice::Cpu => None,
+        BackendChoice::Gpu => {
+            Some(gpu::Gpu::new()?.ok_or_else(|| {
                 Error::input("--backend", format!("gpu: {}", gpu::NO_ADAPTER_FIX))
-            })?),
-            BackendChoice::Auto if evaluations < AUTO_MIN_EVALUATIONS => None,
-            BackendChoice::Auto => match gpu::Gpu::new() {
-                Ok(Some(g)) if !g.adapter.is_software() => Some(g),
-                Ok(_) => None,
-                Err(e) => {
-                    notes.push(format!("GPU unavailable ({e}); ran on the CPU"));
-                    None
-                }
-            },
-        };
+            })?)
+        }
+        BackendChoice::Auto if evaluations < AUTO_MIN_EVALUATIONS && !auto_takes_any_adapter() => {
+            None
+        }
+        BackendChoice::Auto => match gpu::Gpu::new() {
+            Ok(Some(g)) if !g.adapter.is_software() || auto_takes_any_adapter() => Some(g),
+            Ok(_) => None,
+            Err(e) => {
+                notes.push(format!("GPU unavailable ({e}); ran on the CPU"));
+                None
+            }
+        },
+    };
     let bar = Progress::new(grid.len(), "evaluating", show_progress);
     let on = |n: usize| bar.inc(n);
     let (evaluation, backend_name, adapter) = match gpu {

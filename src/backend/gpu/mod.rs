@@ -10,7 +10,7 @@ pub mod layout;
 pub mod twin;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
@@ -31,6 +31,16 @@ pub const STATS_WGSL: &str = concat!(
 
 /// How to get an adapter when none is found, for error messages.
 pub const NO_ADAPTER_FIX: &str = "no GPU adapter found; install a Vulkan driver (on Debian: apt-get install mesa-vulkan-drivers libvulkan1 for the lavapipe software adapter) or use --backend cpu";
+
+/// A wgpu error (several lines, with source snippets) as one line for the user.
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:" && !l.contains('│') && !l.starts_with('┌'))
+        .collect::<Vec<_>>()
+        .join(": ")
+}
 
 /// One adapter as `scalerisk devices` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -78,6 +88,36 @@ pub fn adapters() -> Vec<AdapterSummary> {
         .collect()
 }
 
+/// Faults a test or a drill can inject through `SCALERISK_GPU_FAULT` (docs/RELIABILITY.md); each
+/// goes through the real wgpu failure path, not a stand-in error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `device_lost`: the device is destroyed just before the first dispatch.
+    DeviceLost,
+    /// `shader`: a statistics shader that does not compile.
+    Shader,
+    /// `alloc`: the output buffer is requested beyond the device's buffer size limit.
+    Alloc,
+}
+
+/// The environment variable that injects a [`Fault`].
+pub const FAULT_ENV: &str = "SCALERISK_GPU_FAULT";
+
+impl Fault {
+    fn from_env() -> Result<Option<Fault>> {
+        match std::env::var(FAULT_ENV).ok().as_deref() {
+            None | Some("") => Ok(None),
+            Some("device_lost") => Ok(Some(Fault::DeviceLost)),
+            Some("shader") => Ok(Some(Fault::Shader)),
+            Some("alloc") => Ok(Some(Fault::Alloc)),
+            Some(other) => Err(Error::input(
+                FAULT_ENV,
+                format!("{other:?} is not allowed; device_lost | shader | alloc (or unset)"),
+            )),
+        }
+    }
+}
+
 /// A device with the statistics pipeline built once.
 pub struct Gpu {
     device: wgpu::Device,
@@ -85,6 +125,9 @@ pub struct Gpu {
     pipeline: wgpu::ComputePipeline,
     pub adapter: AdapterSummary,
     lost: Arc<AtomicBool>,
+    /// The first error wgpu raised outside an error scope (it would panic by default).
+    uncaptured: Arc<Mutex<Option<String>>>,
+    fault: Option<Fault>,
 }
 
 impl Gpu {
@@ -108,13 +151,25 @@ impl Gpu {
             ..Default::default()
         }))
         .map_err(|e| Error::Runtime(format!("GPU {}: cannot open a device: {e}", summary.name)))?;
+        let fault = Fault::from_env()?;
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
+        let uncaptured = Arc::new(Mutex::new(None));
+        let first = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = first.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| e.to_string());
+        }));
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let source = if fault == Some(Fault::Shader) {
+            "@compute @workgroup_size(64) fn config_stats() { let x: f32 = undefined_name; }"
+        } else {
+            STATS_WGSL
+        };
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("stats.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(STATS_WGSL.into()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
         });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("config_stats"),
@@ -126,8 +181,9 @@ impl Gpu {
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Runtime(format!(
-                "GPU {}: the statistics shader failed to compile: {e}",
-                summary.name
+                "GPU {}: the statistics shader failed to compile: {}",
+                summary.name,
+                one_line(&e)
             )));
         }
         Ok(Some(Gpu {
@@ -136,6 +192,8 @@ impl Gpu {
             pipeline,
             adapter: summary,
             lost,
+            uncaptured,
+            fault,
         }))
     }
 
@@ -153,6 +211,18 @@ impl Gpu {
             return Err(Error::Runtime(format!(
                 "GPU {}: device lost during {what}; rerun with --backend cpu",
                 self.adapter.name
+            )));
+        }
+        let uncaptured = self
+            .uncaptured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(e) = uncaptured {
+            return Err(Error::Runtime(format!(
+                "GPU {}: {what} failed: {}; rerun with --backend cpu",
+                self.adapter.name,
+                one_line(&e)
             )));
         }
         Ok(())
@@ -192,7 +262,8 @@ impl Gpu {
         }
         let ranks = self.ranks(s);
         let chunk = self.chunk_configs();
-        let scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let oom_scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let draws_buf = self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -213,7 +284,11 @@ impl Gpu {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let out_bytes = (chunk * STRIDE * 4) as u64;
+        let out_bytes = if self.fault == Some(Fault::Alloc) {
+            limits.max_buffer_size.saturating_add(4)
+        } else {
+            (chunk * STRIDE * 4) as u64
+        };
         let out_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("out"),
             size: out_bytes,
@@ -226,10 +301,12 @@ impl Gpu {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        if let Some(e) = pollster::block_on(scope.pop()) {
+        let invalid = pollster::block_on(scope.pop());
+        if let Some(e) = pollster::block_on(oom_scope.pop()).or(invalid) {
             return Err(Error::Runtime(format!(
-                "GPU {}: out of memory allocating buffers: {e}; use fewer draws or --backend cpu",
-                self.adapter.name
+                "GPU {}: allocating buffers failed ({}); use fewer draws or --backend cpu",
+                self.adapter.name,
+                one_line(&e)
             )));
         }
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -260,6 +337,9 @@ impl Gpu {
         let fracs = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q).1);
         let mut out_stats = Vec::with_capacity(grid.len());
         let mut offset = 0;
+        if self.fault == Some(Fault::DeviceLost) {
+            self.device.destroy();
+        }
         while offset < grid.len() {
             let count = chunk.min(grid.len() - offset);
             let params = Params {
@@ -297,7 +377,11 @@ impl Gpu {
             encoder.copy_buffer_to_buffer(&out_buf, 0, &staging, 0, bytes);
             self.queue.submit(Some(encoder.finish()));
             let slice = staging.slice(..bytes);
-            slice.map_async(wgpu::MapMode::Read, |_| {});
+            let mapped = Arc::new(AtomicBool::new(false));
+            let done = mapped.clone();
+            slice.map_async(wgpu::MapMode::Read, move |r| {
+                done.store(r.is_ok(), Ordering::SeqCst)
+            });
             self.device
                 .poll(wgpu::PollType::wait_indefinitely())
                 .map_err(|e| {
@@ -307,6 +391,12 @@ impl Gpu {
                     ))
                 })?;
             self.check("the statistics pass")?;
+            if !mapped.load(Ordering::SeqCst) {
+                return Err(Error::Runtime(format!(
+                    "GPU {}: the results could not be read back; rerun with --backend cpu",
+                    self.adapter.name
+                )));
+            }
             {
                 let view = slice.get_mapped_range().map_err(|e| {
                     Error::Runtime(format!("GPU {}: reading results: {e}", self.adapter.name))
