@@ -299,3 +299,94 @@ fn sobol_draws_are_prefix_stable_and_low_discrepancy() {
     let too_many = scenario::from_str(&text.replace("4096", "70000"), Path::new("."), &[]);
     assert!(too_many.unwrap_err().to_string().contains("sampling.draws"));
 }
+
+/// The fast statistics pass (lane sums, bucketed order statistics) against a brute force of
+/// the reference formula with full sorts, on an odd number of draws (not a multiple of the
+/// lanes) with limited data and a target: every statistic of every configuration.
+#[test]
+fn fast_statistics_match_a_brute_force_with_full_sorts() {
+    let s = scenario(
+        r#"
+        name = "brute"
+        [budget]
+        gpu = "a100-80gb"
+        hours = 48
+        [data]
+        unique_tokens = { uniform = [3e9, 8e9] }
+        [law]
+        preset = "epoch2024"
+        uncertainty = "mvn"
+        [search]
+        params = { min = 1e8, max = 1e9, points = 3 }
+        tokens = { min = 2e9, max = 4e10, points = 4 }
+        hours = [24, 48]
+        [decision]
+        target_loss = 2.9
+        [sampling]
+        draws = 5001
+        seed = 3
+        "#,
+    );
+    let grid = Grid::new(&s);
+    let draws = sampling::draws(&s, 0..5001).unwrap();
+    let settings = cpu::Settings {
+        shape: s.law.shape,
+        flops_per_param_token: 6.0,
+        target_loss: Some(2.9),
+    };
+    let eval = cpu::evaluate(&settings, &grid, &draws, &|_| {});
+    let column = |i: usize| -> Vec<f64> {
+        let (p, d, t) = grid.config(i);
+        draws
+            .iter()
+            .map(|dr| {
+                let cap = dr.throughput * 3600.0 * t / (6.0 * p);
+                scalerisk::law::loss(s.law.shape, &dr.coeffs, p, d.min(cap), t, dr.unique_tokens)
+            })
+            .collect()
+    };
+    let cols: Vec<Vec<f64>> = (0..grid.len()).map(column).collect();
+    let l_star: Vec<f64> = (0..draws.len())
+        .map(|j| {
+            (0..grid.len())
+                .filter(|&i| grid.feasible(i))
+                .map(|i| cols[i][j])
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    let type7 = |sorted: &[f64], q: f64| {
+        let h = (sorted.len() - 1) as f64 * q;
+        let lo = h.floor() as usize;
+        sorted[lo] + (h - lo as f64) * (sorted[(lo + 1).min(sorted.len() - 1)] - sorted[lo])
+    };
+    for (i, st) in eval.stats.iter().enumerate() {
+        let x = &cols[i];
+        let n = x.len() as f64;
+        let mean = x.iter().sum::<f64>() / n;
+        let sd = (x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let mut sorted = x.clone();
+        sorted.sort_by(f64::total_cmp);
+        let m = (0.05 * n).ceil() as usize;
+        let cvar = sorted[sorted.len() - m..].iter().sum::<f64>() / m as f64;
+        let mut r: Vec<f64> = x.iter().zip(&l_star).map(|(a, b)| a - b).collect();
+        let r_mean = r.iter().sum::<f64>() / n;
+        r.sort_by(f64::total_cmp);
+        let close = |a: f64, b: f64, what: &str| {
+            assert!(
+                (a - b).abs() <= 1e-11 * b.abs().max(1e-3),
+                "config {i} {what}: {a} vs {b}"
+            )
+        };
+        close(st.loss_mean, mean, "mean");
+        close(st.loss_sd, sd, "sd");
+        close(st.loss_p05, type7(&sorted, 0.05), "p05");
+        close(st.loss_p50, type7(&sorted, 0.5), "p50");
+        close(st.loss_p95, type7(&sorted, 0.95), "p95");
+        close(st.loss_cvar95, cvar, "cvar95");
+        close(st.regret_mean, r_mean, "regret_mean");
+        close(st.regret_p95, type7(&r, 0.95), "regret_p95");
+        close(st.regret_max, r[r.len() - 1], "regret_max");
+        let hits = x.iter().filter(|v| **v <= 2.9).count() as f64 / n;
+        assert_eq!(st.p_target, hits, "config {i} p_target");
+    }
+}

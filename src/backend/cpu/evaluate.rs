@@ -107,6 +107,7 @@ impl Tables {
         let (pv, ln_p) = (grid.params[p], grid.ln_params[p]);
         let mut base = vec![0.0; nt * s];
         let mut cap = vec![0.0; nt * s];
+        let mut inv_cap = vec![0.0; nt * s];
         let mut dcap = vec![0.0; nt * s];
         for (t, &tv) in grid.hours.iter().enumerate() {
             for i in 0..s {
@@ -114,10 +115,17 @@ impl Tables {
                 let c = self.throughput[i] * 3600.0 * tv / (self.k * pv);
                 base[t * s + i] = base_term(self.shape, k, self.unique[i], pv, ln_p, tv);
                 cap[t * s + i] = c;
+                inv_cap[t * s + i] = 1.0 / c;
                 dcap[t * s + i] = d_term(self.shape, k, self.unique[i], c, c.ln());
             }
         }
-        PBlock { p, base, cap, dcap }
+        PBlock {
+            p,
+            base,
+            cap,
+            inv_cap,
+            dcap,
+        }
     }
 }
 
@@ -127,8 +135,15 @@ pub struct PBlock {
     pub p: usize,
     pub base: Vec<f64>,
     pub cap: Vec<f64>,
+    /// 1 / cap, so the share of T used is a multiply.
+    pub inv_cap: Vec<f64>,
     pub dcap: Vec<f64>,
 }
+
+/// Lanes of the accumulators in the hot loops: floating-point sums only vectorise when the code
+/// itself keeps independent partial sums (the compiler may not reassociate), so every reduction
+/// is split into `LANES` running sums, combined at the end in a fixed order (deterministic).
+pub const LANES: usize = 4;
 
 impl PBlock {
     /// Losses of configuration (p, d, t) for every draw into `out`; returns the number of draws
@@ -151,12 +166,28 @@ impl PBlock {
         let mut used = 0.0;
         match tables.shape.form {
             Form::Additive => {
-                for i in 0..s {
+                let inv_cap = &self.inv_cap[t * s..(t + 1) * s];
+                let out = &mut out[..s];
+                let mut done_l = [0u64; LANES];
+                let mut used_l = [0.0f64; LANES];
+                let whole = s - s % LANES;
+                for c in (0..whole).step_by(LANES) {
+                    for l in 0..LANES {
+                        let i = c + l;
+                        let done = dv <= cap[i];
+                        done_l[l] += u64::from(done);
+                        used_l[l] += (dv * inv_cap[i]).min(1.0);
+                        out[i] = base[i] + if done { dterm[i] } else { dcap[i] };
+                    }
+                }
+                for i in whole..s {
                     let done = dv <= cap[i];
-                    complete += usize::from(done);
-                    used += (dv / cap[i]).min(1.0);
+                    done_l[0] += u64::from(done);
+                    used_l[0] += (dv * inv_cap[i]).min(1.0);
                     out[i] = base[i] + if done { dterm[i] } else { dcap[i] };
                 }
+                complete = done_l.iter().sum::<u64>() as usize;
+                used = (used_l[0] + used_l[1]) + (used_l[2] + used_l[3]);
             }
             Form::Kaplan => {
                 for i in 0..s {

@@ -7,6 +7,7 @@
 
 pub mod evaluate;
 pub mod oracle;
+pub mod ranks;
 pub mod stats;
 
 use rayon::prelude::*;

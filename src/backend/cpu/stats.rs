@@ -1,11 +1,17 @@
 //! Pass 2: every per-configuration statistic of MODEL.md §5 for the configurations of one P.
 
-use super::evaluate::Tables;
+use super::evaluate::{Tables, LANES};
+use super::ranks::Ranker;
 use crate::backend::ConfigStats;
 use crate::grid::Grid;
 use crate::stats;
 
 /// Statistics of configuration (p, d, t) for every d and t, in index order.
+///
+/// Per configuration: the column of losses (`PBlock::column`), one fused pass for the moments
+/// (shifted sums), extremes, target count and regret, then exact order statistics of the losses
+/// (p05, p50, p95 pairs and the CVaR threshold) and of the regrets (p95 pair) by bucketing
+/// (`ranks::Ranker`), and CVaR from the threshold: (Σ x > t + (m − #{x > t})·t) / m.
 pub fn block_stats(
     tables: &Tables,
     grid: &Grid,
@@ -18,44 +24,138 @@ pub fn block_stats(
     let n = s as f64;
     let block = tables.block(grid, p);
     let mut col = vec![0.0; s];
-    let mut scratch = vec![0.0; s];
+    let mut regret = vec![0.0; s];
+    let mut ranker = Ranker::new(s);
+    let m = stats::cvar_tail(s, stats::CVAR_LEVEL);
+    let pos = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q));
+    let pair = |(lo, _): (usize, f64)| [lo, (lo + 1).min(s - 1)];
+    let loss_ranks = [
+        pair(pos[0])[0],
+        pair(pos[0])[1],
+        pair(pos[1])[0],
+        pair(pos[1])[1],
+        pair(pos[2])[0],
+        pair(pos[2])[1],
+        s - m,
+    ];
+    let interp =
+        |a: f64, b: f64, (_, t): (usize, f64)| if t == 0.0 { a } else { stats::lerp(a, b, t) };
+    let target_value = target.unwrap_or(f64::NEG_INFINITY);
     let mut out = Vec::with_capacity(grid.tokens.len() * grid.hours.len());
     for d in 0..grid.tokens.len() {
         for t in 0..grid.hours.len() {
             let (complete, used) = block.column(tables, grid, d, t, &mut col);
-            let (mean, sd) = stats::mean_sd(&col);
-            let p_target = target.map_or(f64::NAN, |x| {
-                col.iter().filter(|l| **l <= x).count() as f64 / n
-            });
-            let mut regret_sum = 0.0;
-            let mut regret_max = f64::NEG_INFINITY;
-            for i in 0..s {
-                let r = col[i] - l_star[i];
-                scratch[i] = r;
-                regret_sum += r;
-                regret_max = regret_max.max(r);
+            let shift = col[0];
+            let m = moments(&col, l_star, &mut regret, shift, target_value);
+            let (s1, s2, lo, hi, hits) = (m.s1, m.s2, m.lo, m.hi, m.hits);
+            let (r_sum, r_lo, r_hi) = (m.r_sum, m.r_lo, m.r_hi);
+            let mean = shift + s1 / n;
+            let sd = if s > 1 {
+                ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0).sqrt()
+            } else {
+                f64::NAN
+            };
+            let m = stats::cvar_tail(s, stats::CVAR_LEVEL);
+            let mut q = [0.0; 7];
+            ranker.select(&col, lo, hi, &loss_ranks, &mut q);
+            let threshold = q[6];
+            let (mut above, mut above_n) = (0.0, 0usize);
+            for &x in &col {
+                if x > threshold {
+                    above += x;
+                    above_n += 1;
+                }
             }
-            let regret_p95 = stats::quantile(&mut scratch, stats::Q95);
-            let tail = stats::tail(&mut col);
+            let mut rq = [0.0; 2];
+            ranker.select(&regret, r_lo, r_hi, &pair(pos[2]), &mut rq);
             out.push(ConfigStats {
                 loss_mean: mean,
                 loss_sd: sd,
                 loss_se: sd / n.sqrt(),
-                loss_p05: tail.p05,
-                loss_p50: tail.p50,
-                loss_p95: tail.p95,
-                loss_cvar95: tail.cvar95,
+                loss_p05: interp(q[0], q[1], pos[0]),
+                loss_p50: interp(q[2], q[3], pos[1]),
+                loss_p95: interp(q[4], q[5], pos[2]),
+                loss_cvar95: (above + (m - above_n) as f64 * threshold) / m as f64,
                 p_complete: complete as f64 / n,
-                p_target,
-                regret_mean: regret_sum / n,
-                regret_p95,
-                regret_max,
+                p_target: if target.is_some() {
+                    hits as f64 / n
+                } else {
+                    f64::NAN
+                },
+                regret_mean: r_sum / n,
+                regret_p95: interp(rq[0], rq[1], pos[2]),
+                regret_max: r_hi,
                 p_best: f64::from(best_counts[grid.index(p, d, t)]) / n,
                 hours_mean: grid.hours[t] * used / n,
             });
         }
     }
     out
+}
+
+/// What the fused pass over one column returns.
+struct Moments {
+    /// Σ (x − shift), Σ (x − shift)²: shifted sums, accurate when shift is near the mean.
+    s1: f64,
+    s2: f64,
+    lo: f64,
+    hi: f64,
+    /// #{x ≤ target}.
+    hits: usize,
+    r_sum: f64,
+    r_lo: f64,
+    r_hi: f64,
+}
+
+/// One pass over a column: moments, extremes, target count, and the regrets x − L* (written to
+/// `regret`), in `LANES` independent accumulators so that the loop vectorises.
+fn moments(col: &[f64], l_star: &[f64], regret: &mut [f64], shift: f64, target: f64) -> Moments {
+    let s = col.len();
+    let (l_star, regret) = (&l_star[..s], &mut regret[..s]);
+    let mut s1 = [0.0f64; LANES];
+    let mut s2 = [0.0f64; LANES];
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    let mut hits = [0u64; LANES];
+    let mut rs = [0.0f64; LANES];
+    let mut rlo = [f64::INFINITY; LANES];
+    let mut rhi = [f64::NEG_INFINITY; LANES];
+    let mut step = |l: usize, i: usize| {
+        let x = col[i];
+        let y = x - shift;
+        s1[l] += y;
+        s2[l] += y * y;
+        lo[l] = if x < lo[l] { x } else { lo[l] };
+        hi[l] = if x > hi[l] { x } else { hi[l] };
+        hits[l] += u64::from(x <= target);
+        let r = x - l_star[i];
+        regret[i] = r;
+        rs[l] += r;
+        rlo[l] = if r < rlo[l] { r } else { rlo[l] };
+        rhi[l] = if r > rhi[l] { r } else { rhi[l] };
+    };
+    let whole = s - s % LANES;
+    for c in (0..whole).step_by(LANES) {
+        for l in 0..LANES {
+            step(l, c + l);
+        }
+    }
+    for i in whole..s {
+        step(0, i);
+    }
+    let sum = |a: [f64; LANES]| (a[0] + a[1]) + (a[2] + a[3]);
+    let fold =
+        |a: [f64; LANES], f: fn(f64, f64) -> f64| a.into_iter().reduce(f).unwrap_or(f64::NAN);
+    Moments {
+        s1: sum(s1),
+        s2: sum(s2),
+        lo: fold(lo, f64::min),
+        hi: fold(hi, f64::max),
+        hits: hits.iter().sum::<u64>() as usize,
+        r_sum: sum(rs),
+        r_lo: fold(rlo, f64::min),
+        r_hi: fold(rhi, f64::max),
+    }
 }
 
 /// The light pass of the frontier: (loss_mean, p_complete) of every configuration of one P.
@@ -67,7 +167,15 @@ pub fn block_means(tables: &Tables, grid: &Grid, p: usize) -> Vec<(f64, f64)> {
     for d in 0..grid.tokens.len() {
         for t in 0..grid.hours.len() {
             let (complete, _) = block.column(tables, grid, d, t, &mut col);
-            out.push((col.iter().sum::<f64>() / n, complete as f64 / n));
+            let mut lanes = [0.0f64; LANES];
+            for c in col.chunks_exact(LANES) {
+                for l in 0..LANES {
+                    lanes[l] += c[l];
+                }
+            }
+            let rest: f64 = col.chunks_exact(LANES).remainder().iter().sum();
+            let sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest;
+            out.push((sum / n, complete as f64 / n));
         }
     }
     out
