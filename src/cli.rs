@@ -54,6 +54,12 @@ enum Command {
     ///
     /// Example: scalerisk fit data/chinchilla_fig4_points.csv --drop-highest 5 --out fitted.csv
     Fit(FitArgs),
+    /// Time the evaluate-and-aggregate pipeline (full statistics) on a synthetic workload.
+    ///
+    /// The workload is the a100-3days budget and law with a grid of about --configs
+    /// configurations (n × n × 4 hours) and --draws draws; one warm-up, then --reps runs, median
+    /// per stage. Example: scalerisk bench --backend all --configs 16384 --draws 4096 --csv bench.csv
+    Bench(BenchArgs),
     /// List the scaling-law presets with their coefficients, uncertainty and sources.
     Laws,
     /// List the GPU presets (dense peak TFLOP/s and memory) with their sources.
@@ -93,6 +99,32 @@ struct RunArgs {
     json: bool,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BenchBackend {
+    Cpu,
+    Gpu,
+    All,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Which backends to time (gpu and all need an adapter).
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: BenchBackend,
+    /// Configurations (rounded to n × n × 4).
+    #[arg(long, value_name = "N", default_value_t = 16384)]
+    configs: usize,
+    /// Draws.
+    #[arg(long, value_name = "M", default_value_t = 4096)]
+    draws: usize,
+    /// Timed repetitions after the warm-up.
+    #[arg(long, value_name = "R", default_value_t = 5)]
+    reps: usize,
+    /// Also write the rows to this CSV file.
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+}
+
 #[derive(Args)]
 struct FitArgs {
     /// The runs: a CSV with params, tokens (or flops) and loss columns.
@@ -129,6 +161,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             writeln!(out, "ok: {} is valid", scenario.display())?;
         }
         Command::Fit(args) => fit_runs(args, &mut out)?,
+        Command::Bench(args) => bench(args, &mut out)?,
         Command::Laws => print_laws(&mut out)?,
         Command::Gpus => print_gpus(&mut out)?,
         Command::Devices => print_devices(&mut out)?,
@@ -175,6 +208,76 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
             "wrote {}/{{configs.csv, draws.csv, frontier.csv, recommendations.csv, sensitivity.csv, run.json}}",
             dir.display()
         )?;
+    }
+    Ok(())
+}
+
+fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    use crate::bench::{self, Target};
+    if args.configs < 4 || args.configs > 100_000_000 {
+        Err(Error::input(
+            "--configs",
+            format!("{} is not allowed; 4 to 100,000,000", args.configs),
+        ))?;
+    }
+    if args.draws < 2 || args.draws > scenario::MAX_DRAWS {
+        Err(Error::input(
+            "--draws",
+            format!(
+                "{} is not allowed; 2 to {}",
+                args.draws,
+                scenario::MAX_DRAWS
+            ),
+        ))?;
+    }
+    if args.reps == 0 {
+        Err(Error::input("--reps", "0 is not allowed; at least 1"))?;
+    }
+    let s = bench::workload(args.configs, args.draws)?;
+    let gpu = match args.backend {
+        BenchBackend::Cpu => None,
+        _ => Some(crate::backend::gpu::Gpu::new()?.ok_or_else(|| {
+            Error::input(
+                "--backend",
+                format!("gpu: {}", crate::backend::gpu::NO_ADAPTER_FIX),
+            )
+        })?),
+    };
+    let mut rows = Vec::new();
+    if args.backend != BenchBackend::Gpu {
+        rows.push(bench::measure(&s, &Target::Cpu, args.reps)?);
+    }
+    if let Some(g) = &gpu {
+        rows.push(bench::measure(&s, &Target::Gpu(g), args.reps)?);
+    }
+    writeln!(
+        out,
+        "{:<4} {:>9} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}  adapter",
+        "", "configs", "draws", "seconds", "evals/s", "sampling", "oracle", "stats", "output"
+    )?;
+    for r in &rows {
+        writeln!(
+            out,
+            "{:<4} {:>9} {:>6} {:>9.4} {:>10.3e} {:>9.4} {:>9.4} {:>9.4} {:>9.4}  {}",
+            r.backend,
+            r.configs,
+            r.draws,
+            r.seconds,
+            r.evals_per_sec,
+            r.sampling_s,
+            r.oracle_s,
+            r.stats_s,
+            r.output_s,
+            r.adapter
+        )?;
+    }
+    writeln!(
+        out,
+        "median of {} runs after a warm-up; one evaluation = one configuration × one draw",
+        args.reps
+    )?;
+    if let Some(path) = &args.csv {
+        export::write_file_atomic(path, &bench::csv(&rows)?)?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod export;

@@ -49,25 +49,30 @@ pub fn evaluate(
     draws: &[Draw],
     progress: OnProgress,
 ) -> Evaluation {
-    let (tables, optima, best_counts) = oracle_pass(settings, grid, draws);
+    let oracle = oracle_pass(settings, grid, draws);
+    statistics_pass(settings, grid, &oracle, progress)
+}
+
+/// Pass 2 given pass 1's output.
+pub fn statistics_pass(
+    settings: &Settings,
+    grid: &Grid,
+    oracle: &(Tables, Vec<DrawOptimum>, Vec<u32>),
+    progress: OnProgress,
+) -> Evaluation {
+    let (tables, optima, best_counts) = oracle;
     let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
     let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
         .into_par_iter()
         .map(|p| {
-            let block = stats::block_stats(
-                &tables,
-                grid,
-                p,
-                &l_star,
-                &best_counts,
-                settings.target_loss,
-            );
+            let block =
+                stats::block_stats(tables, grid, p, &l_star, best_counts, settings.target_loss);
             progress(block.len());
             block
         })
         .collect();
     Evaluation {
-        optima,
+        optima: optima.clone(),
         stats: per_p.into_iter().flatten().collect(),
     }
 }

@@ -59,13 +59,7 @@ pub fn block_stats(
             let mut q = [0.0; 7];
             ranker.select(&col, lo, hi, &loss_ranks, &mut q);
             let threshold = q[6];
-            let (mut above, mut above_n) = (0.0, 0usize);
-            for &x in &col {
-                if x > threshold {
-                    above += x;
-                    above_n += 1;
-                }
-            }
+            let (above, above_n) = sum_above(&col, threshold);
             let mut rq = [0.0; 2];
             ranker.select(&regret, r_lo, r_hi, &pair(pos[2]), &mut rq);
             out.push(ConfigStats {
@@ -91,6 +85,29 @@ pub fn block_stats(
         }
     }
     out
+}
+
+/// Σ and count of the values above `t`, branch-free in lanes.
+fn sum_above(col: &[f64], t: f64) -> (f64, usize) {
+    let mut sum = [0.0f64; LANES];
+    let mut cnt = [0u64; LANES];
+    let chunks = col.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            let over = c[l] > t;
+            sum[l] += if over { c[l] } else { 0.0 };
+            cnt[l] += u64::from(over);
+        }
+    }
+    for &x in rest {
+        sum[0] += if x > t { x } else { 0.0 };
+        cnt[0] += u64::from(x > t);
+    }
+    (
+        (sum[0] + sum[1]) + (sum[2] + sum[3]),
+        cnt.iter().sum::<u64>() as usize,
+    )
 }
 
 /// What the fused pass over one column returns.

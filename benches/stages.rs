@@ -1,0 +1,46 @@
+//! Criterion benchmarks per stage and backend on the `scalerisk bench` workload (a100-3days
+//! budget and law), small enough for a quick `cargo bench`: 4,096 configurations × 2,048 draws.
+//! The GPU benchmark skips, with a printed reason, when there is no adapter.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use scalerisk::backend::{cpu, gpu};
+use scalerisk::bench::workload;
+use scalerisk::grid::Grid;
+use scalerisk::pipeline;
+use scalerisk::sampling;
+
+fn stages(c: &mut Criterion) {
+    let s = workload(4096, 2048).expect("workload");
+    let settings = pipeline::settings(&s);
+    let grid = Grid::new(&s);
+    let draws = sampling::draws(&s, 0..s.sampling.draws).expect("draws");
+    let evals = (grid.len() * draws.len()) as u64;
+
+    let mut g = c.benchmark_group("stages");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(draws.len() as u64));
+    g.bench_function("sampling", |b| {
+        b.iter(|| sampling::draws(&s, 0..s.sampling.draws).unwrap())
+    });
+    g.throughput(Throughput::Elements(evals));
+    g.bench_function("cpu_oracle_pass", |b| {
+        b.iter(|| cpu::oracle_pass(&settings, &grid, &draws))
+    });
+    let oracle = cpu::oracle_pass(&settings, &grid, &draws);
+    g.bench_function("cpu_statistics_pass", |b| {
+        b.iter(|| cpu::statistics_pass(&settings, &grid, &oracle, &|_| {}))
+    });
+    match gpu::Gpu::new() {
+        Ok(Some(device)) => {
+            g.bench_function("gpu_evaluate", |b| {
+                b.iter(|| device.evaluate(&settings, &grid, &draws, &|_| {}).unwrap())
+            });
+        }
+        _ => eprintln!("gpu_evaluate skipped: {}", gpu::NO_ADAPTER_FIX),
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

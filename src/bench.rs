@@ -1,0 +1,206 @@
+//! `scalerisk bench`: the evaluate-and-aggregate pipeline with full statistics on a synthetic
+//! workload (the a100-3days budget and law, a grid of the requested size), after a warm-up,
+//! repeated, median reported per stage. One evaluation = one configuration × one draw.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::aggregate::{self, Extras};
+use crate::backend::{cpu, gpu, Evaluation};
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+use crate::pipeline::{self, RunResult, Timings};
+use crate::sampling;
+use crate::scenario::{self, Scenario};
+
+/// Hours axis of the synthetic grid (as in a100-3days).
+const HOURS: [f64; 4] = [18.0, 36.0, 54.0, 72.0];
+
+/// One measured backend.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub backend: String,
+    pub adapter: String,
+    pub configs: usize,
+    pub draws: usize,
+    pub reps: usize,
+    /// Median seconds of the whole pipeline (sum of the stages' medians).
+    pub seconds: f64,
+    pub evals_per_sec: f64,
+    pub sampling_s: f64,
+    pub oracle_s: f64,
+    pub stats_s: f64,
+    pub output_s: f64,
+    /// Peak resident memory of the process after the runs (bytes), where the OS says.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// The CSV header of `--csv`.
+pub const COLUMNS: [&str; 12] = [
+    "backend",
+    "adapter",
+    "configs",
+    "draws",
+    "reps",
+    "seconds",
+    "evals_per_sec",
+    "sampling_s",
+    "oracle_s",
+    "stats_s",
+    "output_s",
+    "peak_rss_bytes",
+];
+
+/// The synthetic scenario: the a100-3days budget and law with an n_p × n_d × 4 grid of about
+/// `configs` configurations.
+pub fn workload(configs: usize, draws: usize) -> Result<Scenario> {
+    let per_axis = ((configs as f64 / HOURS.len() as f64).sqrt().round() as usize).max(1);
+    let text = format!(
+        r#"
+        name = "bench"
+        [budget]
+        gpu = "a100-80gb"
+        hours = 72
+        mfu = {{ uniform = [0.30, 0.50] }}
+        goodput = {{ uniform = [0.90, 1.0] }}
+        [law]
+        preset = "epoch2024"
+        uncertainty = "mvn"
+        [search]
+        params = {{ min = 3e7, max = 3e9, points = {per_axis} }}
+        tokens = {{ min = 1e9, max = 1e12, points = {per_axis} }}
+        hours = [18, 36, 54, 72]
+        [decision]
+        min_completion = 0.9
+        [sampling]
+        draws = {draws}
+        seed = 42
+        "#
+    );
+    scenario::from_str(&text, std::path::Path::new("."), &[])
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Which backend runs the statistics.
+pub enum Target<'a> {
+    Cpu,
+    Gpu(&'a gpu::Gpu),
+}
+
+/// Time `reps` runs (after one warm-up) of `target` on the workload.
+pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
+    let settings = pipeline::settings(s);
+    let mut stages: [Vec<f64>; 4] = Default::default();
+    for rep in 0..=reps {
+        let t0 = Instant::now();
+        let grid = Grid::new(s);
+        let draws = sampling::draws(s, 0..s.sampling.draws)?;
+        let sampling_s = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let oracle = cpu::oracle_pass(&settings, &grid, &draws);
+        let oracle_s = t1.elapsed().as_secs_f64();
+        let t2 = Instant::now();
+        let evaluation: Evaluation = match target {
+            Target::Cpu => cpu::statistics_pass(&settings, &grid, &oracle, &|_| {}),
+            Target::Gpu(g) => g.evaluate(&settings, &grid, &draws, &|_| {})?,
+        };
+        // The GPU path runs its own oracle pass on the host: count it once, in oracle_s.
+        let stats_s = match target {
+            Target::Cpu => t2.elapsed().as_secs_f64(),
+            Target::Gpu(_) => (t2.elapsed().as_secs_f64() - oracle_s).max(0.0),
+        };
+        let t3 = Instant::now();
+        let summary = aggregate::summarize(s, &grid, &draws, &evaluation, &settings, Extras::Skip);
+        let result = RunResult {
+            scenario: s.clone(),
+            grid,
+            draws,
+            evaluation,
+            summary,
+            backend: String::new(),
+            adapter: String::new(),
+            timings: Timings::default(),
+            notes: Vec::new(),
+            precision: None,
+        };
+        let bytes = crate::export::configs::serialize(&result)?;
+        std::hint::black_box(bytes);
+        let output_s = t3.elapsed().as_secs_f64();
+        if rep > 0 {
+            for (v, x) in stages
+                .iter_mut()
+                .zip([sampling_s, oracle_s, stats_s, output_s])
+            {
+                v.push(x);
+            }
+        }
+    }
+    let [sampling_s, oracle_s, stats_s, output_s] = stages.map(median);
+    let seconds = sampling_s + oracle_s + stats_s + output_s;
+    let grid = Grid::new(s);
+    let (backend, adapter) = match target {
+        Target::Cpu => (
+            "cpu".to_string(),
+            format!("{} CPU threads (f64)", rayon::current_num_threads()),
+        ),
+        Target::Gpu(g) => ("gpu".to_string(), g.adapter.describe()),
+    };
+    Ok(Row {
+        backend,
+        adapter,
+        configs: grid.len(),
+        draws: s.sampling.draws,
+        reps,
+        seconds,
+        evals_per_sec: grid.len() as f64 * s.sampling.draws as f64 / seconds,
+        sampling_s,
+        oracle_s,
+        stats_s,
+        output_s,
+        peak_rss_bytes: peak_rss_bytes(),
+    })
+}
+
+/// Peak resident set size of this process (Linux: VmHWM in /proc/self/status).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The rows as a CSV.
+pub fn csv(rows: &[Row]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| Error::Runtime(format!("writing CSV: {e}"));
+    w.write_record(COLUMNS).map_err(err)?;
+    for r in rows {
+        w.write_record([
+            r.backend.clone(),
+            r.adapter.clone(),
+            r.configs.to_string(),
+            r.draws.to_string(),
+            r.reps.to_string(),
+            crate::export::num(r.seconds),
+            crate::export::num(r.evals_per_sec),
+            crate::export::num(r.sampling_s),
+            crate::export::num(r.oracle_s),
+            crate::export::num(r.stats_s),
+            crate::export::num(r.output_s),
+            r.peak_rss_bytes.map_or(String::new(), |b| b.to_string()),
+        ])
+        .map_err(err)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Runtime(format!("writing CSV: {e}")))
+}
