@@ -75,11 +75,16 @@ pub fn run_to_precision(
     tol: f64,
 ) -> Result<RunResult> {
     let batch = scenario.sampling.draws;
-    let limit = (batch * MAX_PRECISION_BATCHES).min(if scenario.sampling.method == "sobol" {
-        sampling::sobol::MAX_DRAWS
-    } else {
-        crate::scenario::MAX_DRAWS
-    });
+    let configs = Grid::new(&scenario).len();
+    let by_work = (crate::scenario::MAX_EVALUATIONS / configs as f64) as usize;
+    let limit =
+        (batch * MAX_PRECISION_BATCHES)
+            .min(by_work)
+            .min(if scenario.sampling.method == "sobol" {
+                sampling::sobol::MAX_DRAWS
+            } else {
+                crate::scenario::MAX_DRAWS
+            });
     let mut history: Vec<Option<usize>> = Vec::new();
     let mut n = batch;
     loop {

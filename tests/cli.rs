@@ -78,7 +78,13 @@ fn identical_outputs_across_thread_counts() {
             .success()
             .stdout("");
     }
-    for f in ["configs.csv", "draws.csv", "recommendations.csv"] {
+    for f in [
+        "configs.csv",
+        "draws.csv",
+        "frontier.csv",
+        "recommendations.csv",
+        "sensitivity.csv",
+    ] {
         let a = std::fs::read(dir.path().join("1").join(f)).unwrap();
         let b = std::fs::read(dir.path().join("2").join(f)).unwrap();
         assert!(a == b, "{f} differs between 1 and 2 threads");
@@ -138,14 +144,57 @@ fn bad_input_is_refused_with_the_field_named() {
             &["--set", "budget.flops=1e20"],
             "budget.gpu: not used with budget.flops",
         ),
+        (
+            &["--set", "budget.hours=nan"],
+            "budget.hours: nan is not allowed",
+        ),
+        (
+            &["--set", "budget.hours=inf"],
+            "budget.hours: inf is not allowed",
+        ),
+        (
+            &["--set", "budget.count=-2"],
+            "budget.count: -2 is not allowed",
+        ),
+        (&["--set", "budget.goodput=-0.1"], "budget.goodput"),
+        (
+            &[
+                "--set",
+                "law.uncertainty=draws",
+                "--set",
+                "law.draws_file=nope.csv",
+            ],
+            "law.draws_file: cannot read",
+        ),
+        (
+            &[
+                "--set",
+                "search.params={min=1e7,max=1e10,points=5000}",
+                "--set",
+                "search.tokens={min=1e8,max=1e12,points=5000}",
+            ],
+            "search: 5000 × 5000 × 4 = 100000000 configurations is over the limit",
+        ),
+        (
+            &["--draws", "9000000"],
+            "sampling.draws: 9000000 draws × 153600 configurations",
+        ),
+        (&["--precision", "-1"], "--precision: -1 is not allowed"),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (args, message) in cases {
         let out = dir.path().join("never");
+        // A negative flag value must be attached (--precision=-1), or clap reads it as a flag.
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let args = if args.len() == 2 && args[0] == "--precision" {
+            vec![format!("--precision={}", args[1])]
+        } else {
+            args
+        };
         let assert = scalerisk()
             .args(["run", "scenarios/a100-3days.toml", "--out"])
             .arg(&out)
-            .args(*args)
+            .args(&args)
             .assert()
             .code(2);
         let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
@@ -313,4 +362,112 @@ fn every_shipped_scenario_runs() {
             );
         }
     }
+}
+
+/// Killing a run midway (SIGKILL, as a crash or an impatient Ctrl-C would) leaves the previous
+/// results intact and no partial CSV; the next run into the same folder cleans up what a run
+/// killed while writing left behind, and restores results it had moved aside.
+#[test]
+fn killing_a_run_midway_leaves_no_partial_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("configs.csv"), "previous\n").unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scalerisk"))
+        .args([
+            "run",
+            "scenarios/a100-3days.toml",
+            "--backend",
+            "cpu",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run finished before it was killed");
+    assert_eq!(
+        std::fs::read_to_string(out.join("configs.csv")).unwrap(),
+        "previous\n"
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["results".to_string()],
+        "partial files left: {names:?}"
+    );
+
+    // What a run killed while writing would leave: a half-written temporary folder, and the
+    // previous results moved aside with the target missing. pid 999999 is not running.
+    let old = dir.path().join(".results.old-999999");
+    std::fs::rename(&out, &old).unwrap();
+    let tmp = dir.path().join(".results.tmp-999998");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::write(tmp.join("configs.csv"), "half").unwrap();
+    scalerisk()
+        .args(["run", "scenarios/a100-3days.toml", "--quiet", "--out"])
+        .arg(dir.path().join("other"))
+        .args(SMALL)
+        .assert()
+        .success();
+    // Another target does not touch them ...
+    assert!(old.exists() && tmp.exists());
+    scalerisk()
+        .args(["run", "scenarios/a100-3days.toml", "--quiet", "--out"])
+        .arg(&out)
+        .args(SMALL)
+        .assert()
+        .success();
+    // ... the same target cleans up, and its new results replace the restored ones as a whole.
+    assert!(!old.exists() && !tmp.exists());
+    let configs = std::fs::read_to_string(out.join("configs.csv")).unwrap();
+    assert!(configs.starts_with("params,tokens,hours"));
+}
+
+/// A draws CSV with a bad row names its line and column; an output path that is a file is
+/// refused before any work; exit code 2 and nothing written in both cases.
+#[test]
+fn bad_csv_rows_and_outputs_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("draws.csv"),
+        "E,A,B,alpha,beta\n1.8,480,2100,0.35,0.37\n1.8,480,oops,0.35,0.37\n",
+    )
+    .unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"s\"\n[budget]\ngpu = \"a100-80gb\"\nhours = 72\n[law]\npreset = \"custom\"\n\
+         uncertainty = \"draws\"\ndraws_file = \"draws.csv\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    scalerisk()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "law.draws_file: line 3, column B: \"oops\" is not a finite number",
+        ));
+    assert!(!out.exists());
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    scalerisk()
+        .args(["run", "scenarios/a100-3days.toml", "--out"])
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--out:").and(predicate::str::contains("is not a folder")),
+        );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }

@@ -269,3 +269,24 @@ macro_rules! conformance {
 
 conformance!(cpu_backend, Backend::Cpu);
 conformance!(gpu_backend, Backend::Gpu);
+
+/// The GPU's results do not depend on how the configurations are split into dispatches
+/// (7 per dispatch against the device's maximum): bit for bit.
+#[test]
+fn gpu_results_do_not_depend_on_the_dispatch_split() {
+    let s = scenario(CASES[1]);
+    let grid = Grid::new(&s);
+    let draws = sampling::draws(&s, 0..s.sampling.draws).unwrap();
+    let Some(whole) = evaluate(Backend::Gpu, &s, &grid, &draws) else {
+        return;
+    };
+    let mut g = gpu::Gpu::new().unwrap().expect("adapter seen above");
+    g.set_max_chunk(7);
+    assert_eq!(g.chunk_configs(), 7);
+    let split = g.evaluate(&settings(&s), &grid, &draws, &|_| {}).unwrap();
+    assert!(grid.len() > 7, "the case must span several dispatches");
+    assert!(
+        format!("{:?}", whole.stats) == format!("{:?}", split.stats),
+        "results depend on the dispatch split"
+    );
+}

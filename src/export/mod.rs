@@ -56,6 +56,7 @@ pub fn write_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
         .ok_or_else(|| Error::input("--out", format!("{} has no folder name", dir.display())))?
         .to_string_lossy()
         .to_string();
+    recover_interrupted(parent, &name, dir);
     let pid = std::process::id();
     let tmp: PathBuf = parent.join(format!(".{name}.tmp-{pid}"));
     let old: PathBuf = parent.join(format!(".{name}.old-{pid}"));
@@ -81,6 +82,38 @@ pub fn write_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
         }
     }
     result
+}
+
+/// Clean up after a run of another process that was killed while writing `dir`: its temporary
+/// folder (`.<name>.tmp-<pid>`) is removed, and if it died between moving the previous results
+/// aside (`.<name>.old-<pid>`) and putting the new ones in place, the previous results go back.
+/// Only folders of processes that no longer run are touched.
+fn recover_interrupted(parent: &Path, name: &str, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().to_string();
+        let Some(rest) = file.strip_prefix(&format!(".{name}.")) else {
+            continue;
+        };
+        let (kind, pid) = match rest.split_once('-') {
+            Some((kind @ ("tmp" | "old"), pid)) => (kind, pid),
+            _ => continue,
+        };
+        let alive = pid
+            .parse::<u32>()
+            .is_ok_and(|p| p == std::process::id() || Path::new(&format!("/proc/{p}")).exists());
+        if alive || !Path::new("/proc/self").exists() {
+            continue;
+        }
+        let path = entry.path();
+        if kind == "old" && !dir.exists() {
+            let _ = std::fs::rename(&path, dir);
+        } else {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 /// Write one file as a whole: a temporary file beside it, renamed into place when complete.

@@ -71,18 +71,25 @@ impl Dist {
         }
     }
 
-    /// The smallest and largest value the distribution can produce (infinite when unbounded).
+    /// The range draws can reach: exact for bounded kinds; an untruncated normal side ends at
+    /// 8 standard deviations from the mean and a lognormal at exp(±8σ) times its median (a draw
+    /// beyond has probability about 1e-15), so that validation can refuse distributions whose
+    /// draws would leave an input's domain before any work starts.
     pub fn support(&self) -> (f64, f64) {
+        const TAIL: f64 = 8.0;
         match self {
             Dist::Fixed(x) => (*x, *x),
             Dist::Uniform { low, high }
             | Dist::Triangular { low, high, .. }
             | Dist::Pert { low, high, .. } => (*low, *high),
-            Dist::Normal { min, max, .. } => (
-                min.unwrap_or(f64::NEG_INFINITY),
-                max.unwrap_or(f64::INFINITY),
+            Dist::Normal { mean, sd, min, max } => (
+                min.unwrap_or(mean - TAIL * sd),
+                max.unwrap_or(mean + TAIL * sd),
             ),
-            Dist::LogNormal { .. } => (f64::MIN_POSITIVE, f64::INFINITY),
+            Dist::LogNormal { median, sigma } => (
+                median * (-TAIL * sigma).exp(),
+                median * (TAIL * sigma).exp(),
+            ),
             Dist::Column { values, .. } => values
                 .iter()
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {

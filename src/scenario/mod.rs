@@ -9,8 +9,8 @@ mod parse;
 
 pub use files::{load_column, load_law_draws};
 pub use overrides::apply_set;
-pub use parse::MAX_DRAWS;
 pub use parse::{from_path, from_str};
+pub use parse::{MAX_CONFIGS, MAX_DRAWS, MAX_EVALUATIONS};
 
 use serde::Serialize;
 use std::sync::Arc;

@@ -88,6 +88,7 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
         sampling,
     };
     check_feasible_exists(&scenario)?;
+    check_size(&scenario)?;
     Ok(scenario)
 }
 
@@ -460,12 +461,18 @@ fn check_support(
 ) -> Result<()> {
     let (a, b) = d.support();
     let low_ok = if lo_inclusive { a >= lo } else { a > lo };
-    if (a.is_finite() && !low_ok) || (b.is_finite() && b > hi) {
-        let bad = if a.is_finite() && !low_ok { a } else { b };
+    if !low_ok || b > hi {
+        let bad = if !low_ok { a } else { b };
+        let hint = match d {
+            Dist::Normal { .. } | Dist::LogNormal { .. } => {
+                " (within 8 standard deviations); truncate it with min and max"
+            }
+            _ => "",
+        };
         return Err(Error::input(
             field,
             format!(
-                "{} reaches {bad}; values must be in {allowed}",
+                "{} reaches {bad}{hint}; values must be in {allowed}",
                 d.describe()
             ),
         ));
@@ -699,7 +706,7 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
             }
         };
         let (lo, _) = dist.support();
-        if lo.is_finite() && !(lo > domain_min) {
+        if !(lo > domain_min) {
             return Err(Error::input(
                 &field,
                 format!(
@@ -1123,6 +1130,41 @@ fn parse_sampling(s: Option<&Sec>) -> Result<Sampling> {
         seed,
         method,
     })
+}
+
+/// Most configurations a run may have: its outputs (statistics and configs.csv, about 400 bytes
+/// per configuration) must fit in memory, ~8 GB at this limit.
+pub const MAX_CONFIGS: usize = 20_000_000;
+
+/// Most evaluations (configurations × draws) a run may ask for: about 80 minutes of the CPU
+/// backend on 2 cores (~2e8 evaluations/s), seconds to minutes on a GPU.
+pub const MAX_EVALUATIONS: f64 = 1e12;
+
+/// Refuse grids too large to finish, naming the keys to change.
+fn check_size(s: &Scenario) -> Result<()> {
+    let configs = s.search.params.points * s.search.tokens.points * s.search.hours.len();
+    if configs > MAX_CONFIGS {
+        return Err(Error::input(
+            "search",
+            format!(
+                "{} × {} × {} = {configs} configurations is over the limit of {MAX_CONFIGS}; lower search.params.points, search.tokens.points or the number of search.hours",
+                s.search.params.points,
+                s.search.tokens.points,
+                s.search.hours.len()
+            ),
+        ));
+    }
+    let evaluations = configs as f64 * s.sampling.draws as f64;
+    if evaluations > MAX_EVALUATIONS {
+        return Err(Error::input(
+            "sampling.draws",
+            format!(
+                "{} draws × {configs} configurations = {evaluations:.2e} evaluations is over the limit of {MAX_EVALUATIONS:.0e} (about 80 minutes on a 2-core CPU); lower sampling.draws or the grid's points",
+                s.sampling.draws
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// At least one grid configuration must pass the deterministic feasibility rules.

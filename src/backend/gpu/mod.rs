@@ -128,6 +128,9 @@ pub struct Gpu {
     /// The first error wgpu raised outside an error scope (it would panic by default).
     uncaptured: Arc<Mutex<Option<String>>>,
     fault: Option<Fault>,
+    /// Caps configurations per dispatch below the device's limits (tests: results must not
+    /// depend on how the work is split).
+    max_chunk: Option<usize>,
 }
 
 impl Gpu {
@@ -194,6 +197,7 @@ impl Gpu {
             lost,
             uncaptured,
             fault,
+            max_chunk: None,
         }))
     }
 
@@ -203,7 +207,15 @@ impl Gpu {
         let l = self.device.limits();
         let by_groups = l.max_compute_workgroups_per_dimension as usize;
         let bytes = (l.max_storage_buffer_binding_size as u64).min(l.max_buffer_size) as usize;
-        by_groups.min(bytes / (STRIDE * 4)).max(1)
+        by_groups
+            .min(bytes / (STRIDE * 4))
+            .min(self.max_chunk.unwrap_or(usize::MAX))
+            .max(1)
+    }
+
+    /// At most `n` configurations per dispatch (and never more than the device allows).
+    pub fn set_max_chunk(&mut self, n: usize) {
+        self.max_chunk = Some(n.max(1));
     }
 
     fn check(&self, what: &str) -> Result<()> {
