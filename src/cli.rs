@@ -45,6 +45,17 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
     },
+    /// Draw the charts of a run folder: loss_vs_params, frontier, tornado, allocation_density.
+    ///
+    /// Reads the folder's CSVs and run.json and writes the charts beside them.
+    /// Example: scalerisk plot output/one-a100-three-days --format png
+    Plot {
+        /// A folder written by `scalerisk run`.
+        output_dir: PathBuf,
+        /// Chart format.
+        #[arg(long, value_enum, default_value = "svg")]
+        format: crate::plot::Format,
+    },
     /// Fit E + A/P^α + B/D^β to your own training runs and write bootstrap draws for a scenario.
     ///
     /// RUNS.csv needs columns params, tokens (or flops, then tokens = flops/(6·params)) and loss;
@@ -97,6 +108,9 @@ struct RunArgs {
     /// Print the summary as one JSON document on stdout instead of the report.
     #[arg(long)]
     json: bool,
+    /// Also draw the four charts into the output folder (as `scalerisk plot`), in this format.
+    #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "svg")]
+    plot: Option<crate::plot::Format>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -161,6 +175,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
             writeln!(out, "ok: {} is valid", scenario.display())?;
         }
         Command::Fit(args) => fit_runs(args, &mut out)?,
+        Command::Plot { output_dir, format } => {
+            for name in crate::plot::plot_dir(&output_dir, format)? {
+                writeln!(out, "wrote {}", output_dir.join(name).display())?;
+            }
+        }
         Command::Bench(args) => bench(args, &mut out)?,
         Command::Laws => print_laws(&mut out)?,
         Command::Gpus => print_gpus(&mut out)?,
@@ -195,7 +214,20 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
             format!("{tol} is not allowed; a standard error in loss units > 0, e.g. 1e-4"),
         ))?,
     };
-    let files = export::files(&result)?;
+    let mut files: Vec<(String, Vec<u8>)> = export::files(&result)?
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect();
+    if let Some(format) = args.plot {
+        let texts: std::collections::HashMap<String, String> = files
+            .iter()
+            .map(|(n, b)| (n.clone(), String::from_utf8_lossy(b).into_owned()))
+            .collect();
+        let tables = crate::plot::RunTables::from_files(&texts)?;
+        let scratch = tempfile_dir()?;
+        let charts = crate::plot::render(&tables, format, scratch.path());
+        files.extend(charts?);
+    }
     export::write_atomic(&dir, &files).with_context(|| format!("writing {}", dir.display()))?;
     if args.json {
         let mut doc = export::run_json::document(&result);
@@ -355,6 +387,27 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// A scratch folder for PNG encoding, removed when dropped.
+fn tempfile_dir() -> anyhow::Result<ScratchDir> {
+    let p = std::env::temp_dir().join(format!("scalerisk-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&p)?;
+    Ok(ScratchDir(p))
+}
+
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Fail in a second, not after the run, when the output folder cannot be written.

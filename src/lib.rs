@@ -14,6 +14,7 @@ pub mod fit;
 pub mod grid;
 pub mod law;
 pub mod pipeline;
+pub mod plot;
 pub mod presets;
 pub mod progress;
 pub mod report;

@@ -45,7 +45,7 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
 /// Write `files` into `dir` as a whole: into a temporary folder beside it first, then renamed
 /// into place, so that an interrupted run never leaves half-written files, and an existing
 /// folder is replaced only when the new one is complete.
-pub fn write_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
+pub fn write_atomic<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)]) -> Result<()> {
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -63,7 +63,7 @@ pub fn write_atomic(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<()> {
     let result = (|| {
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
         for (file, bytes) in files {
-            let path = tmp.join(file);
+            let path = tmp.join(file.as_ref());
             std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
         }
         if dir.exists() {

@@ -1,0 +1,386 @@
+//! The four charts, each from the run's tables. Axes carry units; every chart has a legend.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::data::RunTables;
+use crate::error::{Error, Result};
+use crate::report::si;
+
+type Res = std::result::Result<(), Box<dyn std::error::Error>>;
+
+const BAND: RGBColor = RGBColor(70, 110, 200);
+const ACCENT: RGBColor = RGBColor(214, 90, 40);
+const GREY: RGBColor = RGBColor(90, 90, 90);
+const GREEN: RGBColor = RGBColor(40, 150, 80);
+
+/// Draw chart `name` on `backend`.
+pub fn draw<DB: DrawingBackend>(name: &str, t: &RunTables, backend: DB) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let root = backend.into_drawing_area();
+    let r: Res = (|| {
+        root.fill(&WHITE)?;
+        match name {
+            "loss_vs_params" => loss_vs_params(&root, t)?,
+            "frontier" => frontier(&root, t)?,
+            "tornado" => tornado(&root, t)?,
+            "allocation_density" => allocation_density(&root, t)?,
+            other => return Err(format!("no chart {other}").into()),
+        }
+        root.present()?;
+        Ok(())
+    })();
+    r.map_err(|e| Error::Runtime(format!("drawing {name}: {e}")))
+}
+
+fn title(t: &RunTables, what: &str) -> String {
+    if t.illustrative {
+        format!("{} — {what} (ILLUSTRATIVE law)", t.name)
+    } else {
+        format!("{} — {what}", t.name)
+    }
+}
+
+/// (params, tokens, loss_mean) of the recommendation row `objective`.
+fn rec(t: &RunTables, objective: &str) -> Option<(f64, f64, f64)> {
+    let names = t.recommendations.text("objective").ok()?;
+    let i = names.iter().position(|n| n == objective)?;
+    let get = |c: &str| t.recommendations.num(c).ok().map(|v| v[i]);
+    Some((get("params")?, get("tokens")?, get("loss_mean")?))
+}
+
+/// The plan of the first objective (the report's "recommended").
+fn first_rec(t: &RunTables) -> Option<(String, (f64, f64, f64))> {
+    let name = t.recommendations.text("objective").ok()?.into_iter().next()?;
+    let r = rec(t, &name)?;
+    Some((name, r))
+}
+
+/// Tick positions on a log axis: 1-2-5 per decade, every digit when the range is narrow, only
+/// powers of ten when it spans many decades.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let pick = |mantissas: &[f64]| -> Vec<f64> {
+        let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+        (a..=b)
+            .flat_map(|k| mantissas.iter().map(move |m| m * 10f64.powi(k)))
+            .filter(|v| *v >= lo && *v <= hi)
+            .collect()
+    };
+    let v = pick(&[1.0, 2.0, 5.0]);
+    if v.len() < 4 {
+        pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+    } else if v.len() > 12 {
+        pick(&[1.0])
+    } else {
+        v
+    }
+}
+
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        return (1.0, 10.0);
+    }
+    (lo / 1.3, hi * 1.3)
+}
+
+fn loss_vs_params<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &RunTables) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let c = &t.configs;
+    let (p, mean, p05, p95) = (c.num("params")?, c.num("loss_mean")?, c.num("loss_p05")?, c.num("loss_p95")?);
+    let complete = c.num("p_complete")?;
+    let feasible: Vec<bool> = c.text("feasible")?.iter().map(|v| v == "true").collect();
+    let meets = |i: usize| feasible[i] && complete[i] >= t.min_completion;
+    let any_meet = (0..p.len()).any(meets);
+    // Best configuration (over D and T) for each P.
+    let mut best: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for i in (0..p.len()).filter(|&i| if any_meet { meets(i) } else { feasible[i] }) {
+        match best.iter_mut().find(|b| b.0 == p[i]) {
+            Some(b) if mean[i] < b.1 => *b = (p[i], mean[i], p05[i], p95[i]),
+            Some(_) => {}
+            None => best.push((p[i], mean[i], p05[i], p95[i])),
+        }
+    }
+    best.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if best.is_empty() {
+        return Err("no feasible configuration".into());
+    }
+    let min_mean = best.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
+    let min_p05 = best.iter().map(|b| b.2).fold(f64::INFINITY, f64::min);
+    let spread = best.iter().map(|b| b.3 - b.2).fold(0.0, f64::max).max(1e-6);
+    let twenty = rec(t, "twenty_tokens_per_param");
+    let floor = twenty.map_or(min_p05, |b| b.2.min(min_p05));
+    let max_p95 = best.iter().map(|b| b.3).fold(f64::NEG_INFINITY, f64::max);
+    let (y_lo, y_hi) = (
+        floor - 0.1 * spread,
+        (min_mean + 4.0 * spread).min(max_p95 + 0.1 * spread),
+    );
+    let (x_lo, x_hi) = log_range(best.iter().map(|b| b.0));
+    let mut chart = ChartBuilder::on(root)
+        .caption(title(t, "expected loss against model size"), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (x_lo..x_hi).log_scale().with_key_points(log_ticks(x_lo, x_hi)),
+            y_lo..y_hi,
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("parameters P (best tokens and hours for each P)")
+        .y_desc("loss (nats per token)")
+        .x_label_formatter(&|v| si(*v))
+        .y_label_formatter(&|v| format!("{v:.3}"))
+        .draw()?;
+    let clip = |v: f64| v.clamp(y_lo, y_hi);
+    let mut band: Vec<(f64, f64)> = best.iter().map(|b| (b.0, clip(b.3))).collect();
+    band.extend(best.iter().rev().map(|b| (b.0, clip(b.2))));
+    chart
+        .draw_series(std::iter::once(Polygon::new(band, BAND.mix(0.2))))?
+        .label("5–95% band over draws")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BAND.mix(0.3).filled()));
+    chart
+        .draw_series(LineSeries::new(
+            best.iter().filter(|b| b.1 <= y_hi).map(|b| (b.0, b.1)),
+            BAND.stroke_width(2),
+        ))?
+        .label("expected loss")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BAND.stroke_width(2)));
+    if let Some((name, (rp, _, rl))) = first_rec(t) {
+        chart
+            .draw_series(std::iter::once(Circle::new((rp, clip(rl)), 7, ACCENT.filled())))?
+            .label(format!("recommended ({name}): {} params", si(rp)))
+            .legend(|(x, y)| Circle::new((x + 10, y), 6, ACCENT.filled()));
+    }
+    if let Some((bp, bd, bl)) = twenty {
+        let done = t
+            .recommendations
+            .text("objective")?
+            .iter()
+            .position(|o| o == "twenty_tokens_per_param")
+            .and_then(|i| t.recommendations.num("p_complete").ok().map(|v| v[i]))
+            .unwrap_or(f64::NAN);
+        chart
+            .draw_series(std::iter::once(TriangleMarker::new((bp, clip(bl)), 8, GREEN.filled())))?
+            .label(format!(
+                "20 tokens/param rule: {} params, {} tokens (completes {:.0}%)",
+                si(bp),
+                si(bd),
+                100.0 * done
+            ))
+            .legend(|(x, y)| TriangleMarker::new((x + 10, y), 7, GREEN.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(GREY)
+        .label_font(("sans-serif", 15))
+        .draw()?;
+    Ok(())
+}
+
+fn frontier<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &RunTables) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let f = &t.frontier;
+    // Hours on hardware; training compute for a FLOPs budget (whose hours are nominal).
+    let h = f.num(if t.flops_budget { "flops_p50" } else { "budget_hours" })?;
+    let cols = |prefix: &str| -> std::result::Result<[Vec<f64>; 3], Box<dyn std::error::Error>> {
+        Ok([
+            f.num(&format!("{prefix}_p05"))?,
+            f.num(&format!("{prefix}_p50"))?,
+            f.num(&format!("{prefix}_p95"))?,
+        ])
+    };
+    let params = cols("params")?;
+    let tokens = cols("tokens")?;
+    let robust = f.num("robust_params")?;
+    let (x_lo, x_hi) = log_range(h.iter().copied());
+    let (y_lo, y_hi) = log_range(params[0].iter().chain(&tokens[2]).copied());
+    let mut chart = ChartBuilder::on(root)
+        .caption(title(t, "what more budget buys: the per-draw optimum"), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (x_lo..x_hi).log_scale().with_key_points(log_ticks(x_lo, x_hi)),
+            (y_lo..y_hi).log_scale().with_key_points(log_ticks(y_lo, y_hi)),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("budget (wall-clock hours on the scenario's hardware)")
+        .y_desc("optimal parameters P* and tokens D*")
+        .x_label_formatter(&|v| format!("{v:.0} h"))
+        .y_label_formatter(&|v| si(*v))
+        .draw()?;
+    for (what, b, color) in [("P*", &params, BAND), ("D*", &tokens, ACCENT)] {
+        let mut band: Vec<(f64, f64)> = h.iter().zip(&b[2]).map(|(x, y)| (*x, *y)).collect();
+        band.extend(h.iter().zip(&b[0]).rev().map(|(x, y)| (*x, *y)));
+        chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18))))?;
+        chart
+            .draw_series(LineSeries::new(
+                h.iter().zip(&b[1]).map(|(x, y)| (*x, *y)),
+                color.stroke_width(2),
+            ))?
+            .label(format!("median {what} with its 5–95% band"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .draw_series(
+            h.iter()
+                .zip(&robust)
+                .filter(|(_, r)| r.is_finite())
+                .map(|(x, r)| Circle::new((*x, *r), 5, GREY.filled())),
+        )?
+        .label("robust plan's P (expected loss)")
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, GREY.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(GREY)
+        .label_font(("sans-serif", 15))
+        .draw()?;
+    Ok(())
+}
+
+fn tornado<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &RunTables) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let s = &t.sensitivity;
+    let names = s.text("input")?;
+    let low = s.num("tornado_low")?;
+    let high = s.num("tornado_high")?;
+    let base = first_rec(t).map_or(f64::NAN, |(_, r)| r.2);
+    let n = names.len().min(12);
+    if n == 0 {
+        return Err("no uncertain inputs: nothing varies across draws".into());
+    }
+    let all = low[..n].iter().chain(&high[..n]).chain(std::iter::once(&base)).copied();
+    let (lo, hi) = all
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let pad = ((hi - lo) * 0.08).max(1e-6);
+    let labels = names[..n].to_vec();
+    let mut chart = ChartBuilder::on(root)
+        .caption(title(t, "what moves the plan's loss"), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(110)
+        .build_cartesian_2d((lo - pad)..(hi + pad), -0.5..(n as f64 - 0.5))?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|v| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+                labels[n - 1 - i as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("the recommended plan's mean loss (nats per token) when the input is in its lowest / highest decile")
+        .y_desc("uncertain input")
+        .x_label_formatter(&|v| format!("{v:.4}"))
+        .draw()?;
+    let bar = |i: usize, v: f64| {
+        let y = (n - 1 - i) as f64;
+        [(base.min(v), y - 0.35), (base.max(v), y + 0.35)]
+    };
+    chart
+        .draw_series((0..n).map(|i| Rectangle::new(bar(i, low[i]), BAND.mix(0.8).filled())))?
+        .label("input in its lowest decile")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BAND.mix(0.8).filled()));
+    chart
+        .draw_series((0..n).map(|i| Rectangle::new(bar(i, high[i]), ACCENT.mix(0.8).filled())))?
+        .label("input in its highest decile")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], ACCENT.mix(0.8).filled()));
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(base, -0.5), (base, n as f64 - 0.5)],
+            BLACK.stroke_width(1),
+        )))?
+        .label(format!("plan's expected loss {base:.4}"))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(GREY)
+        .label_font(("sans-serif", 15))
+        .draw()?;
+    Ok(())
+}
+
+fn allocation_density<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &RunTables) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let p = t.draws.num("params_opt")?;
+    let d = t.draws.num("tokens_opt")?;
+    let (x_lo, x_hi) = log_range(p.iter().copied());
+    let (y_lo, y_hi) = log_range(d.iter().copied());
+    let mut chart = ChartBuilder::on(root)
+        .caption(title(t, "where each draw's optimum falls"), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (x_lo..x_hi).log_scale().with_key_points(log_ticks(x_lo, x_hi)),
+            (y_lo..y_hi).log_scale().with_key_points(log_ticks(y_lo, y_hi)),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("optimal parameters P* of a draw")
+        .y_desc("tokens D* it trains")
+        .x_label_formatter(&|v| si(*v))
+        .y_label_formatter(&|v| si(*v))
+        .draw()?;
+    // At most 4,096 points: the density reads the same and the file stays small.
+    let step = (p.len() / 4096).max(1);
+    chart
+        .draw_series(
+            p.iter()
+                .zip(&d)
+                .step_by(step)
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(x, y)| Circle::new((*x, *y), 2, BAND.mix(0.25).filled())),
+        )?
+        .label(format!("per-draw optimum ({} draws)", p.len().div_ceil(step)))
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, BAND.mix(0.5).filled()));
+    // D = 20·P, clipped to the plotted box.
+    let (a, b) = (x_lo.max(y_lo / 20.0), x_hi.min(y_hi / 20.0));
+    let segment: Vec<(f64, f64)> = if a < b {
+        vec![(a, 20.0 * a), (b, 20.0 * b)]
+    } else {
+        Vec::new()
+    };
+    chart
+        .draw_series(LineSeries::new(segment, GREEN.stroke_width(2)))?
+        .label("20 tokens per parameter")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
+    if let Some((name, (rp, rd, _))) = first_rec(t) {
+        chart
+            .draw_series(std::iter::once(Cross::new((rp, rd), 9, ACCENT.stroke_width(3))))?
+            .label(format!("recommended ({name}): {} params · {} tokens", si(rp), si(rd)))
+            .legend(|(x, y)| Cross::new((x + 10, y), 6, ACCENT.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(GREY)
+        .label_font(("sans-serif", 15))
+        .draw()?;
+    Ok(())
+}

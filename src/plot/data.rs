@@ -1,0 +1,143 @@
+//! The parts of a run's CSVs the charts read, with errors naming the file, line and column.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// One CSV as columns of numbers (text cells kept where a column is not numeric).
+pub struct Table {
+    pub file: String,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn parse(file: &str, text: &str) -> Result<Table> {
+        let mut rd = csv::Reader::from_reader(text.as_bytes());
+        let headers: Vec<String> = rd
+            .headers()
+            .map_err(|e| Error::input(file, e.to_string()))?
+            .iter()
+            .map(String::from)
+            .collect();
+        let mut rows = Vec::new();
+        for (i, rec) in rd.records().enumerate() {
+            let rec = rec.map_err(|e| Error::input(file, format!("line {}: {e}", i + 2)))?;
+            rows.push(rec.iter().map(String::from).collect());
+        }
+        Ok(Table {
+            file: file.to_string(),
+            headers,
+            rows,
+        })
+    }
+
+    fn index(&self, column: &str) -> Result<usize> {
+        self.headers.iter().position(|h| h == column).ok_or_else(|| {
+            Error::input(
+                &self.file,
+                format!("no column {column:?}; is this a scalerisk output folder?"),
+            )
+        })
+    }
+
+    /// A numeric column; empty cells are NaN.
+    pub fn num(&self, column: &str) -> Result<Vec<f64>> {
+        let j = self.index(column)?;
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let cell = r.get(j).map_or("", String::as_str);
+                if cell.is_empty() {
+                    return Ok(f64::NAN);
+                }
+                cell.parse().map_err(|_| {
+                    Error::input(
+                        &self.file,
+                        format!("line {}, column {column}: {cell:?} is not a number", i + 2),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    pub fn text(&self, column: &str) -> Result<Vec<String>> {
+        let j = self.index(column)?;
+        Ok(self
+            .rows
+            .iter()
+            .map(|r| r.get(j).cloned().unwrap_or_default())
+            .collect())
+    }
+}
+
+/// The tables of one run.
+pub struct RunTables {
+    pub name: String,
+    pub configs: Table,
+    pub draws: Table,
+    pub frontier: Table,
+    pub recommendations: Table,
+    pub sensitivity: Table,
+    pub min_completion: f64,
+    /// The run's budget hours (the committed budget).
+    pub budget_hours: f64,
+    pub illustrative: bool,
+    /// A FLOPs budget (its hours are nominal): the frontier is drawn against compute.
+    pub flops_budget: bool,
+}
+
+impl RunTables {
+    /// From files by name (a folder on disk, or the bytes of a run about to be written).
+    pub fn from_files(files: &HashMap<String, String>) -> Result<RunTables> {
+        let get = |name: &str| {
+            files.get(name).ok_or_else(|| {
+                Error::input(
+                    name,
+                    "missing; plot a folder written by `scalerisk run` (this version)",
+                )
+            })
+        };
+        let run: serde_json::Value = serde_json::from_str(get("run.json")?)
+            .map_err(|e| Error::input("run.json", e.to_string()))?;
+        let s = &run["scenario"];
+        Ok(RunTables {
+            name: s["name"].as_str().unwrap_or("run").to_string(),
+            configs: Table::parse("configs.csv", get("configs.csv")?)?,
+            draws: Table::parse("draws.csv", get("draws.csv")?)?,
+            frontier: Table::parse("frontier.csv", get("frontier.csv")?)?,
+            recommendations: Table::parse("recommendations.csv", get("recommendations.csv")?)?,
+            sensitivity: Table::parse("sensitivity.csv", get("sensitivity.csv")?)?,
+            min_completion: s["decision"]["min_completion"].as_f64().unwrap_or(0.0),
+            budget_hours: s["budget"]["hours"].as_f64().unwrap_or(f64::NAN),
+            illustrative: s["law"]["illustrative"].as_bool().unwrap_or(false),
+            flops_budget: s["budget"]["capacity"]["kind"] == "flops",
+        })
+    }
+
+    pub fn from_dir(dir: &Path) -> Result<RunTables> {
+        if !dir.is_dir() {
+            return Err(Error::input(
+                "OUTPUT_DIR",
+                format!("{} is not a folder; give a folder written by `scalerisk run`", dir.display()),
+            ));
+        }
+        let mut files = HashMap::new();
+        for name in [
+            "run.json",
+            "configs.csv",
+            "draws.csv",
+            "frontier.csv",
+            "recommendations.csv",
+            "sensitivity.csv",
+        ] {
+            let path = dir.join(name);
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                files.insert(name.to_string(), text);
+            }
+        }
+        RunTables::from_files(&files)
+    }
+}

@@ -1,0 +1,97 @@
+//! `scalerisk plot`: four charts from a run's output folder (its CSVs are the interface, so any
+//! run folder can be plotted): `loss_vs_params`, `frontier`, `tornado`, `allocation_density`,
+//! as SVG or PNG (plotters; text in the embedded DejaVu Sans, so no system fonts are needed).
+
+mod charts;
+mod data;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+pub use data::RunTables;
+
+/// Chart file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Svg,
+    Png,
+}
+
+impl Format {
+    pub fn ext(self) -> &'static str {
+        match self {
+            Format::Svg => "svg",
+            Format::Png => "png",
+        }
+    }
+}
+
+/// The chart names, in the order they are drawn.
+pub const CHARTS: [&str; 4] = ["loss_vs_params", "frontier", "tornado", "allocation_density"];
+
+/// Chart size in pixels.
+pub const SIZE: (u32, u32) = (960, 600);
+
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, FONT)
+            .map_err(|_| ())
+            .expect("the embedded font parses");
+    });
+}
+
+/// Every chart of a run, as (file name, bytes). `scratch` is a folder for PNG encoding.
+pub fn render(t: &RunTables, format: Format, scratch: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    register_font();
+    let mut out = Vec::new();
+    for name in CHARTS {
+        let file = format!("{name}.{}", format.ext());
+        let bytes = match format {
+            Format::Svg => {
+                let mut svg = String::new();
+                {
+                    let backend = plotters::prelude::SVGBackend::with_string(&mut svg, SIZE);
+                    charts::draw(name, t, backend)?;
+                }
+                svg.into_bytes()
+            }
+            Format::Png => {
+                let path = scratch.join(&file);
+                {
+                    let backend = plotters::prelude::BitMapBackend::new(&path, SIZE);
+                    charts::draw(name, t, backend)?;
+                }
+                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                let _ = std::fs::remove_file(&path);
+                bytes
+            }
+        };
+        out.push((file, bytes));
+    }
+    Ok(out)
+}
+
+/// `scalerisk plot DIR`: read the run's CSVs, write the charts into DIR (each file atomically).
+pub fn plot_dir(dir: &Path, format: Format) -> Result<Vec<String>> {
+    let t = RunTables::from_dir(dir)?;
+    let scratch = tempdir_in(dir)?;
+    let charts = render(&t, format, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let mut names = Vec::new();
+    for (name, bytes) in charts? {
+        crate::export::write_file_atomic(&dir.join(&name), &bytes)?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// A private scratch folder inside `dir`.
+pub fn tempdir_in(dir: &Path) -> Result<std::path::PathBuf> {
+    let p = dir.join(format!(".plot-{}", std::process::id()));
+    std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+    Ok(p)
+}
