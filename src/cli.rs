@@ -72,10 +72,16 @@ enum Command {
     /// per stage. Example: scalerisk bench --backend all --configs 16384 --draws 4096 --csv bench.csv
     Bench(BenchArgs),
     /// List the scaling-law presets with their coefficients, uncertainty and sources.
+    ///
+    /// Example: scalerisk laws
     Laws,
     /// List the GPU presets (dense peak TFLOP/s and memory) with their sources.
+    ///
+    /// Example: scalerisk gpus
     Gpus,
     /// List the GPU adapters wgpu can see and which one `--backend auto` would pick.
+    ///
+    /// Example: scalerisk devices
     Devices,
 }
 
@@ -229,17 +235,14 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         files.extend(charts?);
     }
     export::write_atomic(&dir, &files).with_context(|| format!("writing {}", dir.display()))?;
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     if args.json {
         let mut doc = export::run_json::document(&result);
         doc["output_dir"] = serde_json::Value::String(dir.display().to_string());
         writeln!(out, "{}", serde_json::to_string(&doc)?)?;
     } else if !args.quiet {
         write!(out, "{}", report::render(&result))?;
-        writeln!(
-            out,
-            "wrote {}/{{configs.csv, draws.csv, frontier.csv, recommendations.csv, sensitivity.csv, run.json}}",
-            dir.display()
-        )?;
+        writeln!(out, "wrote {}/{{{}}}", dir.display(), names.join(", "))?;
     }
     Ok(())
 }

@@ -26,9 +26,15 @@ impl Progress {
                 ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::hidden());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {human_pos}/{human_len} configs · {per_sec} · ETA {eta}",
+                    "{msg} [{bar:30}] {human_pos}/{human_len} configs · {rate} · ETA {eta}",
                 )
                 .expect("static template")
+                .with_key(
+                    "rate",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} configs/s", s.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
             );
             bar.set_message(what.to_string());

@@ -169,20 +169,30 @@ pub fn render(r: &RunResult) -> String {
             .baselines
             .iter()
             .map(|b| {
-                format!(
-                    "vs {} ({}, completes {:.0}%): {:+.4} expected loss",
-                    match b.objective.as_str() {
-                        baselines::TWENTY_TOKENS_PER_PARAM => "20 tok/param rule",
-                        _ => "point-estimate plan",
-                    },
-                    short_plan(b),
-                    b.stats.p_complete * 100.0,
-                    b.stats.loss_mean - first.stats.loss_mean
-                )
+                let who = match b.objective.as_str() {
+                    baselines::TWENTY_TOKENS_PER_PARAM => "20 tok/param rule",
+                    _ => "point-estimate plan",
+                };
+                let delta = b.stats.loss_mean - first.stats.loss_mean;
+                if delta < 0.0 && b.stats.p_complete < s.decision.min_completion {
+                    format!(
+                        "{who} ({}): {:.4} lower expected loss but completes in only {:.0}% of draws",
+                        short_plan(b),
+                        -delta,
+                        b.stats.p_complete * 100.0
+                    )
+                } else {
+                    format!(
+                        "{who} ({}): {:+.4} expected loss, completes in {:.0}%",
+                        short_plan(b),
+                        delta,
+                        b.stats.p_complete * 100.0
+                    )
+                }
             })
             .collect();
-        if !vs.is_empty() {
-            let _ = writeln!(o, "{}", vs.join(" · "));
+        for line in vs {
+            let _ = writeln!(o, "vs {line}");
         }
     }
     if let Some(d) = &sum.doubling {

@@ -6,7 +6,9 @@ use assert_cmd::Command;
 
 #[test]
 fn csvs_load_in_pandas_and_polars_with_no_options() {
-    let python = std::process::Command::new("python3").arg("--version").output();
+    let python = std::process::Command::new("python3")
+        .arg("--version")
+        .output();
     if python.is_err() {
         eprintln!("skipped: python3 is not installed");
         return;
@@ -38,10 +40,7 @@ fn csvs_load_in_pandas_and_polars_with_no_options() {
                 eprintln!("skipped: {}", stdout.trim());
                 return;
             }
-            _ => panic!(
-                "{scenario}: {stdout}{}",
-                String::from_utf8_lossy(&r.stderr)
-            ),
+            _ => panic!("{scenario}: {stdout}{}", String::from_utf8_lossy(&r.stderr)),
         }
     }
 }

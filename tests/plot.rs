@@ -4,29 +4,54 @@
 use assert_cmd::Command;
 
 /// (chart, texts it must show, element kind of its data marks, least number of them).
-fn expectations(draws: usize, inputs: usize) -> Vec<(&'static str, Vec<&'static str>, &'static str, usize)> {
+fn expectations(
+    draws: usize,
+    inputs: usize,
+) -> Vec<(&'static str, Vec<&'static str>, &'static str, usize)> {
     vec![
         (
             "loss_vs_params",
-            vec!["expected loss against model size", "parameters P", "loss (nats per token)", "5–95% band", "recommended"],
+            vec![
+                "expected loss against model size",
+                "parameters P",
+                "loss (nats per token)",
+                "5–95% band",
+                "recommended",
+            ],
             "polygon",
             1,
         ),
         (
             "frontier",
-            vec!["what more budget buys", "budget (", "optimal parameters P* and tokens D*", "median P*", "median D*"],
+            vec![
+                "what more budget buys",
+                "budget (",
+                "optimal parameters P* and tokens D*",
+                "median P*",
+                "median D*",
+            ],
             "polygon",
             2,
         ),
         (
             "tornado",
-            vec!["what moves the plan's loss", "uncertain input", "lowest decile", "highest decile"],
+            vec![
+                "what moves the plan's loss",
+                "uncertain input",
+                "lowest decile",
+                "highest decile",
+            ],
             "rect",
             2 * inputs,
         ),
         (
             "allocation_density",
-            vec!["where each draw's optimum falls", "optimal parameters P*", "tokens D* it trains", "20 tokens per parameter"],
+            vec![
+                "where each draw's optimum falls",
+                "optimal parameters P*",
+                "tokens D* it trains",
+                "20 tokens per parameter",
+            ],
             "circle",
             draws,
         ),
@@ -73,7 +98,10 @@ fn plot_writes_four_readable_charts_for_every_shipped_scenario() {
             let numbers = doc
                 .descendants()
                 .filter(|n| n.has_tag_name("text"))
-                .filter(|n| n.text().is_some_and(|s| s.chars().any(|c| c.is_ascii_digit())))
+                .filter(|n| {
+                    n.text()
+                        .is_some_and(|s| s.chars().any(|c| c.is_ascii_digit()))
+                })
                 .count();
             assert!(numbers >= 2, "{}: no tick labels", file.display());
             let marks = doc.descendants().filter(|n| n.has_tag_name(mark)).count();

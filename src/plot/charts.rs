@@ -53,7 +53,12 @@ fn rec(t: &RunTables, objective: &str) -> Option<(f64, f64, f64)> {
 
 /// The plan of the first objective (the report's "recommended").
 fn first_rec(t: &RunTables) -> Option<(String, (f64, f64, f64))> {
-    let name = t.recommendations.text("objective").ok()?.into_iter().next()?;
+    let name = t
+        .recommendations
+        .text("objective")
+        .ok()?
+        .into_iter()
+        .next()?;
     let r = rec(t, &name)?;
     Some((name, r))
 }
@@ -81,7 +86,9 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite() && *v > 0.0)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
     if !lo.is_finite() {
         return (1.0, 10.0);
     }
@@ -93,7 +100,12 @@ where
     DB::ErrorType: 'static,
 {
     let c = &t.configs;
-    let (p, mean, p05, p95) = (c.num("params")?, c.num("loss_mean")?, c.num("loss_p05")?, c.num("loss_p95")?);
+    let (p, mean, p05, p95) = (
+        c.num("params")?,
+        c.num("loss_mean")?,
+        c.num("loss_p05")?,
+        c.num("loss_p95")?,
+    );
     let complete = c.num("p_complete")?;
     let feasible: Vec<bool> = c.text("feasible")?.iter().map(|v| v == "true").collect();
     let meets = |i: usize| feasible[i] && complete[i] >= t.min_completion;
@@ -123,12 +135,17 @@ where
     );
     let (x_lo, x_hi) = log_range(best.iter().map(|b| b.0));
     let mut chart = ChartBuilder::on(root)
-        .caption(title(t, "expected loss against model size"), ("sans-serif", 22))
+        .caption(
+            title(t, "expected loss against model size"),
+            ("sans-serif", 22),
+        )
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(70)
         .build_cartesian_2d(
-            (x_lo..x_hi).log_scale().with_key_points(log_ticks(x_lo, x_hi)),
+            (x_lo..x_hi)
+                .log_scale()
+                .with_key_points(log_ticks(x_lo, x_hi)),
             y_lo..y_hi,
         )?;
     chart
@@ -154,7 +171,11 @@ where
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BAND.stroke_width(2)));
     if let Some((name, (rp, _, rl))) = first_rec(t) {
         chart
-            .draw_series(std::iter::once(Circle::new((rp, clip(rl)), 7, ACCENT.filled())))?
+            .draw_series(std::iter::once(Circle::new(
+                (rp, clip(rl)),
+                7,
+                ACCENT.filled(),
+            )))?
             .label(format!("recommended ({name}): {} params", si(rp)))
             .legend(|(x, y)| Circle::new((x + 10, y), 6, ACCENT.filled()));
     }
@@ -167,7 +188,11 @@ where
             .and_then(|i| t.recommendations.num("p_complete").ok().map(|v| v[i]))
             .unwrap_or(f64::NAN);
         chart
-            .draw_series(std::iter::once(TriangleMarker::new((bp, clip(bl)), 8, GREEN.filled())))?
+            .draw_series(std::iter::once(TriangleMarker::new(
+                (bp, clip(bl)),
+                8,
+                GREEN.filled(),
+            )))?
             .label(format!(
                 "20 tokens/param rule: {} params, {} tokens (completes {:.0}%)",
                 si(bp),
@@ -192,7 +217,11 @@ where
 {
     let f = &t.frontier;
     // Hours on hardware; training compute for a FLOPs budget (whose hours are nominal).
-    let h = f.num(if t.flops_budget { "flops_p50" } else { "budget_hours" })?;
+    let h = f.num(if t.flops_budget {
+        "flops_p50"
+    } else {
+        "budget_hours"
+    })?;
     let cols = |prefix: &str| -> std::result::Result<[Vec<f64>; 3], Box<dyn std::error::Error>> {
         Ok([
             f.num(&format!("{prefix}_p05"))?,
@@ -206,13 +235,20 @@ where
     let (x_lo, x_hi) = log_range(h.iter().copied());
     let (y_lo, y_hi) = log_range(params[0].iter().chain(&tokens[2]).copied());
     let mut chart = ChartBuilder::on(root)
-        .caption(title(t, "what more budget buys: the per-draw optimum"), ("sans-serif", 22))
+        .caption(
+            title(t, "what more budget buys: the per-draw optimum"),
+            ("sans-serif", 22),
+        )
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(70)
         .build_cartesian_2d(
-            (x_lo..x_hi).log_scale().with_key_points(log_ticks(x_lo, x_hi)),
-            (y_lo..y_hi).log_scale().with_key_points(log_ticks(y_lo, y_hi)),
+            (x_lo..x_hi)
+                .log_scale()
+                .with_key_points(log_ticks(x_lo, x_hi)),
+            (y_lo..y_hi)
+                .log_scale()
+                .with_key_points(log_ticks(y_lo, y_hi)),
         )?;
     chart
         .configure_mesh()
@@ -231,7 +267,9 @@ where
                 color.stroke_width(2),
             ))?
             .label(format!("median {what} with its 5–95% band"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .draw_series(
@@ -265,10 +303,16 @@ where
     if n == 0 {
         return Err("no uncertain inputs: nothing varies across draws".into());
     }
-    let all = low[..n].iter().chain(&high[..n]).chain(std::iter::once(&base)).copied();
+    let all = low[..n]
+        .iter()
+        .chain(&high[..n])
+        .chain(std::iter::once(&base))
+        .copied();
     let (lo, hi) = all
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
     let pad = ((hi - lo) * 0.08).max(1e-6);
     let labels = names[..n].to_vec();
     let mut chart = ChartBuilder::on(root)
@@ -331,13 +375,20 @@ where
     let (x_lo, x_hi) = log_range(p.iter().copied());
     let (y_lo, y_hi) = log_range(d.iter().copied());
     let mut chart = ChartBuilder::on(root)
-        .caption(title(t, "where each draw's optimum falls"), ("sans-serif", 22))
+        .caption(
+            title(t, "where each draw's optimum falls"),
+            ("sans-serif", 22),
+        )
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(70)
         .build_cartesian_2d(
-            (x_lo..x_hi).log_scale().with_key_points(log_ticks(x_lo, x_hi)),
-            (y_lo..y_hi).log_scale().with_key_points(log_ticks(y_lo, y_hi)),
+            (x_lo..x_hi)
+                .log_scale()
+                .with_key_points(log_ticks(x_lo, x_hi)),
+            (y_lo..y_hi)
+                .log_scale()
+                .with_key_points(log_ticks(y_lo, y_hi)),
         )?;
     chart
         .configure_mesh()
@@ -356,7 +407,10 @@ where
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
                 .map(|(x, y)| Circle::new((*x, *y), 2, BAND.mix(0.25).filled())),
         )?
-        .label(format!("per-draw optimum ({} draws)", p.len().div_ceil(step)))
+        .label(format!(
+            "per-draw optimum ({} draws)",
+            p.len().div_ceil(step)
+        ))
         .legend(|(x, y)| Circle::new((x + 10, y), 3, BAND.mix(0.5).filled()));
     // D = 20·P, clipped to the plotted box.
     let (a, b) = (x_lo.max(y_lo / 20.0), x_hi.min(y_hi / 20.0));
@@ -371,8 +425,16 @@ where
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
     if let Some((name, (rp, rd, _))) = first_rec(t) {
         chart
-            .draw_series(std::iter::once(Cross::new((rp, rd), 9, ACCENT.stroke_width(3))))?
-            .label(format!("recommended ({name}): {} params · {} tokens", si(rp), si(rd)))
+            .draw_series(std::iter::once(Cross::new(
+                (rp, rd),
+                9,
+                ACCENT.stroke_width(3),
+            )))?
+            .label(format!(
+                "recommended ({name}): {} params · {} tokens",
+                si(rp),
+                si(rd)
+            ))
             .legend(|(x, y)| Cross::new((x + 10, y), 6, ACCENT.stroke_width(3)));
     }
     chart

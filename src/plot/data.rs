@@ -34,12 +34,15 @@ impl Table {
     }
 
     fn index(&self, column: &str) -> Result<usize> {
-        self.headers.iter().position(|h| h == column).ok_or_else(|| {
-            Error::input(
-                &self.file,
-                format!("no column {column:?}; is this a scalerisk output folder?"),
-            )
-        })
+        self.headers
+            .iter()
+            .position(|h| h == column)
+            .ok_or_else(|| {
+                Error::input(
+                    &self.file,
+                    format!("no column {column:?}; is this a scalerisk output folder?"),
+                )
+            })
     }
 
     /// A numeric column; empty cells are NaN.
@@ -121,7 +124,10 @@ impl RunTables {
         if !dir.is_dir() {
             return Err(Error::input(
                 "OUTPUT_DIR",
-                format!("{} is not a folder; give a folder written by `scalerisk run`", dir.display()),
+                format!(
+                    "{} is not a folder; give a folder written by `scalerisk run`",
+                    dir.display()
+                ),
             ));
         }
         let mut files = HashMap::new();

@@ -28,7 +28,12 @@ impl Format {
 }
 
 /// The chart names, in the order they are drawn.
-pub const CHARTS: [&str; 4] = ["loss_vs_params", "frontier", "tornado", "allocation_density"];
+pub const CHARTS: [&str; 4] = [
+    "loss_vs_params",
+    "frontier",
+    "tornado",
+    "allocation_density",
+];
 
 /// Chart size in pixels.
 pub const SIZE: (u32, u32) = (960, 600);
