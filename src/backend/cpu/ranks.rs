@@ -10,7 +10,36 @@
 
 /// Bins per pass: fixed, so the tables live on the stack and need no bounds checks (about 8
 /// values per bin at 8,192 draws).
-const NB: usize = 1024;
+pub const NB: usize = 1024;
+
+/// Equal-width bins over [lo, hi]. The bin index is a monotone function of the value (values
+/// outside the range clamp to the end bins), which is all exactness needs: a loose range only
+/// makes the bins holding the ranks larger.
+#[derive(Debug, Clone, Copy)]
+pub struct Binning {
+    lo: f64,
+    scale: f64,
+}
+
+impl Binning {
+    pub fn new(lo: f64, hi: f64) -> Binning {
+        let width = hi - lo;
+        Binning {
+            lo,
+            scale: if width > 0.0 {
+                (NB - 1) as f64 / width
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// The bin of `x` (a float-to-int cast saturates: below `lo` is bin 0).
+    #[inline]
+    pub fn bin(&self, x: f64) -> usize {
+        (((x - self.lo) * self.scale) as u32 as usize).min(NB - 1)
+    }
+}
 
 /// Reusable scratch for one thread.
 pub struct Ranker {
@@ -30,29 +59,37 @@ impl Ranker {
     }
 
     /// `out[j]` = the `ranks[j]`-th smallest value of `v` (0-based), exactly; `lo` and `hi` are
-    /// the minimum and maximum of `v`. At most 16 ranks.
+    /// the minimum and maximum of `v` (any bounds work; tight ones are fastest). At most 16 ranks.
     pub fn select(&mut self, v: &[f64], lo: f64, hi: f64, ranks: &[usize], out: &mut [f64]) {
-        debug_assert!(ranks.len() <= 16 && ranks.len() == out.len());
-        let n = v.len();
-        if !(hi > lo) {
-            out.iter_mut().for_each(|o| *o = lo);
-            return;
-        }
-        // (x − lo)·scale ≤ NB − 1 for x ≤ hi up to rounding; the `min` makes it certain.
-        let scale = (NB - 1) as f64 / (hi - lo);
+        let binning = Binning::new(lo, hi);
         let mut counts = [0u32; NB];
-        let bins = &mut self.bins[..n];
-        for (b, &x) in bins.iter_mut().zip(v) {
-            let k = (((x - lo) * scale) as u32 as usize).min(NB - 1);
+        let mut bins = std::mem::take(&mut self.bins);
+        for (b, &x) in bins[..v.len()].iter_mut().zip(v) {
+            let k = binning.bin(x);
             *b = k as u16;
             counts[k] += 1;
         }
-        // The bin and the offset within it of every rank.
+        self.select_binned(&bins[..v.len()], &counts, |i| v[i], ranks, out);
+        self.bins = bins;
+    }
+
+    /// The same, for values already binned by the caller (`bins[i]` the bin of value i, `counts`
+    /// the histogram, `value(i)` value i): a prefix sum finds the bin and offset of every rank,
+    /// one pass gathers those bins' values, and selection inside each gives the exact values.
+    pub fn select_binned(
+        &mut self,
+        bins: &[u16],
+        counts: &[u32; NB],
+        value: impl Fn(usize) -> f64,
+        ranks: &[usize],
+        out: &mut [f64],
+    ) {
+        debug_assert!(ranks.len() <= 16 && ranks.len() == out.len());
         let mut want: [(usize, usize); 16] = [(0, 0); 16];
-        let mut order: Vec<usize> = (0..ranks.len()).collect();
-        order.sort_unstable_by_key(|&j| ranks[j]);
+        let mut order: [usize; 16] = std::array::from_fn(|j| j);
+        order[..ranks.len()].sort_unstable_by_key(|&j| ranks[j]);
         let (mut k, mut below) = (0usize, 0usize);
-        for &j in &order {
+        for &j in &order[..ranks.len()] {
             let r = ranks[j];
             while below + counts[k] as usize <= r {
                 below += counts[k] as usize;
@@ -60,22 +97,22 @@ impl Ranker {
             }
             want[j] = (k, r - below);
         }
-        // One gather pass for every wanted bin.
-        let mut used_bins: Vec<usize> = want[..ranks.len()].iter().map(|w| w.0).collect();
-        used_bins.sort_unstable();
-        used_bins.dedup();
-        while self.gathered.len() < used_bins.len() {
-            self.gathered.push(Vec::new());
-        }
         let mut slot = [NO_SLOT; NB];
-        for (s, &b) in used_bins.iter().enumerate() {
-            slot[b] = s as u8;
-            self.gathered[s].clear();
+        let mut used = 0usize;
+        for &(b, _) in &want[..ranks.len()] {
+            if slot[b] == NO_SLOT {
+                slot[b] = used as u8;
+                if self.gathered.len() <= used {
+                    self.gathered.push(Vec::new());
+                }
+                self.gathered[used].clear();
+                used += 1;
+            }
         }
-        for (&b, &x) in bins.iter().zip(v) {
+        for (i, &b) in bins.iter().enumerate() {
             let s = slot[b as usize & (NB - 1)];
             if s != NO_SLOT {
-                self.gathered[s as usize].push(x);
+                self.gathered[s as usize].push(value(i));
             }
         }
         for (j, &(b, off)) in want[..ranks.len()].iter().enumerate() {

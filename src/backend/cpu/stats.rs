@@ -1,17 +1,20 @@
 //! Pass 2: every per-configuration statistic of MODEL.md §5 for the configurations of one P.
 
 use super::evaluate::{Tables, LANES};
-use super::ranks::Ranker;
+use super::ranks::{Binning, Ranker, NB};
 use crate::backend::ConfigStats;
 use crate::grid::Grid;
 use crate::stats;
 
 /// Statistics of configuration (p, d, t) for every d and t, in index order.
 ///
-/// Per configuration: the column of losses (`PBlock::column`), one fused pass for the moments
-/// (shifted sums), extremes, target count and regret, then exact order statistics of the losses
-/// (p05, p50, p95 pairs and the CVaR threshold) and of the regrets (p95 pair) by bucketing
-/// (`ranks::Ranker`), and CVaR from the threshold: (Σ x > t + (m − #{x > t})·t) / m.
+/// Per configuration: the column of losses (`PBlock::column`) and its extremes, one fused pass
+/// for the moments (shifted sums), target count, regret sum and extremes and the histograms of
+/// both losses and regrets (`ranks::Binning`; the regrets' bins span the bounds
+/// [min L − max L*, max L − min L*], known before the pass), then exact order statistics of the
+/// losses (p05, p50, p95 pairs and the CVaR threshold) and of the regrets (p95 pair) from those
+/// histograms (`ranks::Ranker::select_binned`), and CVaR from the threshold:
+/// (Σ x > t + (m − #{x > t})·t) / m.
 pub fn block_stats(
     tables: &Tables,
     grid: &Grid,
@@ -24,8 +27,12 @@ pub fn block_stats(
     let n = s as f64;
     let block = tables.block(grid, p);
     let mut col = vec![0.0; s];
-    let mut regret = vec![0.0; s];
-    let mut ranker = Ranker::new(s);
+    let mut bins_x = vec![0u16; s];
+    let mut bins_r = vec![0u16; s];
+    let mut counts_x = [0u32; NB];
+    let mut counts_r = [0u32; NB];
+    let mut ranker = Ranker::new(0);
+    let (ls_lo, ls_hi) = extremes(l_star);
     let m = stats::cvar_tail(s, stats::CVAR_LEVEL);
     let pos = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q));
     let pair = |(lo, _): (usize, f64)| [lo, (lo + 1).min(s - 1)];
@@ -46,9 +53,21 @@ pub fn block_stats(
         for t in 0..grid.hours.len() {
             let (complete, used) = block.column(tables, grid, d, t, &mut col);
             let shift = col[0];
-            let m = moments(&col, l_star, &mut regret, shift, target_value);
-            let (s1, s2, lo, hi, hits) = (m.s1, m.s2, m.lo, m.hi, m.hits);
-            let (r_sum, r_lo, r_hi) = (m.r_sum, m.r_lo, m.r_hi);
+            let (lo, hi) = extremes(&col);
+            let binning = (Binning::new(lo, hi), Binning::new(lo - ls_hi, hi - ls_lo));
+            counts_x.fill(0);
+            counts_r.fill(0);
+            let m = moments(
+                &col,
+                l_star,
+                shift,
+                target_value,
+                binning,
+                (&mut bins_x, &mut bins_r),
+                (&mut counts_x, &mut counts_r),
+            );
+            let (s1, s2, hits) = (m.s1, m.s2, m.hits);
+            let (r_sum, r_hi) = (m.r_sum, m.r_hi);
             let mean = shift + s1 / n;
             let sd = if s > 1 {
                 ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0).sqrt()
@@ -57,11 +76,17 @@ pub fn block_stats(
             };
             let m = stats::cvar_tail(s, stats::CVAR_LEVEL);
             let mut q = [0.0; 7];
-            ranker.select(&col, lo, hi, &loss_ranks, &mut q);
+            ranker.select_binned(&bins_x, &counts_x, |i| col[i], &loss_ranks, &mut q);
             let threshold = q[6];
             let (above, above_n) = sum_above(&col, threshold);
             let mut rq = [0.0; 2];
-            ranker.select(&regret, r_lo, r_hi, &pair(pos[2]), &mut rq);
+            ranker.select_binned(
+                &bins_r,
+                &counts_r,
+                |i| col[i] - l_star[i],
+                &pair(pos[2]),
+                &mut rq,
+            );
             out.push(ConfigStats {
                 loss_mean: mean,
                 loss_sd: sd,
@@ -110,46 +135,74 @@ fn sum_above(col: &[f64], t: f64) -> (f64, usize) {
     )
 }
 
+/// Minimum and maximum, in lanes.
+fn extremes(v: &[f64]) -> (f64, f64) {
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            lo[l] = if c[l] < lo[l] { c[l] } else { lo[l] };
+            hi[l] = if c[l] > hi[l] { c[l] } else { hi[l] };
+        }
+    }
+    for &x in rest {
+        lo[0] = lo[0].min(x);
+        hi[0] = hi[0].max(x);
+    }
+    (
+        lo.into_iter().fold(f64::INFINITY, f64::min),
+        hi.into_iter().fold(f64::NEG_INFINITY, f64::max),
+    )
+}
+
 /// What the fused pass over one column returns.
 struct Moments {
     /// Σ (x − shift), Σ (x − shift)²: shifted sums, accurate when shift is near the mean.
     s1: f64,
     s2: f64,
-    lo: f64,
-    hi: f64,
     /// #{x ≤ target}.
     hits: usize,
     r_sum: f64,
-    r_lo: f64,
     r_hi: f64,
 }
 
-/// One pass over a column: moments, extremes, target count, and the regrets x − L* (written to
-/// `regret`), in `LANES` independent accumulators so that the loop vectorises.
-fn moments(col: &[f64], l_star: &[f64], regret: &mut [f64], shift: f64, target: f64) -> Moments {
+/// One pass over a column: moments, target count, regret sum and maximum, and the histograms
+/// of losses and regrets (`bins.0[i]`, `bins.1[i]` their bins of value i). The floating sums
+/// run in `LANES` independent accumulators.
+fn moments(
+    col: &[f64],
+    l_star: &[f64],
+    shift: f64,
+    target: f64,
+    binning: (Binning, Binning),
+    bins: (&mut [u16], &mut [u16]),
+    counts: (&mut [u32; NB], &mut [u32; NB]),
+) -> Moments {
     let s = col.len();
-    let (l_star, regret) = (&l_star[..s], &mut regret[..s]);
+    let (l_star, bx, br) = (&l_star[..s], &mut bins.0[..s], &mut bins.1[..s]);
+    let (cx, cr) = counts;
     let mut s1 = [0.0f64; LANES];
     let mut s2 = [0.0f64; LANES];
-    let mut lo = [f64::INFINITY; LANES];
-    let mut hi = [f64::NEG_INFINITY; LANES];
     let mut hits = [0u64; LANES];
     let mut rs = [0.0f64; LANES];
-    let mut rlo = [f64::INFINITY; LANES];
     let mut rhi = [f64::NEG_INFINITY; LANES];
     let mut step = |l: usize, i: usize| {
         let x = col[i];
         let y = x - shift;
         s1[l] += y;
         s2[l] += y * y;
-        lo[l] = if x < lo[l] { x } else { lo[l] };
-        hi[l] = if x > hi[l] { x } else { hi[l] };
         hits[l] += u64::from(x <= target);
         let r = x - l_star[i];
-        regret[i] = r;
         rs[l] += r;
-        rlo[l] = if r < rlo[l] { r } else { rlo[l] };
         rhi[l] = if r > rhi[l] { r } else { rhi[l] };
+        let kx = binning.0.bin(x);
+        bx[i] = kx as u16;
+        cx[kx] += 1;
+        let kr = binning.1.bin(r);
+        br[i] = kr as u16;
+        cr[kr] += 1;
     };
     let whole = s - s % LANES;
     for c in (0..whole).step_by(LANES) {
@@ -161,17 +214,12 @@ fn moments(col: &[f64], l_star: &[f64], regret: &mut [f64], shift: f64, target: 
         step(0, i);
     }
     let sum = |a: [f64; LANES]| (a[0] + a[1]) + (a[2] + a[3]);
-    let fold =
-        |a: [f64; LANES], f: fn(f64, f64) -> f64| a.into_iter().reduce(f).unwrap_or(f64::NAN);
     Moments {
         s1: sum(s1),
         s2: sum(s2),
-        lo: fold(lo, f64::min),
-        hi: fold(hi, f64::max),
         hits: hits.iter().sum::<u64>() as usize,
         r_sum: sum(rs),
-        r_lo: fold(rlo, f64::min),
-        r_hi: fold(rhi, f64::max),
+        r_hi: rhi.into_iter().fold(f64::NEG_INFINITY, f64::max),
     }
 }
 
