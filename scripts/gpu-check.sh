@@ -17,4 +17,8 @@ bin=./target/release/scalerisk
   /usr/bin/time -f "gpu 1e6x8192: %e s, %M KB" $bin run scenarios/a100-3days.toml --backend gpu --quiet --out "$out/big" \
     --set 'search.params={min=3e7,max=3e9,points=1000}' --set 'search.tokens={min=1e9,max=1e12,points=250}' --set sampling.draws=8192
   grep -h evaluate_s "$out"/*/run.json
+  # Per-stage medians with the kernels timed by timestamp queries, CPU and GPU side by side.
+  $bin bench --backend all --configs 16384 --draws 4096 --reps 5 --csv "$out/bench-16k.csv"
+  $bin bench --backend gpu --configs 1000000 --draws 8192 --reps 3 --csv "$out/bench-1m.csv"
+  SCALERISK_BIN=$bin bash scripts/scaling.sh gpu > "$out/scaling-gpu.csv" && cat "$out/scaling-gpu.csv"
 } 2>&1 | tee "$out/gpu-check.log"

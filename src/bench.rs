@@ -32,12 +32,14 @@ pub struct Row {
     pub oracle_s: f64,
     pub stats_s: f64,
     pub output_s: f64,
+    /// GPU time of the statistics kernels (timestamp queries), where the adapter supports them.
+    pub kernel_s: Option<f64>,
     /// Peak resident memory of the process after the runs (bytes), where the OS says.
     pub peak_rss_bytes: Option<u64>,
 }
 
 /// The CSV header of `--csv`.
-pub const COLUMNS: [&str; 12] = [
+pub const COLUMNS: [&str; 13] = [
     "backend",
     "adapter",
     "configs",
@@ -49,6 +51,7 @@ pub const COLUMNS: [&str; 12] = [
     "oracle_s",
     "stats_s",
     "output_s",
+    "kernel_s",
     "peak_rss_bytes",
 ];
 
@@ -101,6 +104,7 @@ pub enum Target<'a> {
 pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
     let settings = pipeline::settings(s);
     let mut stages: [Vec<f64>; 4] = Default::default();
+    let mut kernel: Vec<f64> = Vec::new();
     for rep in 0..=reps {
         let t0 = Instant::now();
         let grid = Grid::new(s);
@@ -143,6 +147,9 @@ pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
             {
                 v.push(x);
             }
+            if let Target::Gpu(g) = target {
+                kernel.extend(g.kernel_seconds());
+            }
         }
     }
     let [sampling_s, oracle_s, stats_s, output_s] = stages.map(median);
@@ -167,6 +174,7 @@ pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
         oracle_s,
         stats_s,
         output_s,
+        kernel_s: (!kernel.is_empty()).then(|| median(kernel)),
         peak_rss_bytes: peak_rss_bytes(),
     })
 }
@@ -197,6 +205,7 @@ pub fn csv(rows: &[Row]) -> Result<Vec<u8>> {
             crate::export::num(r.oracle_s),
             crate::export::num(r.stats_s),
             crate::export::num(r.output_s),
+            r.kernel_s.map_or(String::new(), crate::export::num),
             r.peak_rss_bytes.map_or(String::new(), |b| b.to_string()),
         ])
         .map_err(err)?;

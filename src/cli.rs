@@ -306,6 +306,15 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             r.adapter
         )?;
     }
+    for r in rows.iter().filter_map(|r| r.kernel_s.map(|k| (r, k))) {
+        writeln!(
+            out,
+            "{}: statistics kernels {:.4} s on the GPU (timestamp queries): {:.3e} evaluations/s in the kernels",
+            r.0.backend,
+            r.1,
+            r.0.configs as f64 * r.0.draws as f64 / r.1
+        )?;
+    }
     writeln!(
         out,
         "median of {} runs after a warm-up; one evaluation = one configuration × one draw",

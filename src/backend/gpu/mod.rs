@@ -131,6 +131,10 @@ pub struct Gpu {
     /// Caps configurations per dispatch below the device's limits (tests: results must not
     /// depend on how the work is split).
     max_chunk: Option<usize>,
+    /// Whether the device writes GPU timestamps (then `kernel_seconds` is measured).
+    timestamps: bool,
+    /// GPU time of the statistics kernels of the last `evaluate`, from timestamp queries.
+    kernel_ns: Mutex<Option<f64>>,
 }
 
 impl Gpu {
@@ -148,9 +152,15 @@ impl Gpu {
             return Ok(None);
         };
         let summary = AdapterSummary::of(&adapter.get_info());
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("scalerisk"),
             required_limits: adapter.limits(),
+            required_features: if timestamps {
+                wgpu::Features::TIMESTAMP_QUERY
+            } else {
+                wgpu::Features::empty()
+            },
             ..Default::default()
         }))
         .map_err(|e| Error::Runtime(format!("GPU {}: cannot open a device: {e}", summary.name)))?;
@@ -198,6 +208,8 @@ impl Gpu {
             uncaptured,
             fault,
             max_chunk: None,
+            timestamps,
+            kernel_ns: Mutex::new(None),
         }))
     }
 
@@ -211,6 +223,15 @@ impl Gpu {
             .min(bytes / (STRIDE * 4))
             .min(self.max_chunk.unwrap_or(usize::MAX))
             .max(1)
+    }
+
+    /// Seconds the statistics kernels ran on the GPU in the last `evaluate`, measured with
+    /// timestamp queries; None where the adapter does not support them.
+    pub fn kernel_seconds(&self) -> Option<f64> {
+        self.kernel_ns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|ns| ns * 1e-9)
     }
 
     /// At most `n` configurations per dispatch (and never more than the device allows).
@@ -348,6 +369,29 @@ impl Gpu {
         let m = stats::cvar_tail(s, stats::CVAR_LEVEL) as f64;
         let fracs = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q).1);
         let mut out_stats = Vec::with_capacity(grid.len());
+        // Timestamps around each dispatch: a query set of 2, resolved and read back per chunk.
+        let stamps = self.timestamps.then(|| {
+            let set = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("stats timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            });
+            let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamps resolve"),
+                size: 16,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            let read = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamps read"),
+                size: 16,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            (set, resolve, read)
+        });
+        let period_ns = f64::from(self.queue.get_timestamp_period());
+        let mut kernel_ns = 0.0;
         let mut offset = 0;
         if self.fault == Some(Fault::DeviceLost) {
             self.device.destroy();
@@ -379,11 +423,21 @@ impl Gpu {
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("config_stats"),
-                    timestamp_writes: None,
+                    timestamp_writes: stamps.as_ref().map(|(set, _, _)| {
+                        wgpu::ComputePassTimestampWrites {
+                            query_set: set,
+                            beginning_of_pass_write_index: Some(0),
+                            end_of_pass_write_index: Some(1),
+                        }
+                    }),
                 });
                 pass.set_pipeline(&self.pipeline);
                 pass.set_bind_group(0, &bind_group, &[]);
                 pass.dispatch_workgroups(count as u32, 1, 1);
+            }
+            if let Some((set, resolve, read)) = &stamps {
+                encoder.resolve_query_set(set, 0..2, resolve, 0);
+                encoder.copy_buffer_to_buffer(resolve, 0, read, 0, 16);
             }
             let bytes = (count * STRIDE * 4) as u64;
             encoder.copy_buffer_to_buffer(&out_buf, 0, &staging, 0, bytes);
@@ -394,6 +448,13 @@ impl Gpu {
             slice.map_async(wgpu::MapMode::Read, move |r| {
                 done.store(r.is_ok(), Ordering::SeqCst)
             });
+            let stamped = Arc::new(AtomicBool::new(false));
+            if let Some((_, _, read)) = &stamps {
+                let done = stamped.clone();
+                read.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+                    done.store(r.is_ok(), Ordering::SeqCst)
+                });
+            }
             self.device
                 .poll(wgpu::PollType::wait_indefinitely())
                 .map_err(|e| {
@@ -448,9 +509,20 @@ impl Gpu {
                 }
             }
             staging.unmap();
+            if let Some((_, _, read)) = &stamps {
+                if stamped.load(Ordering::SeqCst) {
+                    if let Ok(view) = read.slice(..).get_mapped_range() {
+                        let t: &[u64] = bytemuck::cast_slice(&view);
+                        kernel_ns += t[1].saturating_sub(t[0]) as f64 * period_ns;
+                    }
+                    read.unmap();
+                }
+            }
             offset += count;
             progress(count);
         }
+        *self.kernel_ns.lock().unwrap_or_else(|p| p.into_inner()) =
+            stamps.is_some().then_some(kernel_ns);
         Ok(Evaluation {
             optima,
             stats: out_stats,
