@@ -2,29 +2,9 @@
 //! this file alone) and the oracle's optimum.
 
 use crate::error::Result;
-use crate::law::Coeffs;
 use crate::pipeline::RunResult;
 
 use super::{csv_error, num};
-
-fn coeff(k: &Coeffs, name: &str) -> f64 {
-    match name {
-        "E" => k.e,
-        "A" => k.a,
-        "B" => k.b,
-        "alpha" => k.alpha,
-        "beta" => k.beta,
-        "c" => k.c,
-        "gamma" => k.gamma,
-        "N_c" => k.n_c,
-        "D_c" => k.d_c,
-        "alpha_N" => k.alpha_n,
-        "alpha_D" => k.alpha_d,
-        "R_D_star" => k.r_d_star,
-        "R_N_star" => k.r_n_star,
-        _ => f64::NAN,
-    }
-}
 
 /// Header: `draw`, the law's coefficients, `mfu,goodput,unique_tokens,throughput`, the oracle.
 pub fn columns(r: &RunResult) -> Vec<String> {
@@ -52,7 +32,11 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     w.write_record(columns(r)).map_err(csv_error)?;
     for (i, (d, o)) in r.draws.iter().zip(&r.evaluation.optima).enumerate() {
         let mut cells = vec![i.to_string()];
-        cells.extend(names.iter().map(|n| num(coeff(&d.coeffs, n))));
+        cells.extend(
+            names
+                .iter()
+                .map(|n| num(crate::sampling::get_coeff(&d.coeffs, n))),
+        );
         let unique = if d.unique_tokens.is_finite() {
             num(d.unique_tokens)
         } else {
