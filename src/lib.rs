@@ -1,8 +1,12 @@
 //! scalerisk: robust compute-optimal allocation (model size P, tokens D, hours T) under
 //! scaling-law, MFU, goodput and data uncertainty.
 //!
-//! The path of a number: `scenario` (validated TOML) → `sampling` (draws) → `backend` (cpu) →
-//! `aggregate` (recommendations, bands) → `report` / `export`. `pipeline` strings them together.
+//! The path of a number: `scenario` (validated TOML) → `sampling` (draws) → `backend` (cpu |
+//! gpu) → `aggregate` (recommendations, bands, frontier, sensitivity) → `report` / `export` /
+//! `plot`. `pipeline` strings them together; `fit` and `bench` are the other two commands.
+
+// `!(x > 0.0)` is how this crate refuses NaN along with non-positive values: deliberate.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod aggregate;
 pub mod backend;

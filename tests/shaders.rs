@@ -84,6 +84,6 @@ fn struct_layouts_match_the_host() {
         panic!("Params is not a struct");
     }
     // The output stride the host reads: 10 scalars + 9 rank values must fit.
-    assert!(10 + 9 <= layout::STRIDE);
+    const { assert!(10 + 9 <= layout::STRIDE) };
     assert!(STATS_WGSL.contains(&format!("const STRIDE: u32 = {}u;", layout::STRIDE)));
 }

@@ -17,7 +17,8 @@ fn tokens_per_param(f: &Fitted, flops: f64) -> (f64, f64) {
 /// The table of coefficients: estimate, bootstrap SE and 95% percentile interval.
 pub fn render(point: &Fitted, boot: &[Fitted], at_flops: f64) -> String {
     let mut s = String::new();
-    let rows: [(&str, fn(&Fitted) -> f64); 6] = [
+    type Getter = fn(&Fitted) -> f64;
+    let rows: [(&str, Getter); 6] = [
         ("E", |f| f.e),
         ("A", |f| f.a),
         ("B", |f| f.b),

@@ -1,5 +1,8 @@
 //! Scaling-law presets of docs/MODEL.md §3: forms, point coefficients, uncertainty and sources.
 
+// Published constants keep every digit their sources give.
+#![allow(clippy::excessive_precision)]
+
 use crate::law::Form;
 
 /// The Epoch AI 2024 bootstrap covariance of (lnA, lnB, lnE, alpha, beta),

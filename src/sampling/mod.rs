@@ -166,8 +166,9 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
         sobol::Dimensions::GOODPUT,
         "budget.goodput",
     )?;
-    if !(mfu > 0.0 && mfu <= 1.0) || !(goodput > 0.0 && goodput <= 1.0) {
-        let (field, v) = if !(mfu > 0.0 && mfu <= 1.0) {
+    let in_unit = |v: f64| v > 0.0 && v <= 1.0;
+    if !in_unit(mfu) || !in_unit(goodput) {
+        let (field, v) = if !in_unit(mfu) {
             ("budget.mfu", mfu)
         } else {
             ("budget.goodput", goodput)

@@ -63,8 +63,8 @@ fn try_cholesky(cov: &[Vec<f64>], jitter: f64) -> Option<Vec<Vec<f64>>> {
     for i in 0..n {
         for j in 0..=i {
             let mut s = cov[i][j] + if i == j { jitter } else { 0.0 };
-            for k in 0..j {
-                s -= l[i][k] * l[j][k];
+            for (a, b) in l[i][..j].iter().zip(&l[j][..j]) {
+                s -= a * b;
             }
             if i == j {
                 if !(s > 0.0) {

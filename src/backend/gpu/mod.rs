@@ -218,7 +218,7 @@ impl Gpu {
     pub fn chunk_configs(&self) -> usize {
         let l = self.device.limits();
         let by_groups = l.max_compute_workgroups_per_dimension as usize;
-        let bytes = (l.max_storage_buffer_binding_size as u64).min(l.max_buffer_size) as usize;
+        let bytes = l.max_storage_buffer_binding_size.min(l.max_buffer_size) as usize;
         by_groups
             .min(bytes / (STRIDE * 4))
             .min(self.max_chunk.unwrap_or(usize::MAX))
@@ -289,7 +289,9 @@ impl Gpu {
         let limits = self.device.limits();
         let draw_bytes = std::mem::size_of_val(gpu_draws.as_slice()) as u64;
         if draw_bytes
-            > u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size)
+            > limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size)
         {
             return Err(Error::input("sampling.draws", format!("{s} draws need {draw_bytes} bytes on the GPU, over this adapter's storage binding limit of {} bytes; use fewer draws or --backend cpu", limits.max_storage_buffer_binding_size)));
         }
