@@ -1,7 +1,7 @@
 // stats.wgsl: every per-configuration statistic of docs/MODEL.md §5, one workgroup per
 // configuration, streaming over the draws four times (no configurations × draws buffer).
 // Reference: src/backend/cpu/stats.rs (exact, f64); tests/conformance.rs holds this stage to it
-// within docs/MODEL.md §6. (A line-by-line Rust twin of the histogram passes is not written yet.)
+// within docs/MODEL.md §6. Rust twin, same shape: `config_stats` in src/backend/gpu/twin.rs.
 //
 // 1. moments: sums of (L − shift) and its square (shift = the loss of draw 0, against
 //    cancellation), min/max of loss and regret, counts; tree reductions in workgroup memory.

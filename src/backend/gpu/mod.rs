@@ -367,9 +367,6 @@ impl Gpu {
             ],
         });
 
-        let n = s as f64;
-        let m = stats::cvar_tail(s, stats::CVAR_LEVEL) as f64;
-        let fracs = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q).1);
         let mut out_stats = Vec::with_capacity(grid.len());
         // Timestamps around each dispatch: a query set of 2, resolved and read back per chunk.
         let stamps = self.timestamps.then(|| {
@@ -479,35 +476,14 @@ impl Gpu {
                 let values: &[f32] = bytemuck::cast_slice(&view);
                 for (j, o) in values.chunks_exact(STRIDE).enumerate() {
                     let index = offset + j;
-                    let o: Vec<f64> = o.iter().map(|v| f64::from(*v)).collect();
-                    let (s1, s2) = (o[1], o[2]);
-                    let var = if s > 1 {
-                        ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0)
-                    } else {
-                        f64::NAN
-                    };
-                    let sd = var.sqrt();
                     let (_, _, t) = grid.coords(index);
-                    out_stats.push(ConfigStats {
-                        loss_mean: o[0] + s1 / n,
-                        loss_sd: sd,
-                        loss_se: sd / n.sqrt(),
-                        loss_p05: stats::lerp(o[10], o[11], fracs[0]),
-                        loss_p50: stats::lerp(o[12], o[13], fracs[1]),
-                        loss_p95: stats::lerp(o[14], o[15], fracs[2]),
-                        loss_cvar95: o[16] + o[8] / m,
-                        p_complete: o[5] / n,
-                        p_target: if settings.target_loss.is_some() {
-                            o[6] / n
-                        } else {
-                            f64::NAN
-                        },
-                        regret_mean: o[3] / n,
-                        regret_p95: stats::lerp(o[17], o[18], fracs[2]),
-                        regret_max: o[7],
-                        p_best: f64::from(best_counts[index]) / n,
-                        hours_mean: grid.hours[t] * o[4] / n,
-                    });
+                    out_stats.push(merge(
+                        o,
+                        s,
+                        grid.hours[t],
+                        best_counts[index],
+                        settings.target_loss.is_some(),
+                    ));
                 }
             }
             staging.unmap();
@@ -533,14 +509,53 @@ impl Gpu {
 
     /// The ranks the shader resolves (see `Params.ranks` in evaluate.wgsl).
     fn ranks(&self, s: usize) -> [[u32; 4]; 3] {
-        let pair = |q: f64| {
-            let (lo, _) = stats::type7_position(s, q);
-            [lo as u32, (lo + 1).min(s - 1) as u32]
-        };
-        let [a, b] = pair(stats::Q05);
-        let [c, d] = pair(stats::Q50);
-        let [e, f] = pair(stats::Q95);
-        let thr = (s - stats::cvar_tail(s, stats::CVAR_LEVEL)) as u32;
-        [[a, b, c, d], [e, f, thr, e], [f, 0, 0, 0]]
+        ranks(s)
+    }
+}
+
+/// The order statistics `config_stats` resolves for `s` draws, as `Params.ranks` holds them:
+/// the p05, p50, p95 pairs of the loss, the CVaR threshold, then the regret's p95 pair.
+pub fn ranks(s: usize) -> [[u32; 4]; 3] {
+    let pair = |q: f64| {
+        let (lo, _) = stats::type7_position(s, q);
+        [lo as u32, (lo + 1).min(s - 1) as u32]
+    };
+    let [a, b] = pair(stats::Q05);
+    let [c, d] = pair(stats::Q50);
+    let [e, f] = pair(stats::Q95);
+    let thr = (s - stats::cvar_tail(s, stats::CVAR_LEVEL)) as u32;
+    [[a, b, c, d], [e, f, thr, e], [f, 0, 0, 0]]
+}
+
+/// The host's f64 merge of one configuration's output row of `config_stats` (layout in
+/// stats.wgsl): moments about the shift, type-7 interpolation between the resolved ranks, CVaR as
+/// threshold + Σ(L − threshold)/m.
+pub fn merge(o: &[f32], s: usize, hours: f64, best: u32, has_target: bool) -> ConfigStats {
+    let o: Vec<f64> = o.iter().map(|v| f64::from(*v)).collect();
+    let n = s as f64;
+    let m = stats::cvar_tail(s, stats::CVAR_LEVEL) as f64;
+    let fracs = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q).1);
+    let (s1, s2) = (o[1], o[2]);
+    let var = if s > 1 {
+        ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0)
+    } else {
+        f64::NAN
+    };
+    let sd = var.sqrt();
+    ConfigStats {
+        loss_mean: o[0] + s1 / n,
+        loss_sd: sd,
+        loss_se: sd / n.sqrt(),
+        loss_p05: stats::lerp(o[10], o[11], fracs[0]),
+        loss_p50: stats::lerp(o[12], o[13], fracs[1]),
+        loss_p95: stats::lerp(o[14], o[15], fracs[2]),
+        loss_cvar95: o[16] + o[8] / m,
+        p_complete: o[5] / n,
+        p_target: if has_target { o[6] / n } else { f64::NAN },
+        regret_mean: o[3] / n,
+        regret_p95: stats::lerp(o[17], o[18], fracs[2]),
+        regret_max: o[7],
+        p_best: f64::from(best) / n,
+        hours_mean: hours * o[4] / n,
     }
 }

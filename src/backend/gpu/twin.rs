@@ -1,6 +1,12 @@
-//! The Rust twin of `shaders/evaluate.wgsl`: the same steps in the same order (log space, host
-//! prepared draw), in f64. Tests hold it against `law::loss` (the reference) and the GPU against
-//! the CPU backend.
+//! The Rust twins of the shaders, in the shaders' shape (vello's habit):
+//!
+//! - `evaluate` twins `shaders/evaluate.wgsl`: the same steps in the same order (log space, host
+//!   prepared draw), in f64; tests hold it against `law::loss`, the reference.
+//! - `config_stats` twins `config_stats` of `shaders/stats.wgsl`: the 64 invocations of a
+//!   workgroup as 64 strided accumulators, the same tree reductions, the same four passes and
+//!   two-level 256-bin histograms, in f32. `evaluate_all` runs it for every configuration with
+//!   the host's preparation and merge, so tests/conformance.rs holds it to the f64 CPU backend
+//!   with the GPU's tolerances, and compares it with the GPU's raw output where an adapter exists.
 
 use super::layout::DrawGpu;
 use crate::law::{Coeffs, Form, LawShape};
@@ -119,6 +125,207 @@ pub fn evaluate(
         .exp(),
     };
     (loss, ln_d <= ln_cap, (ln_d - ln_cap).min(0.0).exp())
+}
+
+/// Invocations per workgroup, bins per histogram level, ranks resolved (as in stats.wgsl).
+const WG: usize = 64;
+const BINS: u32 = 256;
+const RANKS: usize = 9;
+const LOSS_RANKS: usize = 7;
+
+/// One evaluation as the shader sees it: (loss, complete, used share of T), in f32.
+pub type Eval = (f32, bool, f32);
+
+fn reduce_sum(v: &mut [[f32; 4]; WG]) -> [f32; 4] {
+    let mut s = WG / 2;
+    while s > 0 {
+        for lid in 0..s {
+            for c in 0..4 {
+                v[lid][c] += v[lid + s][c];
+            }
+        }
+        s /= 2;
+    }
+    v[0]
+}
+
+fn reduce_min(v: &mut [[f32; 4]; WG]) -> [f32; 4] {
+    let mut s = WG / 2;
+    while s > 0 {
+        for lid in 0..s {
+            for c in 0..4 {
+                v[lid][c] = v[lid][c].min(v[lid + s][c]);
+            }
+        }
+        s /= 2;
+    }
+    v[0]
+}
+
+fn bin_of(x: f32, lo: f32, width: f32) -> u32 {
+    if width <= 0.0 {
+        return 0;
+    }
+    (((x - lo) / width).max(0.0) as u32).min(BINS - 1)
+}
+
+/// `config_stats` of stats.wgsl for one configuration: `eval(i)` is draw i's evaluation,
+/// `l_star(i)` its best loss, `ranks` as `Params.ranks`. Returns the shader's output row.
+pub fn config_stats(
+    n: usize,
+    ranks: [[u32; 4]; 3],
+    target: Option<f32>,
+    eval: impl Fn(usize) -> Eval,
+    l_star: impl Fn(usize) -> f32,
+) -> [f32; super::layout::STRIDE] {
+    let rank = |k: usize| ranks[k / 4][k % 4];
+    let shift = eval(0).0;
+
+    // 1. moments.
+    let mut s1 = [[0.0f32; 4]; WG];
+    let mut s2 = [[0.0f32; 4]; WG];
+    let mut mm = [[3.0e38f32; 4]; WG];
+    for lid in 0..WG {
+        for i in (lid..n).step_by(WG) {
+            let (loss, complete, used) = eval(i);
+            let x = loss - shift;
+            let r = loss - l_star(i);
+            let a = [x, x * x, r, used];
+            let hit = target.is_some_and(|t| loss <= t);
+            let b = [
+                f32::from(u8::from(complete)),
+                f32::from(u8::from(hit)),
+                0.0,
+                0.0,
+            ];
+            let c = [loss, -loss, r, -r];
+            for k in 0..4 {
+                s1[lid][k] += a[k];
+                s2[lid][k] += b[k];
+                mm[lid][k] = mm[lid][k].min(c[k]);
+            }
+        }
+    }
+    let s1 = reduce_sum(&mut s1);
+    let s2 = reduce_sum(&mut s2);
+    let mm = reduce_min(&mut mm);
+    let (lo_l, w_l) = (mm[0], (-mm[1] - mm[0]) / BINS as f32);
+    let (lo_r, w_r) = (mm[2], (-mm[3] - mm[2]) / BINS as f32);
+
+    // 2. level-1 histograms (loss bins, then regret bins) and the bin of each rank.
+    let mut hist1 = vec![0u32; 2 * BINS as usize];
+    for i in 0..n {
+        let l = eval(i).0;
+        hist1[bin_of(l, lo_l, w_l) as usize] += 1;
+        hist1[(BINS + bin_of(l - l_star(i), lo_r, w_r)) as usize] += 1;
+    }
+    let mut sel = [0u32; RANKS];
+    let mut below = [0u32; RANKS];
+    for k in 0..RANKS {
+        let base = if k < LOSS_RANKS { 0 } else { BINS };
+        let (mut cum, mut b) = (0u32, 0u32);
+        loop {
+            let h = hist1[(base + b) as usize];
+            if cum + h > rank(k) || b == BINS - 1 {
+                break;
+            }
+            cum += h;
+            b += 1;
+        }
+        sel[k] = b;
+        below[k] = cum;
+    }
+
+    // 3. level-2 histograms inside each rank's bin.
+    let mut hist2 = vec![0u32; RANKS * BINS as usize];
+    for i in 0..n {
+        let l = eval(i).0;
+        let r = l - l_star(i);
+        let bl = bin_of(l, lo_l, w_l);
+        let br = bin_of(r, lo_r, w_r);
+        for k in 0..RANKS {
+            let fine = if k < LOSS_RANKS {
+                (bl == sel[k]).then(|| bin_of(l, lo_l + bl as f32 * w_l, w_l / BINS as f32))
+            } else {
+                (br == sel[k]).then(|| bin_of(r, lo_r + br as f32 * w_r, w_r / BINS as f32))
+            };
+            if let Some(f) = fine {
+                hist2[k * BINS as usize + f as usize] += 1;
+            }
+        }
+    }
+    let mut value = [0.0f32; RANKS];
+    for k in 0..RANKS {
+        let (lo, w) = if k < LOSS_RANKS {
+            (lo_l, w_l)
+        } else {
+            (lo_r, w_r)
+        };
+        let (mut cum, mut b) = (below[k], 0u32);
+        loop {
+            let h = hist2[k * BINS as usize + b as usize];
+            if cum + h > rank(k) || b == BINS - 1 {
+                break;
+            }
+            cum += h;
+            b += 1;
+        }
+        value[k] = lo + sel[k] as f32 * w + (b as f32 + 0.5) * (w / BINS as f32);
+    }
+
+    // 4. CVaR: losses above the threshold value.
+    let thr = value[6];
+    let mut tail = [[0.0f32; 4]; WG];
+    for (lid, acc) in tail.iter_mut().enumerate() {
+        for i in (lid..n).step_by(WG) {
+            let l = eval(i).0;
+            if l > thr {
+                acc[0] += l - thr;
+                acc[1] += 1.0;
+            }
+        }
+    }
+    let tail = reduce_sum(&mut tail);
+
+    let mut o = [0.0f32; super::layout::STRIDE];
+    o[..10].copy_from_slice(&[
+        shift, s1[0], s1[1], s1[2], s1[3], s2[0], s2[1], -mm[3], tail[0], tail[1],
+    ]);
+    o[10..10 + RANKS].copy_from_slice(&value);
+    o
+}
+
+/// Every configuration through the twins, prepared and merged as the GPU backend does (the
+/// oracle on the host in f64, evaluations rounded to f32 as the shader holds them).
+pub fn evaluate_all(
+    settings: &crate::backend::cpu::Settings,
+    grid: &crate::grid::Grid,
+    draws: &[Draw],
+) -> crate::backend::Evaluation {
+    use rayon::prelude::*;
+    let s = draws.len();
+    let (_, optima, best_counts) = crate::backend::cpu::oracle_pass(settings, grid, draws);
+    let preps: Vec<DrawPrep> = draws
+        .iter()
+        .map(|d| prepare(settings.shape, d, settings.flops_per_param_token))
+        .collect();
+    let l_star: Vec<f32> = optima.iter().map(|o| o.loss_grid as f32).collect();
+    let ranks = super::ranks(s);
+    let target = settings.target_loss.map(|t| t as f32);
+    let stats = (0..grid.len())
+        .into_par_iter()
+        .map(|index| {
+            let (p, d, t) = grid.coords(index);
+            let (ln_p, ln_d, ln_t) = (grid.ln_params[p], grid.ln_tokens[d], grid.hours[t].ln());
+            let eval = |i: usize| {
+                let (l, c, u) = evaluate(settings.shape, ln_p, ln_d, ln_t, &preps[i]);
+                (l as f32, c, u as f32)
+            };
+            let row = config_stats(s, ranks, target, eval, |i| l_star[i]);
+            super::merge(&row, s, grid.hours[t], best_counts[index], target.is_some())
+        })
+        .collect();
+    crate::backend::Evaluation { optima, stats }
 }
 
 #[cfg(test)]
