@@ -48,9 +48,30 @@ pub fn block_stats(
     let interp =
         |a: f64, b: f64, (_, t): (usize, f64)| if t == 0.0 { a } else { stats::lerp(a, b, t) };
     let target_value = target.unwrap_or(f64::NEG_INFINITY);
-    let mut out = Vec::with_capacity(grid.tokens.len() * grid.hours.len());
+    // A run past every draw's capacity is stopped at its deadline in every draw: its column is
+    // base + D-term at the cap whatever D is, so every such D of one (P, T) shares one set of
+    // statistics (all but p_best). `past[t]` holds it once computed; the test also requires
+    // D·(1/cap) ≥ 1 in every draw so that the hours used are exactly T.
+    let nt = grid.hours.len();
+    let past_every_cap: Vec<(f64, f64)> = (0..nt)
+        .map(|t| {
+            let cap = &block.cap[t * s..(t + 1) * s];
+            let inv = &block.inv_cap[t * s..(t + 1) * s];
+            (extremes(cap).1, extremes(inv).0)
+        })
+        .collect();
+    let mut past: Vec<Option<ConfigStats>> = vec![None; nt];
+    let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
-        for t in 0..grid.hours.len() {
+        for t in 0..nt {
+            let dv = grid.tokens[d];
+            let (max_cap, min_inv) = past_every_cap[t];
+            let truncated = dv > max_cap && dv * min_inv >= 1.0;
+            let p_best = f64::from(best_counts[grid.index(p, d, t)]) / n;
+            if let (true, Some(st)) = (truncated, past[t]) {
+                out.push(ConfigStats { p_best, ..st });
+                continue;
+            }
             let (complete, used) = block.column(tables, grid, d, t, &mut col);
             let shift = col[0];
             let (lo, hi) = extremes(&col);
@@ -87,7 +108,7 @@ pub fn block_stats(
                 &pair(pos[2]),
                 &mut rq,
             );
-            out.push(ConfigStats {
+            let st = ConfigStats {
                 loss_mean: mean,
                 loss_sd: sd,
                 loss_se: sd / n.sqrt(),
@@ -104,9 +125,13 @@ pub fn block_stats(
                 regret_mean: r_sum / n,
                 regret_p95: interp(rq[0], rq[1], pos[2]),
                 regret_max: r_hi,
-                p_best: f64::from(best_counts[grid.index(p, d, t)]) / n,
+                p_best,
                 hours_mean: grid.hours[t] * used / n,
-            });
+            };
+            if truncated {
+                past[t] = Some(st);
+            }
+            out.push(st);
         }
     }
     out
@@ -227,10 +252,22 @@ fn moments(
 pub fn block_means(tables: &Tables, grid: &Grid, p: usize) -> Vec<(f64, f64)> {
     let n = tables.draws as f64;
     let block = tables.block(grid, p);
-    let mut col = vec![0.0; tables.draws];
-    let mut out = Vec::with_capacity(grid.tokens.len() * grid.hours.len());
+    let s = tables.draws;
+    let mut col = vec![0.0; s];
+    let nt = grid.hours.len();
+    // As in `block_stats`: past every draw's capacity the column no longer depends on D.
+    let max_cap: Vec<f64> = (0..nt)
+        .map(|t| extremes(&block.cap[t * s..(t + 1) * s]).1)
+        .collect();
+    let mut past: Vec<Option<(f64, f64)>> = vec![None; nt];
+    let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
-        for t in 0..grid.hours.len() {
+        for t in 0..nt {
+            let truncated = grid.tokens[d] > max_cap[t];
+            if let (true, Some(v)) = (truncated, past[t]) {
+                out.push(v);
+                continue;
+            }
             let (complete, _) = block.column(tables, grid, d, t, &mut col);
             let mut lanes = [0.0f64; LANES];
             for c in col.chunks_exact(LANES) {
@@ -240,7 +277,11 @@ pub fn block_means(tables: &Tables, grid: &Grid, p: usize) -> Vec<(f64, f64)> {
             }
             let rest: f64 = col.chunks_exact(LANES).remainder().iter().sum();
             let sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest;
-            out.push((sum / n, complete as f64 / n));
+            let v = (sum / n, complete as f64 / n);
+            if truncated {
+                past[t] = Some(v);
+            }
+            out.push(v);
         }
     }
     out
