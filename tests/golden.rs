@@ -300,9 +300,10 @@ fn sobol_draws_are_prefix_stable_and_low_discrepancy() {
     assert!(too_many.unwrap_err().to_string().contains("sampling.draws"));
 }
 
-/// The fast statistics pass (lane sums, bucketed order statistics) against a brute force of
-/// the reference formula with full sorts, on an odd number of draws (not a multiple of the
-/// lanes) with limited data and a target: every statistic of every configuration.
+/// The fast statistics pass (lane sums, bucketed order statistics, one shared column for the
+/// runs past every draw's capacity) against a brute force of the reference formula with full
+/// sorts, on an odd number of draws (not a multiple of the lanes) with limited data and a
+/// target: every statistic of every configuration.
 #[test]
 fn fast_statistics_match_a_brute_force_with_full_sorts() {
     let s = scenario(
@@ -346,6 +347,11 @@ fn fast_statistics_match_a_brute_force_with_full_sorts() {
             .collect()
     };
     let cols: Vec<Vec<f64>> = (0..grid.len()).map(column).collect();
+    // The shortcut is exercised: some (P, T) have several D past every draw's capacity.
+    let never_complete = (0..grid.len())
+        .filter(|&i| eval.stats[i].p_complete == 0.0)
+        .count();
+    assert!(never_complete >= 4, "{never_complete}");
     let l_star: Vec<f64> = (0..draws.len())
         .map(|j| {
             (0..grid.len())
