@@ -69,21 +69,12 @@ pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Setting
         .map(|&h| {
             let g = level_grid(grid, s.budget.hours, h);
             let (optima, means) = cpu::optima_and_means(settings, &g, draws);
-            let feasible: Vec<usize> = (0..g.len()).filter(|&i| g.feasible(i)).collect();
-            let meeting: Vec<usize> = feasible
-                .iter()
-                .copied()
-                .filter(|&i| means[i].1 >= s.decision.min_completion)
-                .collect();
-            let pool = if meeting.is_empty() {
-                &feasible
-            } else {
-                &meeting
-            };
-            let robust = pool
-                .iter()
-                .copied()
-                .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
+            let pool = super::candidates(&g, s.decision.min_completion, |i| means[i].1);
+            let robust =
+                pool.indices
+                    .iter()
+                    .copied()
+                    .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
             let (rp, rd, _) = robust.map_or((f64::NAN, f64::NAN, f64::NAN), |i| g.config(i));
             let p_max = g.params[g.feasible_params.saturating_sub(1)];
             let d_max = g.tokens[g.tokens.len() - 1];

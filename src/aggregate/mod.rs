@@ -112,6 +112,40 @@ pub fn choose(o: Objective, candidates: &[usize], stats: &[ConfigStats]) -> Opti
     best
 }
 
+/// The configurations every objective chooses among.
+pub struct Candidates {
+    /// Feasible configurations.
+    pub feasible: usize,
+    /// Feasible configurations that complete in at least `min_completion` of draws.
+    pub meeting: usize,
+    /// Those, or every feasible configuration when none meets `min_completion`.
+    pub indices: Vec<usize>,
+}
+
+/// Feasible configurations meeting `min_completion` (falling back to every feasible one), with
+/// `p_complete(i)` the completion share of configuration i.
+pub fn candidates(
+    grid: &Grid,
+    min_completion: f64,
+    p_complete: impl Fn(usize) -> f64,
+) -> Candidates {
+    let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
+    let meeting: Vec<usize> = feasible
+        .iter()
+        .copied()
+        .filter(|&i| p_complete(i) >= min_completion)
+        .collect();
+    Candidates {
+        feasible: feasible.len(),
+        meeting: meeting.len(),
+        indices: if meeting.is_empty() {
+            feasible
+        } else {
+            meeting
+        },
+    }
+}
+
 /// Whether to compute baselines, frontier and sensitivity (`--precision` skips them until its
 /// last batch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,18 +163,11 @@ pub fn summarize(
     settings: &cpu::Settings,
     extras: Extras,
 ) -> Summary {
-    let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
-    let meeting: Vec<usize> = feasible
-        .iter()
-        .copied()
-        .filter(|&i| eval.stats[i].p_complete >= s.decision.min_completion)
-        .collect();
-    let min_completion_met = !meeting.is_empty();
-    let candidates = if min_completion_met {
-        &meeting
-    } else {
-        &feasible
-    };
+    let pool = candidates(grid, s.decision.min_completion, |i| {
+        eval.stats[i].p_complete
+    });
+    let min_completion_met = pool.meeting > 0;
+    let candidates = &pool.indices;
     let cost = lifetime::Cost::new(s, draws);
     let recommend = |name: &str, i: usize| {
         let (params, tokens, hours) = grid.config(i);
@@ -231,8 +258,8 @@ pub fn summarize(
         sensitivity,
         unmet,
         bands: OracleBands::of(&eval.optima),
-        feasible: feasible.len(),
-        candidates: meeting.len(),
+        feasible: pool.feasible,
+        candidates: pool.meeting,
         min_completion_met,
     }
 }
