@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::aggregate::{self, Extras};
 use crate::backend::{cpu, gpu, Evaluation};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::grid::Grid;
 use crate::pipeline::{self, RunResult, Timings};
 use crate::sampling;
@@ -85,13 +85,7 @@ pub fn workload(configs: usize, draws: usize) -> Result<Scenario> {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
-    }
+    crate::stats::quantile(&mut v, 0.5)
 }
 
 /// Which backend runs the statistics.
@@ -115,7 +109,10 @@ pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
         let oracle_s = t1.elapsed().as_secs_f64();
         let t2 = Instant::now();
         let evaluation: Evaluation = match target {
-            Target::Cpu => cpu::statistics_pass(&settings, &grid, &oracle, &|_| {}),
+            Target::Cpu => Evaluation {
+                stats: cpu::statistics_pass(&settings, &grid, &oracle, &|_| {}),
+                optima: oracle.1,
+            },
             Target::Gpu(g) => g.evaluate(&settings, &grid, &draws, &|_| {})?,
         };
         // The GPU path runs its own oracle pass on the host: count it once, in oracle_s.
@@ -190,7 +187,7 @@ pub fn peak_rss_bytes() -> Option<u64> {
 /// The rows as a CSV.
 pub fn csv(rows: &[Row]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::Runtime(format!("writing CSV: {e}"));
+    let err = crate::export::csv_error;
     w.write_record(COLUMNS).map_err(err)?;
     for r in rows {
         w.write_record([
@@ -210,6 +207,5 @@ pub fn csv(rows: &[Row]) -> Result<Vec<u8>> {
         ])
         .map_err(err)?;
     }
-    w.into_inner()
-        .map_err(|e| Error::Runtime(format!("writing CSV: {e}")))
+    crate::export::finish_csv(w)
 }

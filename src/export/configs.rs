@@ -76,6 +76,5 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     for (i, s) in r.evaluation.stats.iter().enumerate() {
         w.write_record(row(r, i, s)).map_err(csv_error)?;
     }
-    w.into_inner()
-        .map_err(|e| super::csv_error(e.into_error().into()))
+    super::finish_csv(w)
 }

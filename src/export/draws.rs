@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::pipeline::RunResult;
 
-use super::{csv_error, num};
+use super::{csv_error, finish_csv, num};
 
 /// Header: `draw`, the law's coefficients, `mfu,goodput,unique_tokens,throughput`, the oracle.
 pub fn columns(r: &RunResult) -> Vec<String> {
@@ -46,5 +46,5 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
         cells.extend([o.params, o.tokens, o.hours, o.loss].map(num));
         w.write_record(&cells).map_err(csv_error)?;
     }
-    w.into_inner().map_err(|e| csv_error(e.into_error().into()))
+    finish_csv(w)
 }

@@ -46,16 +46,7 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
 /// into place, so that an interrupted run never leaves half-written files, and an existing
 /// folder is replaced only when the new one is complete.
 pub fn write_atomic<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)]) -> Result<()> {
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let name = dir
-        .file_name()
-        .ok_or_else(|| Error::input("--out", format!("{} has no folder name", dir.display())))?
-        .to_string_lossy()
-        .to_string();
+    let (parent, name) = parent_and_name(dir, "folder")?;
     recover_interrupted(parent, &name, dir);
     let pid = std::process::id();
     let tmp: PathBuf = parent.join(format!(".{name}.tmp-{pid}"));
@@ -82,6 +73,22 @@ pub fn write_atomic<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)]) -> Result
         }
     }
     result
+}
+
+/// The folder a target goes into (created) and the target's name; `kind` is "file" or
+/// "folder", for the message when the path has no name.
+fn parent_and_name<'a>(target: &'a Path, kind: &str) -> Result<(&'a Path, String)> {
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let name = target
+        .file_name()
+        .ok_or_else(|| Error::input("--out", format!("{} has no {kind} name", target.display())))?
+        .to_string_lossy()
+        .to_string();
+    Ok((parent, name))
 }
 
 /// Clean up after a run of another process that was killed while writing `dir`: its temporary
@@ -118,16 +125,7 @@ fn recover_interrupted(parent: &Path, name: &str, dir: &Path) {
 
 /// Write one file as a whole: a temporary file beside it, renamed into place when complete.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::input("--out", format!("{} has no file name", path.display())))?
-        .to_string_lossy()
-        .to_string();
+    let (parent, name) = parent_and_name(path, "file")?;
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = std::fs::write(&tmp, bytes)
         .map_err(|e| Error::io(&tmp, e))
@@ -140,4 +138,9 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 pub(crate) fn csv_error(e: csv::Error) -> Error {
     Error::Runtime(format!("writing CSV: {e}"))
+}
+
+/// The bytes of a CSV written to memory.
+pub(crate) fn finish_csv(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
+    w.into_inner().map_err(|e| csv_error(e.into_error().into()))
 }

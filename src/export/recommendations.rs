@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::pipeline::RunResult;
 
-use super::{configs, csv_error};
+use super::{configs, csv_error, finish_csv};
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -16,5 +16,5 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
         cells.extend(configs::row(r, rec.index, &rec.stats));
         w.write_record(&cells).map_err(csv_error)?;
     }
-    w.into_inner().map_err(|e| csv_error(e.into_error().into()))
+    finish_csv(w)
 }

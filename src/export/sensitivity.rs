@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::pipeline::RunResult;
 
-use super::{csv_error, num};
+use super::{csv_error, finish_csv, num};
 
 pub const COLUMNS: [&str; 7] = [
     "input",
@@ -39,5 +39,5 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
         );
         w.write_record(&cells).map_err(csv_error)?;
     }
-    w.into_inner().map_err(|e| csv_error(e.into_error().into()))
+    finish_csv(w)
 }

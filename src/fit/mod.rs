@@ -104,16 +104,10 @@ fn minimize(f: &Objective, start: Vec<f64>) -> Option<(Vec<f64>, f64)> {
         .ok()?
         .with_tolerance_cost(1e-15)
         .ok()?;
-    let res = Executor::new(
-        Objective {
-            points: f.points,
-            delta: f.delta,
-        },
-        solver,
-    )
-    .configure(|s| s.param(start).max_iters(1000))
-    .run()
-    .ok()?;
+    let res = Executor::new(*f, solver)
+        .configure(|s| s.param(start).max_iters(1000))
+        .run()
+        .ok()?;
     let state = res.state();
     let t = state.get_best_param()?.clone();
     let v = state.get_best_cost();

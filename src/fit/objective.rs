@@ -26,6 +26,7 @@ impl From<&Run> for Point {
 }
 
 /// The sum over points of Huber_δ(LSE(...) − ln L).
+#[derive(Clone, Copy)]
 pub struct Objective<'a> {
     pub points: &'a [Point],
     pub delta: f64,

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{Fitted, Interval};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::export::num;
 use crate::law;
 
@@ -71,12 +71,11 @@ pub fn render(point: &Fitted, boot: &[Fitted], at_flops: f64) -> String {
 /// The draws as a CSV with columns `E,A,B,alpha,beta` (what `law.draws_file` reads).
 pub fn draws_csv(boot: &[Fitted]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| Error::Runtime(format!("writing CSV: {e}"));
+    let err = crate::export::csv_error;
     w.write_record(["E", "A", "B", "alpha", "beta"])
         .map_err(err)?;
     for f in boot {
         w.write_record(f.row().map(num)).map_err(err)?;
     }
-    w.into_inner()
-        .map_err(|e| Error::Runtime(format!("writing CSV: {e}")))
+    crate::export::finish_csv(w)
 }

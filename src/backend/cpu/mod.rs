@@ -50,16 +50,20 @@ pub fn evaluate(
     progress: OnProgress,
 ) -> Evaluation {
     let oracle = oracle_pass(settings, grid, draws);
-    statistics_pass(settings, grid, &oracle, progress)
+    let stats = statistics_pass(settings, grid, &oracle, progress);
+    Evaluation {
+        optima: oracle.1,
+        stats,
+    }
 }
 
-/// Pass 2 given pass 1's output.
+/// Pass 2 given pass 1's output: every configuration's statistics, in index order.
 pub fn statistics_pass(
     settings: &Settings,
     grid: &Grid,
     oracle: &(Tables, Vec<DrawOptimum>, Vec<u32>),
     progress: OnProgress,
-) -> Evaluation {
+) -> Vec<ConfigStats> {
     let (tables, optima, best_counts) = oracle;
     let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
     let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
@@ -71,10 +75,7 @@ pub fn statistics_pass(
             block
         })
         .collect();
-    Evaluation {
-        optima: optima.clone(),
-        stats: per_p.into_iter().flatten().collect(),
-    }
+    per_p.into_iter().flatten().collect()
 }
 
 /// Pass 1 and the frontier's light pass: each draw's optimum and every configuration's

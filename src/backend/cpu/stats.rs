@@ -1,6 +1,6 @@
 //! Pass 2: every per-configuration statistic of MODEL.md §5 for the configurations of one P.
 
-use super::evaluate::{Tables, LANES};
+use super::evaluate::{PBlock, Tables, LANES};
 use super::ranks::{Binning, Ranker, NB};
 use crate::backend::ConfigStats;
 use crate::grid::Grid;
@@ -48,25 +48,15 @@ pub fn block_stats(
     let interp =
         |a: f64, b: f64, (_, t): (usize, f64)| if t == 0.0 { a } else { stats::lerp(a, b, t) };
     let target_value = target.unwrap_or(f64::NEG_INFINITY);
-    // A run past every draw's capacity is stopped at its deadline in every draw: its column is
-    // base + D-term at the cap whatever D is, so every such D of one (P, T) shares one set of
-    // statistics (all but p_best). `past[t]` holds it once computed; the test also requires
-    // D·(1/cap) ≥ 1 in every draw so that the hours used are exactly T.
+    // Runs past every draw's capacity share one column per (P, T) (see `CapBounds`): `past[t]`
+    // holds its statistics (all but p_best) once computed.
     let nt = grid.hours.len();
-    let past_every_cap: Vec<(f64, f64)> = (0..nt)
-        .map(|t| {
-            let cap = &block.cap[t * s..(t + 1) * s];
-            let inv = &block.inv_cap[t * s..(t + 1) * s];
-            (extremes(cap).1, extremes(inv).0)
-        })
-        .collect();
+    let bounds = CapBounds::of(&block, s, nt);
     let mut past: Vec<Option<ConfigStats>> = vec![None; nt];
     let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
         for t in 0..nt {
-            let dv = grid.tokens[d];
-            let (max_cap, min_inv) = past_every_cap[t];
-            let truncated = dv > max_cap && dv * min_inv >= 1.0;
+            let truncated = bounds.past_every_cap(grid.tokens[d], t);
             let p_best = f64::from(best_counts[grid.index(p, d, t)]) / n;
             if let (true, Some(st)) = (truncated, past[t]) {
                 out.push(ConfigStats { p_best, ..st });
@@ -158,6 +148,33 @@ fn sum_above(col: &[f64], t: f64) -> (f64, usize) {
         (sum[0] + sum[1]) + (sum[2] + sum[3]),
         cnt.iter().sum::<u64>() as usize,
     )
+}
+
+/// Per T of one P block: the largest capacity and smallest 1/capacity over the draws.
+///
+/// A run whose D exceeds every draw's capacity is stopped at its deadline in every draw: its
+/// column is base + D-term at the cap whatever D is, so all such D of one (P, T) share one
+/// column. The test also requires D·(1/cap) ≥ 1 in every draw, so that the hours used are
+/// exactly T in floating point too.
+struct CapBounds(Vec<(f64, f64)>);
+
+impl CapBounds {
+    fn of(block: &PBlock, s: usize, nt: usize) -> CapBounds {
+        CapBounds(
+            (0..nt)
+                .map(|t| {
+                    let cap = &block.cap[t * s..(t + 1) * s];
+                    let inv = &block.inv_cap[t * s..(t + 1) * s];
+                    (extremes(cap).1, extremes(inv).0)
+                })
+                .collect(),
+        )
+    }
+
+    fn past_every_cap(&self, tokens: f64, t: usize) -> bool {
+        let (max_cap, min_inv) = self.0[t];
+        tokens > max_cap && tokens * min_inv >= 1.0
+    }
 }
 
 /// Minimum and maximum, in lanes.
@@ -256,15 +273,13 @@ pub fn block_means(tables: &Tables, grid: &Grid, p: usize) -> Vec<(f64, f64)> {
     let mut col = vec![0.0; s];
     let nt = grid.hours.len();
     // As in `block_stats`: past every draw's capacity the column no longer depends on D.
-    let max_cap: Vec<f64> = (0..nt)
-        .map(|t| extremes(&block.cap[t * s..(t + 1) * s]).1)
-        .collect();
+    let bounds = CapBounds::of(&block, s, nt);
     let mut past: Vec<Option<(f64, f64)>> = vec![None; nt];
     let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
-        for t in 0..nt {
-            let truncated = grid.tokens[d] > max_cap[t];
-            if let (true, Some(v)) = (truncated, past[t]) {
+        for (t, shared) in past.iter_mut().enumerate() {
+            let truncated = bounds.past_every_cap(grid.tokens[d], t);
+            if let (true, Some(v)) = (truncated, *shared) {
                 out.push(v);
                 continue;
             }
@@ -279,7 +294,7 @@ pub fn block_means(tables: &Tables, grid: &Grid, p: usize) -> Vec<(f64, f64)> {
             let sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest;
             let v = (sum / n, complete as f64 / n);
             if truncated {
-                past[t] = Some(v);
+                *shared = Some(v);
             }
             out.push(v);
         }
