@@ -225,14 +225,13 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .map(|(n, b)| (n.to_string(), b))
         .collect();
     if let Some(format) = args.plot {
-        let texts: std::collections::HashMap<String, String> = files
+        // The charts read the run's own CSVs, as `scalerisk plot` reads them from disk.
+        let texts = files
             .iter()
-            .map(|(n, b)| (n.clone(), String::from_utf8_lossy(b).into_owned()))
-            .collect();
+            .map(|(n, b)| Ok((n.as_str(), std::str::from_utf8(b)?)))
+            .collect::<Result<std::collections::HashMap<_, _>, std::str::Utf8Error>>()?;
         let tables = crate::plot::RunTables::from_files(&texts)?;
-        let scratch = tempfile_dir()?;
-        let charts = crate::plot::render(&tables, format, scratch.path());
-        files.extend(charts?);
+        files.extend(crate::plot::render(&tables, format)?);
     }
     export::write_atomic(&dir, &files).with_context(|| format!("writing {}", dir.display()))?;
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
@@ -399,27 +398,6 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// A scratch folder for PNG encoding, removed when dropped.
-fn tempfile_dir() -> anyhow::Result<ScratchDir> {
-    let p = std::env::temp_dir().join(format!("scalerisk-plot-{}", std::process::id()));
-    std::fs::create_dir_all(&p)?;
-    Ok(ScratchDir(p))
-}
-
-struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Fail in a second, not after the run, when the output folder cannot be written.

@@ -47,11 +47,6 @@ impl Progress {
         }
     }
 
-    /// No bar at all (library use, tests).
-    pub fn hidden() -> Progress {
-        Progress::new(0, "", false)
-    }
-
     /// `n` more configurations are done.
     pub fn inc(&self, n: usize) {
         let Some(bar) = &self.bar else { return };

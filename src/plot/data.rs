@@ -94,9 +94,9 @@ pub struct RunTables {
 
 impl RunTables {
     /// From files by name (a folder on disk, or the bytes of a run about to be written).
-    pub fn from_files(files: &HashMap<String, String>) -> Result<RunTables> {
+    pub fn from_files(files: &HashMap<&str, &str>) -> Result<RunTables> {
         let get = |name: &str| {
-            files.get(name).ok_or_else(|| {
+            files.get(name).copied().ok_or_else(|| {
                 Error::input(
                     name,
                     "missing; plot a folder written by `scalerisk run` (this version)",
@@ -130,7 +130,7 @@ impl RunTables {
                 ),
             ));
         }
-        let mut files = HashMap::new();
+        let mut texts: Vec<(&str, String)> = Vec::new();
         for name in [
             "run.json",
             "configs.csv",
@@ -141,9 +141,9 @@ impl RunTables {
         ] {
             let path = dir.join(name);
             if let Ok(text) = std::fs::read_to_string(&path) {
-                files.insert(name.to_string(), text);
+                texts.push((name, text));
             }
         }
-        RunTables::from_files(&files)
+        RunTables::from_files(&texts.iter().map(|(n, t)| (*n, t.as_str())).collect())
     }
 }

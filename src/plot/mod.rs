@@ -49,9 +49,30 @@ fn register_font() {
     });
 }
 
-/// Every chart of a run, as (file name, bytes). `scratch` is a folder for PNG encoding.
-pub fn render(t: &RunTables, format: Format, scratch: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+/// A private folder for PNG encoding (plotters encodes bitmaps to files), removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch> {
+        let p = std::env::temp_dir().join(format!("scalerisk-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+        Ok(Scratch(p))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Every chart of a run, as (file name, bytes).
+pub fn render(t: &RunTables, format: Format) -> Result<Vec<(String, Vec<u8>)>> {
     register_font();
+    let scratch = match format {
+        Format::Png => Some(Scratch::new()?),
+        Format::Svg => None,
+    };
     let mut out = Vec::new();
     for name in CHARTS {
         let file = format!("{name}.{}", format.ext());
@@ -65,7 +86,7 @@ pub fn render(t: &RunTables, format: Format, scratch: &Path) -> Result<Vec<(Stri
                 svg.into_bytes()
             }
             Format::Png => {
-                let path = scratch.join(&file);
+                let path = scratch.as_ref().expect("made for PNG").0.join(&file);
                 {
                     let backend = plotters::prelude::BitMapBackend::new(&path, SIZE);
                     charts::draw(name, t, backend)?;
@@ -83,20 +104,10 @@ pub fn render(t: &RunTables, format: Format, scratch: &Path) -> Result<Vec<(Stri
 /// `scalerisk plot DIR`: read the run's CSVs, write the charts into DIR (each file atomically).
 pub fn plot_dir(dir: &Path, format: Format) -> Result<Vec<String>> {
     let t = RunTables::from_dir(dir)?;
-    let scratch = tempdir_in(dir)?;
-    let charts = render(&t, format, &scratch);
-    let _ = std::fs::remove_dir_all(&scratch);
     let mut names = Vec::new();
-    for (name, bytes) in charts? {
+    for (name, bytes) in render(&t, format)? {
         crate::export::write_file_atomic(&dir.join(&name), &bytes)?;
         names.push(name);
     }
     Ok(names)
-}
-
-/// A private scratch folder inside `dir`.
-pub fn tempdir_in(dir: &Path) -> Result<std::path::PathBuf> {
-    let p = dir.join(format!(".plot-{}", std::process::id()));
-    std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
-    Ok(p)
 }

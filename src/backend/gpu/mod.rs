@@ -295,7 +295,7 @@ impl Gpu {
         {
             return Err(Error::input("sampling.draws", format!("{s} draws need {draw_bytes} bytes on the GPU, over this adapter's storage binding limit of {} bytes; use fewer draws or --backend cpu", limits.max_storage_buffer_binding_size)));
         }
-        let ranks = self.ranks(s);
+        let ranks = ranks(s);
         let chunk = self.chunk_configs();
         let oom_scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -505,11 +505,6 @@ impl Gpu {
             optima,
             stats: out_stats,
         })
-    }
-
-    /// The ranks the shader resolves (see `Params.ranks` in evaluate.wgsl).
-    fn ranks(&self, s: usize) -> [[u32; 4]; 3] {
-        ranks(s)
     }
 }
 

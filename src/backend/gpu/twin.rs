@@ -136,25 +136,15 @@ const LOSS_RANKS: usize = 7;
 /// One evaluation as the shader sees it: (loss, complete, used share of T), in f32.
 pub type Eval = (f32, bool, f32);
 
-fn reduce_sum(v: &mut [[f32; 4]; WG]) -> [f32; 4] {
+/// The shader's `reduce_sum` / `reduce_min`: a tree over the 64 lanes in workgroup memory,
+/// halving the active lanes each step, with `op` combining component-wise.
+fn reduce(v: &mut [[f32; 4]; WG], op: fn(f32, f32) -> f32) -> [f32; 4] {
     let mut s = WG / 2;
     while s > 0 {
-        for lid in 0..s {
-            for c in 0..4 {
-                v[lid][c] += v[lid + s][c];
-            }
-        }
-        s /= 2;
-    }
-    v[0]
-}
-
-fn reduce_min(v: &mut [[f32; 4]; WG]) -> [f32; 4] {
-    let mut s = WG / 2;
-    while s > 0 {
-        for lid in 0..s {
-            for c in 0..4 {
-                v[lid][c] = v[lid][c].min(v[lid + s][c]);
+        let (low, high) = v.split_at_mut(s);
+        for (a, b) in low.iter_mut().zip(high.iter()) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x = op(*x, *y);
             }
         }
         s /= 2;
@@ -206,9 +196,9 @@ pub fn config_stats(
             }
         }
     }
-    let s1 = reduce_sum(&mut s1);
-    let s2 = reduce_sum(&mut s2);
-    let mm = reduce_min(&mut mm);
+    let s1 = reduce(&mut s1, |a, b| a + b);
+    let s2 = reduce(&mut s2, |a, b| a + b);
+    let mm = reduce(&mut mm, f32::min);
     let (lo_l, w_l) = (mm[0], (-mm[1] - mm[0]) / BINS as f32);
     let (lo_r, w_r) = (mm[2], (-mm[3] - mm[2]) / BINS as f32);
 
@@ -285,7 +275,7 @@ pub fn config_stats(
             }
         }
     }
-    let tail = reduce_sum(&mut tail);
+    let tail = reduce(&mut tail, |a, b| a + b);
 
     let mut o = [0.0f32; super::layout::STRIDE];
     o[..10].copy_from_slice(&[
