@@ -11,6 +11,7 @@
 pub mod aggregate;
 pub mod backend;
 pub mod bench;
+pub mod candidates;
 pub mod cli;
 pub mod error;
 pub mod export;

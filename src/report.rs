@@ -49,16 +49,56 @@ fn hours(h: f64) -> String {
 }
 
 fn plan(r: &Recommendation, show_hours: bool) -> String {
-    let mut p = format!(
-        "{} params · {} tokens ({:.0} tok/param)",
-        si(r.params),
-        si(r.tokens),
-        r.tokens / r.params
-    );
+    let trained = &r.tokens_trained;
+    let band = |b: &crate::aggregate::Band| {
+        if si(b.p05) == si(b.p95) {
+            si(b.p50)
+        } else {
+            format!("{}–{}", si(b.p05), si(b.p95))
+        }
+    };
+    let mut p = if r.until_deadline() {
+        let (lo, hi) = (trained.p05 / r.params, trained.p95 / r.params);
+        format!(
+            "{} params · {}: {} tokens ({} tok/param{})",
+            si(r.params),
+            deadline_label(show_hours),
+            band(trained),
+            if format!("{lo:.0}") == format!("{hi:.0}") {
+                format!("{lo:.0}")
+            } else {
+                format!("{lo:.0}–{hi:.0}")
+            },
+            if si(trained.p05) == si(trained.p95) {
+                ""
+            } else {
+                ", 5–95%"
+            }
+        )
+    } else {
+        format!(
+            "{} params · {} tokens ({:.0} tok/param)",
+            si(r.params),
+            si(r.tokens),
+            r.tokens / r.params
+        )
+    };
     if show_hours {
         p += &format!(" · {}", hours(r.hours));
+        let used = &r.hours_used;
+        if used.p05 < r.hours * (1.0 - 1e-9) {
+            p += &format!(" (uses {}–{})", hours_short(used.p05), hours(used.p95));
+        }
+    }
+    if !r.until_deadline() && trained.p05 < r.tokens * (1.0 - 1e-9) {
+        p += &format!(" · trains {} tokens", band(trained));
     }
     p
+}
+
+fn hours_short(h: f64) -> String {
+    let s = hours(h);
+    s.trim_end_matches(" h").to_string()
 }
 
 /// The human report.
@@ -145,13 +185,38 @@ pub fn render(r: &RunResult) -> String {
         let _ = writeln!(o, "  {}", plan(first, timed));
         let _ = writeln!(
             o,
-            "  loss {:.4} ± {} (90% band {:.3}–{:.3}) · completes in {:.0}% of draws",
+            "  loss {:.4} ± {} (90% band {:.3}–{:.3}) · {}",
             st.loss_mean,
             sig2(st.loss_se),
             st.loss_p05,
             st.loss_p95,
-            st.p_complete * 100.0
+            completes(first, timed)
         );
+        if first.grid.params != first.params
+            || first.grid.tokens != first.tokens
+            || first.grid.hours != first.hours
+        {
+            let _ = writeln!(
+                o,
+                "  refined off the grid from {} (loss {:.4})",
+                short_plan_at(
+                    first.grid.params,
+                    first.grid.tokens,
+                    first.grid.hours,
+                    timed
+                ),
+                first.grid.loss_mean
+            );
+        }
+        if let Some(c) = &sum.constraint_cost {
+            let _ = writeln!(
+                o,
+                "  min_completion {:.0}% binds: without it {} has {:.4} lower expected loss",
+                s.decision.min_completion * 100.0,
+                short_plan(&c.unconstrained, timed),
+                c.loss_mean
+            );
+        }
     }
     let b = &sum.bands;
     let _ = writeln!(
@@ -164,36 +229,24 @@ pub fn render(r: &RunResult) -> String {
         b.tokens_per_param.p05,
         b.tokens_per_param.p95
     );
-    if let Some(first) = sum.recommendations.first() {
-        let vs: Vec<String> = sum
-            .baselines
-            .iter()
-            .map(|b| {
-                let who = match b.objective.as_str() {
-                    baselines::TWENTY_TOKENS_PER_PARAM => "20 tok/param rule",
-                    _ => "point-estimate plan",
-                };
-                let delta = b.stats.loss_mean - first.stats.loss_mean;
-                if delta < 0.0 && b.stats.p_complete < s.decision.min_completion {
-                    format!(
-                        "{who} ({}): {:.4} lower expected loss but completes in only {:.0}% of draws",
-                        short_plan(b),
-                        -delta,
-                        b.stats.p_complete * 100.0
-                    )
-                } else {
-                    format!(
-                        "{who} ({}): {:+.4} expected loss, completes in {:.0}%",
-                        short_plan(b),
-                        delta,
-                        b.stats.p_complete * 100.0
-                    )
-                }
-            })
-            .collect();
-        for line in vs {
-            let _ = writeln!(o, "vs {line}");
-        }
+    for (b, gain) in sum.baselines.iter().zip(&sum.baseline_gains) {
+        let who = match b.objective.as_str() {
+            baselines::TWENTY_TOKENS_PER_PARAM => "20 tok/param rule",
+            _ => "point-estimate plan",
+        };
+        let _ = writeln!(
+            o,
+            "vs {who} ({}, {}): the plan's expected loss is {} ({} ± {})",
+            short_plan(b, timed),
+            completes(b, timed),
+            if gain.loss_mean >= 0.0 {
+                "lower"
+            } else {
+                "HIGHER"
+            },
+            sig2(gain.loss_mean.abs()),
+            sig2(gain.se)
+        );
     }
     if let Some(d) = &sum.doubling {
         let c = &d.loss_opt_change;
@@ -243,11 +296,15 @@ pub fn render(r: &RunResult) -> String {
             };
             let _ = writeln!(
                 o,
-                "  {:<15} {} · loss {:.3} · completes {:.0}%{lifetime}",
+                "  {:<15} {} · loss {:.4}{}{lifetime}",
                 rec.objective,
                 plan(rec, timed),
                 rec.stats.loss_mean,
-                rec.stats.p_complete * 100.0
+                if rec.until_deadline() {
+                    String::new()
+                } else {
+                    format!(" · completes {:.0}%", rec.stats.p_complete * 100.0)
+                }
             );
         }
     }
@@ -258,6 +315,43 @@ pub fn render(r: &RunResult) -> String {
 }
 
 /// "445M params · 9.2B tokens" of a plan.
-fn short_plan(r: &Recommendation) -> String {
-    format!("{} params · {} tokens", si(r.params), si(r.tokens))
+fn short_plan(r: &Recommendation, hardware: bool) -> String {
+    let s = short_plan_at(r.params, r.tokens, r.hours, hardware);
+    // Hours only where they matter: the plan's own line shows them.
+    match s.rsplit_once(" · ") {
+        Some((head, _)) if hardware => head.to_string(),
+        _ => s,
+    }
+}
+
+/// What D = ∞ means: the deadline of a hardware budget, the end of a FLOPs budget.
+fn deadline_label(hardware: bool) -> &'static str {
+    if hardware {
+        "until the deadline"
+    } else {
+        "until the budget is spent"
+    }
+}
+
+fn short_plan_at(params: f64, tokens: f64, t: f64, hardware: bool) -> String {
+    let d = if tokens.is_infinite() {
+        deadline_label(hardware).to_string()
+    } else {
+        format!("{} tokens", si(tokens))
+    };
+    let h = if hardware {
+        format!(" · {}", hours(t))
+    } else {
+        String::new()
+    };
+    format!("{} params · {d}{h}", si(params))
+}
+
+/// "completes in 51% of draws", or what an until-the-deadline plan does instead.
+fn completes(r: &Recommendation, hardware: bool) -> String {
+    if r.until_deadline() {
+        format!("trains {} in every draw", deadline_label(hardware))
+    } else {
+        format!("completes in {:.0}% of draws", r.stats.p_complete * 100.0)
+    }
 }

@@ -38,10 +38,7 @@ fn a100_three_days_end_to_end() {
         .assert()
         .success();
     let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
-    assert!(
-        stdout.contains("recommended (expected loss, ≥90% completion)"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("recommended (expected loss):"), "{stdout}");
     for f in [
         "configs.csv",
         "draws.csv",
@@ -50,16 +47,21 @@ fn a100_three_days_end_to_end() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let recs = read_csv(&out.join("recommendations.csv"));
+    let mut reader = csv::Reader::from_path(out.join("recommendations.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let recs: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let expected = recs
         .iter()
         .find(|r| &r[0] == "expected")
         .expect("expected row");
-    let (p, d): (f64, f64) = (expected[1].parse().unwrap(), expected[2].parse().unwrap());
+    let cell = |name: &str| -> f64 { expected[col(name)].parse().unwrap() };
+    // Under the default schedule the plan trains until the deadline (D = inf); the tokens it
+    // actually trains are a band.
+    let (p, d) = (cell("params"), cell("tokens_trained_p50"));
+    assert!(cell("tokens").is_infinite(), "until the deadline");
     assert!((1e8..1e9).contains(&p), "params {p:e}");
     assert!((10.0..40.0).contains(&(d / p)), "tokens/param {}", d / p);
-    let p_complete: f64 = expected[13].parse().unwrap();
-    assert!(p_complete >= 0.9);
     let draws = read_csv(&out.join("draws.csv"));
     assert_eq!(draws.len(), 8192);
 }

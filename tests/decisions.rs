@@ -67,7 +67,7 @@ fn frontier_bands_are_ordered_and_the_optimal_size_grows_with_budget() {
     let at_h = levels.iter().find(|l| l.budget_hours == 72.0).unwrap();
     assert_eq!(at_h.params.p50, r.summary.bands.params.p50);
     assert_eq!(at_h.loss_opt.p95, r.summary.bands.loss.p95);
-    assert_eq!(at_h.robust_params, rec(&r, "expected").params);
+    assert_eq!(at_h.robust_params, rec(&r, "expected").grid.params);
     let d = r.summary.doubling.as_ref().unwrap();
     assert!(d.loss_opt_change.p95 < 0.0, "doubling always helps: {d:?}");
 }
@@ -185,15 +185,24 @@ fn inference_heavy_lifetime_plan_is_smaller() {
     assert!(cheap.stats.p_target >= conf);
     let peak = 312e12; // a100-80gb dense BF16 (NVIDIA datasheet)
     let inv_mfu = r.draws.iter().map(|d| 1.0 / d.mfu).sum::<f64>() / r.draws.len() as f64;
-    let cost = |i: usize| {
-        let st = &r.evaluation.stats[i];
-        st.hours_mean + n_inf * 2.0 * r.grid.config(i).0 * inv_mfu / (peak * 3600.0)
+    let cost_of = |params: f64, hours_mean: f64| {
+        hours_mean + n_inf * 2.0 * params * inv_mfu / (peak * 3600.0)
     };
-    assert!((cost(cheap.index) / cheap.lifetime_gpu_hours - 1.0).abs() < 1e-12);
+    let cost = |i: usize| cost_of(r.grid.config(i).0, r.evaluation.stats[i].hours_mean);
+    // The plan is refined off the grid: its cost from its own statistics.
+    let plan_cost = cost_of(cheap.params, cheap.stats.hours_mean);
+    assert!((plan_cost / cheap.lifetime_gpu_hours - 1.0).abs() < 1e-12);
+    assert!(
+        cost(cheap.grid.index) >= plan_cost,
+        "refining never costs more"
+    );
     for i in 0..r.grid.len() {
         let st = &r.evaluation.stats[i];
         if r.grid.feasible(i) && st.p_complete >= s.decision.min_completion && st.p_target >= conf {
-            assert!(cost(i) >= cost(cheap.index), "config {i} is cheaper");
+            assert!(
+                cost(i) >= plan_cost * (1.0 - 1e-12),
+                "config {i} is cheaper"
+            );
         }
     }
 }
@@ -255,8 +264,10 @@ fn precision_stops_when_the_standard_error_is_small_enough() {
     .map(String::from)
     .to_vec();
     let s = scenario::from_path(Path::new("scenarios/a100-3days.toml"), &sets).unwrap();
-    let loose = pipeline::run_to_precision(s.clone(), BackendChoice::Cpu, false, 4e-4).unwrap();
-    let tight = pipeline::run_to_precision(s.clone(), BackendChoice::Cpu, false, 1e-4).unwrap();
+    // The until-the-deadline plan's loss carries the MFU's spread (sd about 0.024), so its
+    // standard error at 128 draws is about 0.002.
+    let loose = pipeline::run_to_precision(s.clone(), BackendChoice::Cpu, false, 1e-3).unwrap();
+    let tight = pipeline::run_to_precision(s.clone(), BackendChoice::Cpu, false, 4e-4).unwrap();
     for r in [&loose, &tight] {
         let p = r.precision.as_ref().unwrap();
         assert!(p.met, "{p:?}");

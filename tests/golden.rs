@@ -177,6 +177,7 @@ fn two_configs_four_draws_by_hand() {
         [search]
         params = { min = 2e8, max = 8e8, points = 2 }
         tokens = { min = 3e9, max = 3e9, points = 1 }
+        until_deadline = false
         [decision]
         target_loss = 3.1
         [sampling]
@@ -190,6 +191,7 @@ fn two_configs_four_draws_by_hand() {
         shape: s.law.shape,
         flops_per_param_token: 6.0,
         target_loss: Some(3.1),
+        min_completion: 0.0,
     };
     let eval = cpu::evaluate(&settings, &grid, &draws, &|_| {});
 
@@ -334,6 +336,7 @@ fn fast_statistics_match_a_brute_force_with_full_sorts() {
         shape: s.law.shape,
         flops_per_param_token: 6.0,
         target_loss: Some(2.9),
+        min_completion: 0.0,
     };
     let eval = cpu::evaluate(&settings, &grid, &draws, &|_| {});
     let column = |i: usize| -> Vec<f64> {

@@ -2,6 +2,7 @@
 //! `point_estimate` (every input at its point value) and `twenty_tokens_per_param` (the
 //! Chinchilla rule of thumb). Their expected regret is the value of modelling the uncertainty.
 
+use super::refine::{self, Bounds, Evaluator, Plan};
 use crate::backend::{cpu, ConfigStats};
 use crate::grid::Grid;
 use crate::sampling::Draw;
@@ -52,4 +53,42 @@ pub fn twenty_tokens_per_param(
             point.throughput * 3600.0 * grid.hours[t] / (flops_per_param_token * grid.params[p]);
         (grid.tokens[d] <= cap).then(|| grid.index(p, d, t))
     })
+}
+
+/// The point-estimate plan off the grid: from its grid plan, the plan of lowest loss under the
+/// point draw alone that still completes under it (finite D), by the refinement of
+/// `refine::refine` with the point draw as the only draw.
+pub fn refine_point_estimate(full: &Evaluator, grid: &Grid, point: &Draw, index: usize) -> Plan {
+    let one = std::slice::from_ref(point);
+    let eval = Evaluator {
+        draws: one,
+        l_star: &[0.0],
+        ..*full
+    };
+    let (params, tokens, hours) = grid.config(index);
+    let start = Plan {
+        params,
+        tokens,
+        hours,
+    };
+    let bounds = Bounds::of(grid, 1);
+    refine::refine(&eval, &bounds, start, &|_, st| st.loss_mean).0
+}
+
+/// The rule of thumb off the grid: D = 20·P trained in the longest feasible T at the point
+/// draw's throughput, so 6·P·20P = X·3600·T gives P = √(X·3600·T / (20k)) (within the feasible
+/// P range).
+pub fn twenty_tokens_per_param_plan(grid: &Grid, point: &Draw, k: f64) -> Plan {
+    let hours = grid.hours[grid.feasible_hours - 1];
+    let p_max = grid.params[grid.feasible_params - 1];
+    // A hair below the exact root so that D ≤ cap holds after rounding: the plan completes
+    // under the point draw, as the rule intends.
+    let params = ((point.throughput * 3600.0 * hours / (TOKENS_PER_PARAM * k)).sqrt()
+        * (1.0 - 1e-12))
+        .clamp(grid.params[0], p_max);
+    Plan {
+        params,
+        tokens: TOKENS_PER_PARAM * params,
+        hours,
+    }
 }

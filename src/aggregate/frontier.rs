@@ -69,15 +69,20 @@ pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Setting
         .map(|&h| {
             let g = level_grid(grid, s.budget.hours, h);
             let (optima, means) = cpu::optima_and_means(settings, &g, draws);
-            let pool = super::candidates(&g, s.decision.min_completion, |i| means[i].1);
-            let robust =
-                pool.indices
-                    .iter()
-                    .copied()
-                    .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
+            let pool = settings.candidates(&g, draws).indices(&g);
+            // The expected-loss rule of `super::choose`: ties go to the lower index.
+            let robust = pool
+                .iter()
+                .copied()
+                .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
             let (rp, rd, _) = robust.map_or((f64::NAN, f64::NAN, f64::NAN), |i| g.config(i));
             let p_max = g.params[g.feasible_params.saturating_sub(1)];
-            let d_max = g.tokens[g.tokens.len() - 1];
+            // With "until the deadline" on the grid the D axis bounds no optimum.
+            let d_max = if g.until_deadline {
+                f64::INFINITY
+            } else {
+                g.tokens[g.tokens.len() - 1]
+            };
             let edge = optima
                 .iter()
                 .filter(|o| o.params >= p_max * 0.999 || o.tokens >= d_max * 0.999)

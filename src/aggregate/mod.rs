@@ -4,6 +4,7 @@
 pub mod baselines;
 pub mod frontier;
 pub mod lifetime;
+pub mod refine;
 pub mod sensitivity;
 
 use serde::Serialize;
@@ -25,6 +26,40 @@ pub struct Recommendation {
     pub stats: ConfigStats,
     /// Expected training + inference GPU-hours (NaN without decision.inference_tokens).
     pub lifetime_gpu_hours: f64,
+    /// Tokens the plan actually trains, min(D, cap), over the draws.
+    pub tokens_trained: Band,
+    /// Wall-clock hours it actually uses, T·min(1, D/cap), over the draws.
+    pub hours_used: Band,
+    /// The grid plan the refinement started from (the plan itself for p_best).
+    pub grid: GridPlan,
+}
+
+impl Recommendation {
+    /// Whether the plan trains until the deadline (D = ∞) rather than to a token count.
+    pub fn until_deadline(&self) -> bool {
+        self.tokens.is_infinite()
+    }
+
+    pub fn plan(&self) -> refine::Plan {
+        refine::Plan {
+            params: self.params,
+            tokens: self.tokens,
+            hours: self.hours,
+        }
+    }
+}
+
+/// Per draw, the tokens a plan (P, D, T) trains and the hours it uses: the run stops at D or at
+/// its capacity cap = throughput·3600·T / (k·P), whichever comes first.
+pub fn trained(draws: &[Draw], k: f64, (p, d, t): (f64, f64, f64)) -> (Band, Band) {
+    let caps: Vec<f64> = draws
+        .iter()
+        .map(|x| x.throughput * 3600.0 * t / (k * p))
+        .collect();
+    (
+        Band::of(caps.iter().map(|&c| d.min(c))),
+        Band::of(caps.iter().map(|&c| t * (d / c).min(1.0))),
+    )
 }
 
 /// p05, p50, p95 of one quantity over draws.
@@ -85,6 +120,69 @@ pub struct Summary {
     /// False when no configuration met min_completion and the objectives fell back to every
     /// feasible configuration (the report says so).
     pub min_completion_met: bool,
+    /// When `min_completion` binds: what it costs the expected-loss plan.
+    pub constraint_cost: Option<ConstraintCost>,
+    /// Per baseline (same order): what the first objective's plan gains over it.
+    pub baseline_gains: Vec<Gain>,
+}
+
+/// What one plan gains over another in expected loss, with the Monte Carlo standard error of
+/// the paired difference (the same draws score both).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Gain {
+    /// Mean of (other's loss − plan's loss) over draws: > 0 when the plan is better.
+    pub loss_mean: f64,
+    pub se: f64,
+}
+
+impl Gain {
+    pub fn of(other: &[f64], plan: &[f64]) -> Gain {
+        let diff: Vec<f64> = other.iter().zip(plan).map(|(a, b)| a - b).collect();
+        let (mean, sd) = stats::mean_sd(&diff);
+        Gain {
+            loss_mean: mean,
+            se: sd / (diff.len() as f64).sqrt(),
+        }
+    }
+}
+
+/// The grid plan a recommendation started from.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct GridPlan {
+    pub index: usize,
+    pub params: f64,
+    pub tokens: f64,
+    pub hours: f64,
+    pub loss_mean: f64,
+}
+
+fn grid_plan(grid: &Grid, i: usize, st: &ConfigStats) -> GridPlan {
+    let (params, tokens, hours) = grid.config(i);
+    GridPlan {
+        index: i,
+        params,
+        tokens,
+        hours,
+        loss_mean: st.loss_mean,
+    }
+}
+
+fn grid_point(grid: &Grid, i: usize) -> refine::Plan {
+    let (params, tokens, hours) = grid.config(i);
+    refine::Plan {
+        params,
+        tokens,
+        hours,
+    }
+}
+
+/// The price of `decision.min_completion`: the expected-loss plan without the constraint and
+/// how much lower its expected loss is.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConstraintCost {
+    /// Expected loss of the constrained plan minus that of the unconstrained one (≥ 0).
+    pub loss_mean: f64,
+    pub unconstrained: Recommendation,
 }
 
 /// Score of a configuration under an objective: smaller is better.
@@ -93,7 +191,9 @@ fn score(o: Objective, s: &ConfigStats) -> f64 {
         Objective::Expected => s.loss_mean,
         Objective::P95 => s.loss_p95,
         Objective::Cvar95 => s.loss_cvar95,
-        Objective::MinimaxRegret => s.regret_max,
+        // The 95th percentile of regret: the sample maximum moves with a single draw and
+        // changed the plan across seeds (MODEL.md §5).
+        Objective::MinimaxRegret => s.regret_p95,
         Objective::PBest => -s.p_best,
         Objective::Target => -s.p_target,
         // Scored by `lifetime::Cost`, not by the statistics alone (see `summarize`).
@@ -101,49 +201,31 @@ fn score(o: Objective, s: &ConfigStats) -> f64 {
     }
 }
 
-/// Best candidate index under an objective (ties: lowest index).
-pub fn choose(o: Objective, candidates: &[usize], stats: &[ConfigStats]) -> Option<usize> {
-    let mut best: Option<usize> = None;
+/// The candidate with the smallest `key`; ties go to the lower expected loss, then the lower
+/// index (MODEL.md §5), so a plan that another candidate beats in expected loss at equal score
+/// is never chosen.
+pub fn argmin_by(
+    candidates: &[usize],
+    stats: &[ConfigStats],
+    key: impl Fn(usize) -> f64,
+) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
     for &i in candidates {
-        if best.is_none_or(|b| score(o, &stats[i]) < score(o, &stats[b])) {
-            best = Some(i);
+        let k = key(i);
+        let better = match best {
+            None => true,
+            Some((b, kb)) => k < kb || (k == kb && stats[i].loss_mean < stats[b].loss_mean),
+        };
+        if better {
+            best = Some((i, k));
         }
     }
-    best
+    best.map(|(i, _)| i)
 }
 
-/// The configurations every objective chooses among.
-pub struct Candidates {
-    /// Feasible configurations.
-    pub feasible: usize,
-    /// Feasible configurations that complete in at least `min_completion` of draws.
-    pub meeting: usize,
-    /// Those, or every feasible configuration when none meets `min_completion`.
-    pub indices: Vec<usize>,
-}
-
-/// Feasible configurations meeting `min_completion` (falling back to every feasible one), with
-/// `p_complete(i)` the completion share of configuration i.
-pub fn candidates(
-    grid: &Grid,
-    min_completion: f64,
-    p_complete: impl Fn(usize) -> f64,
-) -> Candidates {
-    let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
-    let meeting: Vec<usize> = feasible
-        .iter()
-        .copied()
-        .filter(|&i| p_complete(i) >= min_completion)
-        .collect();
-    Candidates {
-        feasible: feasible.len(),
-        meeting: meeting.len(),
-        indices: if meeting.is_empty() {
-            feasible
-        } else {
-            meeting
-        },
-    }
+/// Best candidate index under an objective (ties: lower expected loss, then lower index).
+pub fn choose(o: Objective, candidates: &[usize], stats: &[ConfigStats]) -> Option<usize> {
+    argmin_by(candidates, stats, |i| score(o, &stats[i]))
 }
 
 /// Whether to compute baselines, frontier and sensitivity (`--precision` skips them until its
@@ -163,44 +245,57 @@ pub fn summarize(
     settings: &cpu::Settings,
     extras: Extras,
 ) -> Summary {
-    let pool = candidates(grid, s.decision.min_completion, |i| {
-        eval.stats[i].p_complete
-    });
-    let min_completion_met = pool.meeting > 0;
-    let candidates = &pool.indices;
+    let pool = settings.candidates(grid, draws);
+    let candidates = &pool.indices(grid);
+    let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
     let cost = lifetime::Cost::new(s, draws);
-    let recommend = |name: &str, i: usize| {
-        let (params, tokens, hours) = grid.config(i);
+    let l_star: Vec<f64> = eval.optima.iter().map(|o| o.loss_grid).collect();
+    let evaluator = refine::Evaluator {
+        shape: settings.shape,
+        k: settings.flops_per_param_token,
+        draws,
+        l_star: &l_star,
+        target: s.decision.target_loss,
+    };
+    let need = crate::candidates::completions_needed(
+        draws.len(),
+        s.decision.min_completion,
+        grid.until_deadline,
+    );
+    let bounds = refine::Bounds::of(grid, if pool.met { need } else { 0 });
+    let k = settings.flops_per_param_token;
+    let lifetime =
+        |params: f64, st: &ConfigStats| cost.as_ref().map_or(f64::NAN, |c| c.total(params, st));
+    let recommend = |name: &str, i: usize, plan: refine::Plan, stats: ConfigStats| {
+        let (tokens_trained, hours_used) =
+            trained(draws, k, (plan.params, plan.tokens, plan.hours));
         Recommendation {
             objective: name.to_string(),
             index: i,
-            params,
-            tokens,
-            hours,
-            stats: eval.stats[i],
-            lifetime_gpu_hours: cost
-                .as_ref()
-                .map_or(f64::NAN, |c| c.total(params, &eval.stats[i])),
+            params: plan.params,
+            tokens: plan.tokens,
+            hours: plan.hours,
+            stats,
+            lifetime_gpu_hours: lifetime(plan.params, &stats),
+            tokens_trained,
+            hours_used,
+            grid: grid_plan(grid, i, &eval.stats[i]),
         }
     };
+    let on_grid = |name: &str, i: usize| recommend(name, i, grid_point(grid, i), eval.stats[i]);
+    let conf = s.decision.target_confidence;
     let mut unmet = Vec::new();
     let mut recommendations = Vec::new();
     for &o in &s.decision.objectives {
         let chosen = match (o, &cost) {
             (Objective::LifetimeCost, Some(c)) => {
-                let conf = s.decision.target_confidence;
                 let ok: Vec<usize> = candidates
                     .iter()
                     .copied()
                     .filter(|&i| eval.stats[i].p_target >= conf)
                     .collect();
-                let best = ok.iter().copied().reduce(|a, b| {
-                    let cost_of = |i: usize| c.total(grid.config(i).0, &eval.stats[i]);
-                    if cost_of(b) < cost_of(a) {
-                        b
-                    } else {
-                        a
-                    }
+                let best = argmin_by(&ok, &eval.stats, |i| {
+                    c.total(grid.config(i).0, &eval.stats[i])
                 });
                 if best.is_none() {
                     unmet.push((
@@ -217,38 +312,78 @@ pub fn summarize(
             (Objective::LifetimeCost, None) => None,
             _ => choose(o, candidates, &eval.stats),
         };
-        if let Some(i) = chosen {
-            recommendations.push(recommend(o.name(), i));
-        }
+        let Some(i) = chosen else { continue };
+        // p_best is defined on the grid's finite set only (refine.rs); every other objective
+        // is refined off the grid from its grid plan.
+        let rec = if o == Objective::PBest {
+            on_grid(o.name(), i)
+        } else {
+            let objective = |plan: &refine::Plan, st: &ConfigStats| match o {
+                Objective::LifetimeCost if !(st.p_target >= conf) => f64::INFINITY,
+                Objective::LifetimeCost => lifetime(plan.params, st),
+                _ => score(o, st),
+            };
+            let (plan, st) = refine::refine(&evaluator, &bounds, grid_point(grid, i), &objective);
+            recommend(o.name(), i, plan, st)
+        };
+        recommendations.push(rec);
     }
+
+    // What `min_completion` costs: the expected-loss plan under it against the one without it.
+    let constraint_cost = match (
+        choose(Objective::Expected, candidates, &eval.stats),
+        choose(Objective::Expected, &feasible, &eval.stats),
+    ) {
+        (Some(a), Some(b)) if s.decision.min_completion > 0.0 && a != b => Some(ConstraintCost {
+            loss_mean: eval.stats[a].loss_mean - eval.stats[b].loss_mean,
+            unconstrained: on_grid("expected_unconstrained", b),
+        }),
+        _ => None,
+    };
 
     let (baselines, levels, doubling, sensitivity) = if extras == Extras::Skip {
         (Vec::new(), Vec::new(), None, Vec::new())
     } else {
         let point = sampling::point_draw(s);
-        let baselines: Vec<Recommendation> = [
-            (
+        let mut baselines = Vec::new();
+        if let Some(i) = baselines::point_estimate(settings, grid, &point) {
+            let plan = baselines::refine_point_estimate(&evaluator, grid, &point, i);
+            baselines.push(recommend(
                 baselines::POINT_ESTIMATE,
-                baselines::point_estimate(settings, grid, &point),
-            ),
-            (
+                i,
+                plan,
+                evaluator.stats(&plan),
+            ));
+        }
+        if let Some(i) = baselines::twenty_tokens_per_param(grid, &point, k) {
+            let plan = baselines::twenty_tokens_per_param_plan(grid, &point, k);
+            baselines.push(recommend(
                 baselines::TWENTY_TOKENS_PER_PARAM,
-                baselines::twenty_tokens_per_param(grid, &point, settings.flops_per_param_token),
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(name, i)| Some(recommend(name, i?)))
-        .collect();
+                i,
+                plan,
+                evaluator.stats(&plan),
+            ));
+        }
         let levels = frontier::levels(s, grid, draws, settings);
         let doubling = frontier::doubling(&levels, s.budget.hours);
         let sensitivity = match recommendations.first() {
             Some(r) => {
-                let plan = cpu::config_losses(settings, grid, draws, r.index);
+                let plan = evaluator.column(&r.plan());
                 sensitivity::rows(s, draws, &eval.optima, &plan)
             }
             None => Vec::new(),
         };
         (baselines, levels, doubling, sensitivity)
+    };
+    let baseline_gains = match recommendations.first() {
+        Some(r) => {
+            let plan = evaluator.column(&r.plan());
+            baselines
+                .iter()
+                .map(|b| Gain::of(&evaluator.column(&b.plan()), &plan))
+                .collect()
+        }
+        None => Vec::new(),
     };
     Summary {
         recommendations,
@@ -258,8 +393,10 @@ pub fn summarize(
         sensitivity,
         unmet,
         bands: OracleBands::of(&eval.optima),
-        feasible: pool.feasible,
-        candidates: pool.meeting,
-        min_completion_met,
+        feasible: feasible.len(),
+        candidates: if pool.met { candidates.len() } else { 0 },
+        min_completion_met: pool.met,
+        constraint_cost,
+        baseline_gains,
     }
 }

@@ -30,9 +30,14 @@ pub const COLUMNS: [&str; 20] = [
     "cost_usd_mean",
 ];
 
-/// The cells of one configuration, in [`COLUMNS`] order.
-pub fn row(r: &RunResult, index: usize, s: &ConfigStats) -> Vec<String> {
-    let (p, d, t) = r.grid.config(index);
+/// The cells of one plan (P, D, T), in [`COLUMNS`] order; D = ∞ (until the deadline) is
+/// written `inf`.
+pub fn row(
+    r: &RunResult,
+    (p, d, t): (f64, f64, f64),
+    feasible: bool,
+    s: &ConfigStats,
+) -> Vec<String> {
     let gpu_hours = r
         .scenario
         .budget
@@ -66,7 +71,7 @@ pub fn row(r: &RunResult, index: usize, s: &ConfigStats) -> Vec<String> {
         cost,
     ];
     let mut cells: Vec<String> = v.iter().map(|x| num(*x)).collect();
-    cells[4] = r.grid.feasible(index).to_string();
+    cells[4] = feasible.to_string();
     cells
 }
 
@@ -74,7 +79,8 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(r.grid.len() * 200));
     w.write_record(COLUMNS).map_err(csv_error)?;
     for (i, s) in r.evaluation.stats.iter().enumerate() {
-        w.write_record(row(r, i, s)).map_err(csv_error)?;
+        w.write_record(row(r, r.grid.config(i), r.grid.feasible(i), s))
+            .map_err(csv_error)?;
     }
     super::finish_csv(w)
 }

@@ -28,6 +28,8 @@ pub fn document(r: &RunResult) -> serde_json::Value {
         "min_completion_met": r.summary.min_completion_met,
         "recommendations": r.summary.recommendations,
         "baselines": r.summary.baselines,
+        "baseline_gains": r.summary.baseline_gains,
+        "min_completion_cost": r.summary.constraint_cost,
         "unmet_objectives": r.summary.unmet,
         "doubling": r.summary.doubling,
         "frontier_draws": r.draws.len().min(crate::aggregate::frontier::MAX_DRAWS),

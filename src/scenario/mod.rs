@@ -190,6 +190,8 @@ pub struct Search {
     pub hours: Vec<f64>,
     pub max_params: Option<f64>,
     pub bytes_per_param: f64,
+    /// Whether the token axis also holds D = ∞, "train until the deadline" (default true).
+    pub until_deadline: bool,
 }
 
 /// A robust objective (MODEL.md §5).

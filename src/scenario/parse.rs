@@ -189,6 +189,17 @@ impl<'a> Sec<'a> {
         }
     }
 
+    fn boolean(&self, key: &str) -> Result<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Boolean(b)) => Ok(Some(*b)),
+            Some(v) => Err(Error::input(
+                self.field(key),
+                format!("{} is not allowed; true or false", show(v)),
+            )),
+        }
+    }
+
     fn string(&self, key: &str) -> Result<Option<String>> {
         match self.get(key) {
             None => Ok(None),
@@ -944,13 +955,22 @@ fn parse_search(s: Option<&Sec>, budget: &Budget) -> Result<Search> {
     };
     let max_params = s.positive("max_params")?;
     let bytes_per_param = s.positive("bytes_per_param")?.unwrap_or(16.0);
-    s.finish(&["params", "tokens", "hours", "max_params", "bytes_per_param"])?;
+    let until_deadline = s.boolean("until_deadline")?.unwrap_or(true);
+    s.finish(&[
+        "params",
+        "tokens",
+        "hours",
+        "max_params",
+        "bytes_per_param",
+        "until_deadline",
+    ])?;
     Ok(Search {
         params,
         tokens,
         hours,
         max_params,
         bytes_per_param,
+        until_deadline,
     })
 }
 

@@ -239,6 +239,7 @@ mod tests {
             ln_tokens: vec![2e9f64.ln(), 5e10f64.ln(), 4e11f64.ln()],
             feasible_params: 2,
             feasible_hours: 2,
+            until_deadline: false,
         };
         let k = Coeffs::test_fixture();
         let shapes = [

@@ -13,6 +13,7 @@ pub mod stats;
 use rayon::prelude::*;
 
 use super::{ConfigStats, DrawOptimum, Evaluation, OnProgress};
+use crate::candidates::Candidates;
 use crate::grid::Grid;
 use crate::law::LawShape;
 use crate::sampling::Draw;
@@ -24,6 +25,22 @@ pub struct Settings {
     pub shape: LawShape,
     pub flops_per_param_token: f64,
     pub target_loss: Option<f64>,
+    /// The candidate rule's completion share (`decision.min_completion`): the oracle, the
+    /// reference of regret and p_best, is the best candidate of each draw (`crate::candidates`).
+    pub min_completion: f64,
+}
+
+impl Settings {
+    /// The candidate set of `grid` for these draws.
+    pub fn candidates(&self, grid: &Grid, draws: &[Draw]) -> Candidates {
+        let throughput: Vec<f64> = draws.iter().map(|d| d.throughput).collect();
+        Candidates::new(
+            grid,
+            &throughput,
+            self.flops_per_param_token,
+            self.min_completion,
+        )
+    }
 }
 
 /// Pass 1, shared by both backends: the draw tables, each draw's optimum, and how many draws
@@ -34,7 +51,7 @@ pub fn oracle_pass(
     draws: &[Draw],
 ) -> (Tables, Vec<DrawOptimum>, Vec<u32>) {
     let tables = Tables::new(settings.shape, grid, draws, settings.flops_per_param_token);
-    let optima = oracle::optima(&tables, grid);
+    let optima = oracle::optima(&tables, grid, &settings.candidates(grid, draws));
     let mut best_counts = vec![0u32; grid.len()];
     for o in &optima {
         best_counts[o.index] += 1;

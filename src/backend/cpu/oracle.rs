@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use super::evaluate::Tables;
 use crate::backend::DrawOptimum;
+use crate::candidates::Candidates;
 use crate::grid::Grid;
 
 /// Per-draw profile of one P: min over (D, T), the argmin's (d, t) and its D_run.
@@ -19,43 +20,70 @@ pub(crate) struct Profile {
     pub d_run: Vec<f64>,
 }
 
-/// The profile of one P without scanning D: loss never increases with D_run, so for each T the
-/// best D is the first grid D at or past the run's capacity (it trains D_run = cap; later grid Ds
-/// tie with it and lose on index), or the last grid D when the capacity exceeds the grid. That is
+/// The profile of one P over the candidates, without scanning D: loss never increases with
+/// D_run = min(D, cap), so for each T the largest candidate D is at least as good as every other
+/// candidate D in every draw; it is the until-the-deadline plan when that is a candidate, else
+/// the last candidate D on the axis. Where plans tie in a draw (every D at or past the cap), the
+/// tie rule of MODEL.md §5 (lower expected loss, then lower index) picks it as well, since it
+/// dominates them. Across T, ties go to the lower expected loss, then the lower index. That is
 /// O(T × draws) per P instead of O(D × T × draws); `tests::closed_form_profile_matches_brute_force`
-/// checks it against the exhaustive scan.
-pub(crate) fn profile(tables: &Tables, grid: &Grid, p: usize) -> Profile {
+/// checks it against the exhaustive scan with the same tie rule.
+pub(crate) fn profile(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize) -> Profile {
     let s = tables.draws;
     let block = tables.block(grid, p);
     let nt = grid.hours.len();
-    let nd = grid.tokens.len();
     let mut loss = vec![f64::INFINITY; s];
     let mut arg = vec![0u32; s];
     let mut d_run = vec![0.0; s];
+    let mut arg_mean = vec![f64::INFINITY; s];
+    let mut col = vec![0.0; s];
+    let mut other = vec![0.0; s];
     for t in 0..grid.feasible_hours {
-        for i in 0..s {
-            let cap = block.cap[t * s + i];
-            // First grid D with D >= cap (the grid is sorted ascending) reaches the minimum; an
-            // earlier D ties with it only where the loss has saturated in f64 (D_eff flat after
-            // many epochs), and the losses over d are non-increasing, so the lowest tied d is
-            // found by bisection.
-            let d_cap = grid.tokens.partition_point(|&dv| dv < cap).min(nd - 1);
-            let value = block.loss_at(tables, grid, d_cap, t, i);
-            let (mut lo, mut hi) = (0, d_cap);
+        let finite = cands.finite_at(grid, p, t);
+        let d = if cands.deadline() {
+            grid.tokens.len() - 1
+        } else if finite > 0 {
+            // Candidate D at or past every draw's capacity share one column (each run stops at
+            // its deadline); the tie rule then takes the first of them.
+            let max_cap = block.cap[t * s..(t + 1) * s]
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
+            grid.tokens[..finite]
+                .partition_point(|&dv| dv < max_cap)
+                .min(finite - 1)
+        } else {
+            continue;
+        };
+        block.column(tables, grid, d, t, &mut col);
+        // Lower finite D whose column is the same in every draw (e.g. where D_eff has
+        // saturated in f64 after many epochs) tie with it; columns fall with D elementwise, so
+        // the tied D form a range, and the tie rule takes its first, found by bisection.
+        let d = if grid.is_until_deadline(d) {
+            d
+        } else {
+            let (mut lo, mut hi) = (0, d);
             while lo < hi {
                 let mid = (lo + hi) / 2;
-                if block.loss_at(tables, grid, mid, t, i) > value {
+                block.column(tables, grid, mid, t, &mut other);
+                if other != col {
                     lo = mid + 1;
                 } else {
                     hi = mid;
                 }
             }
-            let d = lo;
-            let code = (d * nt + t) as u32;
-            // Same tie rule as the scan: lowest (d, t) code wins.
-            if value < loss[i] || (value == loss[i] && code < arg[i]) {
+            lo
+        };
+        let mean = col.iter().sum::<f64>() / s as f64;
+        let code = (d * nt + t) as u32;
+        for i in 0..s {
+            let value = col[i];
+            let tie_wins =
+                value == loss[i] && (mean < arg_mean[i] || (mean == arg_mean[i] && code < arg[i]));
+            if value < loss[i] || tie_wins {
                 loss[i] = value;
                 arg[i] = code;
+                arg_mean[i] = mean;
                 d_run[i] = block.d_run(tables, grid, d, t, i);
             }
         }
@@ -64,10 +92,10 @@ pub(crate) fn profile(tables: &Tables, grid: &Grid, p: usize) -> Profile {
 }
 
 /// The oracle of every draw.
-pub fn optima(tables: &Tables, grid: &Grid) -> Vec<DrawOptimum> {
+pub fn optima(tables: &Tables, grid: &Grid, cands: &Candidates) -> Vec<DrawOptimum> {
     let profiles: Vec<Profile> = (0..grid.feasible_params)
         .into_par_iter()
-        .map(|p| profile(tables, grid, p))
+        .map(|p| profile(tables, grid, cands, p))
         .collect();
     refine(tables.draws, grid, &profiles)
 }
@@ -128,19 +156,46 @@ mod tests {
     use crate::law::{Coeffs, Form, LawShape};
     use crate::sampling::Draw;
 
-    /// The exhaustive scan over every (d, t) that the closed-form profile replaces.
+    /// The exhaustive scan over every (d, t) that the closed-form profile replaces, with the tie
+    /// rule of MODEL.md §5: the smallest loss, then the lower expected loss, then the lower code.
     fn brute_force(tables: &Tables, grid: &Grid, p: usize) -> (Vec<f64>, Vec<u32>) {
         let s = tables.draws;
         let block = tables.block(grid, p);
-        let (mut loss, mut arg, mut col) = (vec![f64::INFINITY; s], vec![0u32; s], vec![0.0; s]);
+        let nt = grid.hours.len();
+        let mut cols: Vec<Vec<f64>> = Vec::new();
+        let mut codes = Vec::new();
         for d in 0..grid.tokens.len() {
             for t in 0..grid.feasible_hours {
+                let mut col = vec![0.0; s];
                 block.column(tables, grid, d, t, &mut col);
-                for i in 0..s {
-                    if col[i] < loss[i] {
-                        loss[i] = col[i];
-                        arg[i] = (d * grid.hours.len() + t) as u32;
-                    }
+                cols.push(col);
+                codes.push((d * nt + t) as u32);
+            }
+        }
+        // Expected loss compared exactly enough: the sum of the elementwise differences (a
+        // column one ulp lower in a single draw must win, where the rounded means may tie).
+        let lower_mean = |a: usize, b: usize| {
+            cols[a]
+                .iter()
+                .zip(&cols[b])
+                .map(|(x, y)| x - y)
+                .sum::<f64>()
+                < 0.0
+        };
+        let mut loss = vec![f64::INFINITY; s];
+        let mut arg = vec![0u32; s];
+        let mut best = vec![usize::MAX; s];
+        for c in 0..cols.len() {
+            for i in 0..s {
+                let v = cols[c][i];
+                let wins = v < loss[i]
+                    || (v == loss[i]
+                        && (lower_mean(c, best[i])
+                            || (!lower_mean(best[i], c) && codes[c] < arg[i])));
+                if wins {
+                    loss[i] = v;
+                    arg[i] = codes[c];
+                    best[i] = c;
                 }
             }
         }
@@ -159,6 +214,7 @@ mod tests {
             hours: vec![6.0, 24.0, 72.0, 200.0],
             feasible_params: 12,
             feasible_hours: 3,
+            until_deadline: false,
         };
         for (form, unique, time_term) in [
             (Form::Additive, f64::INFINITY, false),
@@ -190,8 +246,10 @@ mod tests {
                 })
                 .collect();
             let tables = Tables::new(shape, &grid, &draws, 6.0);
+            let throughput: Vec<f64> = draws.iter().map(|d| d.throughput).collect();
+            let cands = Candidates::new(&grid, &throughput, 6.0, 0.0);
             for p in 0..grid.params.len() {
-                let fast = profile(&tables, &grid, p);
+                let fast = profile(&tables, &grid, &cands, p);
                 let (loss, arg) = brute_force(&tables, &grid, p);
                 assert_eq!(fast.loss, loss, "{form:?} p{p}");
                 assert_eq!(fast.arg, arg, "{form:?} p{p}");

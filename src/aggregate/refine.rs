@@ -1,0 +1,284 @@
+//! Refinement off the grid (MODEL.md §5): each objective's grid plan is moved continuously in
+//! (ln P, ln D, ln T) on the same draws (common random numbers), so the grid's spacing does not
+//! pick the plan where the objective is flat.
+//!
+//! First P alone is scanned on a lattice fixed in absolute terms (ln P a multiple of
+//! [`LATTICE`]) within three grid steps of the grid plan, so searches from different grids meet
+//! the same points. Then a pattern search: from the best of them, with steps of one grid spacing per free
+//! coordinate, every neighbour x + h·e (e ∈ {−1, 0, 1}^k, e ≠ 0) is scored; the best that
+//! improves on the centre becomes the centre, else the steps halve, until they are below
+//! [`TOL_LN`] (0.1% in P, D and T). Moves stay inside the grid's box, within feasibility (memory,
+//! `max_params`, the budget's hours) and the candidate rule's completion share. An
+//! until-the-deadline plan keeps D = ∞ and moves in P and T only.
+//!
+//! A plan's losses are the reference formula `law::loss` per draw at D_run = min(D, cap), so a
+//! refined plan's statistics are computed here, from its column, with `crate::stats`: they do
+//! not depend on the backend. Regret is measured against the grid oracle's L* of each draw (the
+//! same reference as every grid plan's), so a refined plan can show a small negative regret in a
+//! draw. p_best is a property of a finite candidate set and is not defined off the grid.
+
+use rayon::prelude::*;
+
+use crate::backend::ConfigStats;
+use crate::grid::Grid;
+use crate::law::{self, LawShape};
+use crate::sampling::Draw;
+use crate::stats;
+
+/// Smallest step of the search in ln units: 0.1% in P, D or T.
+pub const TOL_LN: f64 = 1e-3;
+
+/// Spacing in ln P of the first stage's lattice (0.2%).
+pub const LATTICE: f64 = 2e-3;
+
+/// Rounds of the pattern search at most (each one either moves or halves the steps; a search
+/// from one grid spacing to [`TOL_LN`] needs about ten halvings).
+pub const MAX_ROUNDS: usize = 200;
+
+/// A plan anywhere in the box, not only on the grid. `tokens` is ∞ for "until the deadline".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    pub params: f64,
+    pub tokens: f64,
+    pub hours: f64,
+}
+
+/// Scores any plan against the draws.
+pub struct Evaluator<'a> {
+    pub shape: LawShape,
+    /// FLOPs per parameter per token.
+    pub k: f64,
+    pub draws: &'a [Draw],
+    /// The reference of regret per draw (the grid oracle's L*).
+    pub l_star: &'a [f64],
+    pub target: Option<f64>,
+}
+
+impl Evaluator<'_> {
+    /// The capacity of draw `i` for (P, T): tokens it can process by the deadline, computed as
+    /// the backends compute it.
+    fn cap(&self, i: usize, plan: &Plan) -> f64 {
+        self.draws[i].throughput * 3600.0 * plan.hours / (self.k * plan.params)
+    }
+
+    /// The plan's loss in every draw.
+    pub fn column(&self, plan: &Plan) -> Vec<f64> {
+        (0..self.draws.len())
+            .map(|i| {
+                let d = &self.draws[i];
+                let d_run = plan.tokens.min(self.cap(i, plan));
+                law::loss(
+                    self.shape,
+                    &d.coeffs,
+                    plan.params,
+                    d_run,
+                    plan.hours,
+                    d.unique_tokens,
+                )
+            })
+            .collect()
+    }
+
+    /// Draws in which the plan trains its D tokens before the deadline.
+    pub fn completing(&self, plan: &Plan) -> usize {
+        (0..self.draws.len())
+            .filter(|&i| plan.tokens <= self.cap(i, plan))
+            .count()
+    }
+
+    /// Every statistic of MODEL.md §5 from the plan's column (p_best NaN: see the module).
+    pub fn stats(&self, plan: &Plan) -> ConfigStats {
+        let col = self.column(plan);
+        let n = col.len() as f64;
+        let (mean, sd) = stats::mean_sd(&col);
+        let tail = stats::tail(&mut col.clone());
+        let mut regret: Vec<f64> = col.iter().zip(self.l_star).map(|(l, r)| l - r).collect();
+        let regret_mean = regret.iter().sum::<f64>() / n;
+        let regret_max = regret.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let regret_p95 = stats::quantile(&mut regret, stats::Q95);
+        let used: f64 = (0..self.draws.len())
+            .map(|i| (plan.tokens / self.cap(i, plan)).min(1.0))
+            .sum();
+        ConfigStats {
+            loss_mean: mean,
+            loss_sd: sd,
+            loss_se: sd / n.sqrt(),
+            loss_p05: tail.p05,
+            loss_p50: tail.p50,
+            loss_p95: tail.p95,
+            loss_cvar95: tail.cvar95,
+            p_complete: self.completing(plan) as f64 / n,
+            p_target: self.target.map_or(f64::NAN, |t| {
+                col.iter().filter(|&&l| l <= t).count() as f64 / n
+            }),
+            regret_mean,
+            regret_p95,
+            regret_max,
+            p_best: f64::NAN,
+            hours_mean: plan.hours * used / n,
+        }
+    }
+}
+
+/// Where a plan may move: the grid's box on its feasible part, and the completion share.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    ln_p: (f64, f64),
+    ln_d: (f64, f64),
+    ln_t: (f64, f64),
+    /// Grid spacing per coordinate (the first step of the search).
+    step: [f64; 3],
+    /// Draws in which a finite-D plan must complete.
+    need: usize,
+}
+
+impl Bounds {
+    /// The feasible box of `grid`; finite-D plans must complete in at least `need` draws
+    /// (`crate::candidates::completions_needed`).
+    pub fn of(grid: &Grid, need: usize) -> Self {
+        let span = |v: &[f64]| (v[0].ln(), v[v.len() - 1].ln());
+        let spacing = |(a, b): (f64, f64), n: usize| {
+            if n > 1 {
+                (b - a) / (n - 1) as f64
+            } else {
+                0.0
+            }
+        };
+        let ln_p = span(&grid.params[..grid.feasible_params]);
+        let ln_d = span(&grid.tokens[..grid.finite_tokens()]);
+        let ln_t = span(&grid.hours[..grid.feasible_hours]);
+        Bounds {
+            ln_p,
+            ln_d,
+            ln_t,
+            step: [
+                spacing(ln_p, grid.feasible_params),
+                spacing(ln_d, grid.finite_tokens()),
+                spacing(ln_t, grid.feasible_hours),
+            ],
+            need,
+        }
+    }
+}
+
+/// The best plan near `start` under `score` (smaller is better; ∞ refuses a plan), ties broken
+/// by expected loss. Returns the plan and its statistics.
+pub fn refine(
+    eval: &Evaluator,
+    bounds: &Bounds,
+    start: Plan,
+    score: &(dyn Fn(&Plan, &ConfigStats) -> f64 + Sync),
+) -> (Plan, ConfigStats) {
+    let deadline = start.tokens.is_infinite();
+    // Free coordinates: those whose range is more than a point.
+    let free = [
+        bounds.ln_p.1 > bounds.ln_p.0,
+        !deadline && bounds.ln_d.1 > bounds.ln_d.0,
+        bounds.ln_t.1 > bounds.ln_t.0,
+    ];
+    let dims: Vec<usize> = (0..3).filter(|&j| free[j]).collect();
+    let lo = [bounds.ln_p.0, bounds.ln_d.0, bounds.ln_t.0];
+    let hi = [bounds.ln_p.1, bounds.ln_d.1, bounds.ln_t.1];
+    let x0 = [
+        start.params.ln(),
+        if deadline { 0.0 } else { start.tokens.ln() },
+        start.hours.ln(),
+    ];
+    // A coordinate that has not moved keeps its exact grid value (exp(ln x) may differ by an ulp).
+    let at = |x: &[f64; 3], j: usize, v: f64| if x[j] == x0[j] { v } else { x[j].exp() };
+    let to_plan = |x: &[f64; 3]| Plan {
+        params: at(x, 0, start.params),
+        tokens: if deadline {
+            f64::INFINITY
+        } else {
+            at(x, 1, start.tokens)
+        },
+        hours: at(x, 2, start.hours),
+    };
+    let judge = |x: &[f64; 3]| -> Option<(f64, ConfigStats)> {
+        let plan = to_plan(x);
+        if (0..3).any(|j| free[j] && !(lo[j] - 1e-12..=hi[j] + 1e-12).contains(&x[j])) {
+            return None;
+        }
+        if !deadline && eval.completing(&plan) < bounds.need {
+            return None;
+        }
+        let st = eval.stats(&plan);
+        let s = score(&plan, &st);
+        s.is_finite().then_some((s, st))
+    };
+    let better = |a: &(f64, ConfigStats), b: &(f64, ConfigStats)| {
+        a.0 < b.0 || (a.0 == b.0 && a.1.loss_mean < b.1.loss_mean)
+    };
+    let mut x = x0;
+    let Some(mut fx) = judge(&x) else {
+        let st = eval.stats(&start);
+        return (start, st);
+    };
+    // Stage 1: P on a lattice fixed in absolute terms (ln P ∈ LATTICE·ℤ) within ±3 grid steps,
+    // so that searches from different grids see the same points and, where the objective is
+    // rough (quantiles over finitely many draws), settle in the same minimum.
+    if free[0] {
+        let (a, b) = (
+            ((x[0] - 3.0 * bounds.step[0]).max(lo[0]) / LATTICE).ceil() as i64,
+            ((x[0] + 3.0 * bounds.step[0]).min(hi[0]) / LATTICE).floor() as i64,
+        );
+        let scanned: Vec<([f64; 3], Option<(f64, ConfigStats)>)> = (a..=b)
+            .into_par_iter()
+            .map(|m| {
+                let mut y = x;
+                y[0] = m as f64 * LATTICE;
+                (y, judge(&y))
+            })
+            .collect();
+        for (y, r) in scanned {
+            if let Some(r) = r {
+                if better(&r, &fx) {
+                    x = y;
+                    fx = r;
+                }
+            }
+        }
+    }
+    let mut h = bounds.step;
+    let moves: Vec<Vec<i8>> = (0..3usize.pow(dims.len() as u32))
+        .map(|m| {
+            (0..dims.len())
+                .map(|j| (m / 3usize.pow(j as u32) % 3) as i8 - 1)
+                .collect()
+        })
+        .filter(|e: &Vec<i8>| e.iter().any(|&v| v != 0))
+        .collect();
+    for _ in 0..MAX_ROUNDS {
+        if dims.iter().all(|&j| h[j] < TOL_LN) {
+            break;
+        }
+        let tried: Vec<([f64; 3], Option<(f64, ConfigStats)>)> = moves
+            .par_iter()
+            .map(|e| {
+                let mut y = x;
+                for (k, &j) in dims.iter().enumerate() {
+                    y[j] += f64::from(e[k]) * h[j];
+                }
+                (y, judge(&y))
+            })
+            .collect();
+        // The first of equals in move order, so the search is deterministic.
+        let best = tried
+            .into_iter()
+            .filter_map(|(y, r)| r.map(|r| (y, r)))
+            .reduce(|a, b| if better(&b.1, &a.1) { b } else { a });
+        match best {
+            Some((y, r)) if better(&r, &fx) => {
+                x = y;
+                fx = r;
+            }
+            _ => {
+                for &j in &dims {
+                    h[j] /= 2.0;
+                }
+            }
+        }
+    }
+    (to_plan(&x), fx.1)
+}
