@@ -228,15 +228,6 @@ pub fn prepare_run_dir(dir: &Path, t: &Target) -> Result<Lock> {
             ),
         ));
     }
-    if dir.file_name().is_none() {
-        return Err(Error::input(
-            flag,
-            format!(
-                "{} has no folder name; give a folder such as output/run1",
-                dir.display()
-            ),
-        ));
-    }
     if dir.is_dir() {
         let canon = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
         for p in &t.protected {
@@ -252,6 +243,15 @@ pub fn prepare_run_dir(dir: &Path, t: &Target) -> Result<Lock> {
                     ));
                 }
             }
+        }
+        if dir.file_name().is_none() {
+            return Err(Error::input(
+                flag,
+                format!(
+                    "{} has no folder name; give a folder such as output/run1",
+                    dir.display()
+                ),
+            ));
         }
         let entries: Vec<String> = std::fs::read_dir(dir)
             .map_err(|e| not_writable(flag, dir, dir, &e))?
@@ -280,7 +280,15 @@ pub fn prepare_run_dir(dir: &Path, t: &Target) -> Result<Lock> {
     }
     let name = dir
         .file_name()
-        .expect("checked above")
+        .ok_or_else(|| {
+            Error::input(
+                flag,
+                format!(
+                    "{} has no folder name; give a folder such as output/run1",
+                    dir.display()
+                ),
+            )
+        })?
         .to_string_lossy()
         .to_string();
     let at = existing_ancestor(dir);

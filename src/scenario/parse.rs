@@ -216,9 +216,16 @@ impl<'a> Sec<'a> {
 
     fn required_table(&self, key: &str) -> Result<Sec<'a>> {
         self.table(key)?.ok_or_else(|| {
+            // A misspelt section ([budjet]) is named, not only the missing one.
+            let near = self
+                .t
+                .keys()
+                .find(|k| edit_distance(&k.to_lowercase(), key) <= 2)
+                .map(|k| format!(" (found an unknown [{k}]: did you mean [{key}]?)"))
+                .unwrap_or_default();
             Error::input(
                 self.field(key),
-                format!("missing; add a [{}] section", self.field(key)),
+                format!("missing; add a [{}] section{near}", self.field(key)),
             )
         })
     }
