@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::error::Error;
@@ -89,9 +88,14 @@ enum Command {
 struct RunArgs {
     /// The scenario TOML file.
     scenario: PathBuf,
-    /// Output folder [default: output/<scenario name>]; replaced as a whole when the run completes.
+    /// Output folder [default: output/<scenario name>]; replaced as a whole when the run
+    /// completes, if it is empty or a previous run's folder (else refused: see --force).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace the output folder even if it holds files no scalerisk run wrote (never one that
+    /// holds the scenario, its CSVs or the current folder).
+    #[arg(long)]
+    force: bool,
     /// Number of draws (overrides sampling.draws).
     #[arg(long, value_name = "N")]
     draws: Option<u64>,
@@ -182,8 +186,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
         }
         Command::Fit(args) => fit_runs(args, &mut out)?,
         Command::Plot { output_dir, format } => {
-            for name in crate::plot::plot_dir(&output_dir, format)? {
+            let done = crate::plot::plot_dir(&output_dir, format)?;
+            for name in done.written {
                 writeln!(out, "wrote {}", output_dir.join(name).display())?;
+            }
+            for (name, why) in done.skipped {
+                eprintln!("note: {name} not drawn: {why}");
             }
         }
         Command::Bench(args) => bench(args, &mut out)?,
@@ -195,6 +203,33 @@ pub fn run() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Memory a run needs per configuration (its statistics and its configs.csv row in memory) and
+/// per draw (the draw, its optimum and its draws.csv row), measured on the shipped scenarios with
+/// a margin.
+pub const MEMORY_PER_CONFIG: f64 = 800.0;
+pub const MEMORY_PER_DRAW: f64 = 1300.0;
+/// Most memory a run may be estimated to need.
+pub const MAX_MEMORY: f64 = 8e9;
+/// Output bytes per configuration (configs.csv) and per draw (draws.csv), with a margin.
+pub const DISK_PER_CONFIG: f64 = 320.0;
+pub const DISK_PER_DRAW: f64 = 320.0;
+
+/// Refuse a run whose estimated memory is over [`MAX_MEMORY`], before any work.
+fn check_memory(configs: f64, draws: f64, field: &str) -> Result<(), Error> {
+    let bytes = configs * MEMORY_PER_CONFIG + draws * MEMORY_PER_DRAW;
+    if bytes > MAX_MEMORY {
+        return Err(Error::input(
+            field,
+            format!(
+                "{configs:.0} configurations and {draws:.0} draws need about {:.1} GB of memory ({MEMORY_PER_CONFIG} B per configuration, {MEMORY_PER_DRAW} B per draw), over the limit of {:.0} GB; lower sampling.draws or the grid's points",
+                bytes / 1e9,
+                MAX_MEMORY / 1e9
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let mut sets = args.set.clone();
     if let Some(n) = args.draws {
@@ -204,26 +239,57 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         sets.push(format!("sampling.seed={seed}"));
     }
     let s = scenario::from_path(&args.scenario, &sets)?;
+    if let Some(tol) = args.precision {
+        if !(tol.is_finite() && tol > 0.0) {
+            Err(Error::input(
+                "--precision",
+                format!("{tol} is not allowed; a standard error in loss units > 0, e.g. 1e-4"),
+            ))?;
+        }
+    }
     let dir = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&s.name));
-    check_output_dir(&dir)?;
+    // Every check that can fail is made before the work: memory, the folder, space, the lock.
+    let configs = (s.search.params.points * s.search.tokens.points * s.search.hours.len()) as f64;
+    let draws = match args.precision {
+        None => s.sampling.draws as f64,
+        // --precision may grow the draws up to its limits (pipeline::run_to_precision).
+        Some(_) => (s.sampling.draws as f64 * pipeline::MAX_PRECISION_BATCHES as f64)
+            .min(scenario::MAX_DRAWS as f64)
+            .min(scenario::MAX_EVALUATIONS / configs)
+            .max(s.sampling.draws as f64),
+    };
+    check_memory(configs, draws, "sampling.draws")?;
+    let base = args.scenario.parent().unwrap_or(Path::new("."));
+    let mut protected = vec![args.scenario.clone(), std::env::current_dir()?];
+    if let scenario::Uncertainty::Draws { source, .. } = &s.law.uncertainty {
+        protected.push(base.join(source));
+    }
+    let charts = if args.plot.is_some() { 8e6 } else { 0.0 };
+    let _lock = export::prepare_run_dir(
+        &dir,
+        &export::Target {
+            flag: "--out",
+            force: args.force,
+            protected,
+            bytes: configs * DISK_PER_CONFIG + draws * DISK_PER_DRAW + 1e6 + charts,
+        },
+    )?;
     let show = !args.quiet && !args.json;
     let result = match args.precision {
         None => pipeline::run(s, args.backend, show)?,
-        Some(tol) if tol.is_finite() && tol > 0.0 => {
-            pipeline::run_to_precision(s, args.backend, show, tol)?
-        }
-        Some(tol) => Err(Error::input(
-            "--precision",
-            format!("{tol} is not allowed; a standard error in loss units > 0, e.g. 1e-4"),
-        ))?,
+        Some(tol) => pipeline::run_to_precision(s, args.backend, show, tol)?,
     };
-    let mut files: Vec<(String, Vec<u8>)> = export::files(&result)?
+    let files: Vec<(String, Vec<u8>)> = export::files(&result)?
         .into_iter()
         .map(|(n, b)| (n.to_string(), b))
         .collect();
+    // The CSVs first: a chart that cannot be drawn never costs the run.
+    export::write_atomic(&dir, &files)?;
+    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let mut notes = Vec::new();
     if let Some(format) = args.plot {
         // The charts read the run's own CSVs, as `scalerisk plot` reads them from disk.
         let texts = files
@@ -231,17 +297,31 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
             .map(|(n, b)| Ok((n.as_str(), std::str::from_utf8(b)?)))
             .collect::<Result<std::collections::HashMap<_, _>, std::str::Utf8Error>>()?;
         let tables = crate::plot::RunTables::from_files(&texts)?;
-        files.extend(crate::plot::render(&tables, format)?);
+        for (name, bytes) in crate::plot::render_each(&tables, format)? {
+            match bytes {
+                Ok(bytes) => {
+                    export::write_file_atomic(&dir.join(&name), &bytes)?;
+                    names.push(name);
+                }
+                Err(e) => notes.push(format!("note: {name} not drawn: {e}")),
+            }
+        }
     }
-    export::write_atomic(&dir, &files).with_context(|| format!("writing {}", dir.display()))?;
-    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     if args.json {
         let mut doc = export::run_json::document(&result);
         doc["output_dir"] = serde_json::Value::String(dir.display().to_string());
+        if !notes.is_empty() {
+            doc["chart_notes"] = serde_json::json!(notes);
+        }
         writeln!(out, "{}", serde_json::to_string(&doc)?)?;
     } else if !args.quiet {
         write!(out, "{}", report::render(&result))?;
         writeln!(out, "wrote {}/{{{}}}", dir.display(), names.join(", "))?;
+    }
+    if !args.quiet {
+        for n in &notes {
+            eprintln!("{n}");
+        }
     }
     Ok(())
 }
@@ -266,6 +346,10 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     }
     if args.reps == 0 {
         Err(Error::input("--reps", "0 is not allowed; at least 1"))?;
+    }
+    check_memory(args.configs as f64, args.draws as f64, "--configs")?;
+    if let Some(path) = &args.csv {
+        export::check_file_target(path, "--csv", 1e5)?;
     }
     let s = bench::workload(args.configs, args.draws)?;
     let gpu = match args.backend {
@@ -339,10 +423,14 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
             format!("{} is not allowed; a finite number > 0", args.at_flops),
         ))?;
     }
-    if args.bootstrap == 1 {
+    if args.bootstrap == 1 || args.bootstrap > fit::MAX_BOOTSTRAP {
         Err(Error::input(
             "--bootstrap",
-            "1 is not allowed; 0 (point estimate only) or at least 2 refits",
+            format!(
+                "{} is not allowed; 0 (point estimate only) or 2 to {} refits",
+                args.bootstrap,
+                fit::MAX_BOOTSTRAP
+            ),
         ))?;
     }
     let all = runs::load(&args.runs)?;
@@ -358,13 +446,39 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
         ))?;
     }
     let kept = runs::drop_highest(all, args.drop_highest);
+    let field = args.runs.display().to_string();
+    runs::check_identifiable(&kept, &field)?;
+    let work = kept.len() as f64 * (fit::start_grid().len() + args.bootstrap) as f64;
+    if work > fit::MAX_WORK {
+        Err(Error::input(
+            "--bootstrap",
+            format!(
+                "{} runs × ({} starting points + {} refits) = {work:.2e} is over the limit of {:.0e} (about five minutes on 2 cores); use fewer refits or runs",
+                kept.len(),
+                fit::start_grid().len(),
+                args.bootstrap,
+                fit::MAX_WORK
+            ),
+        ))?;
+    }
     if args.bootstrap > 0 {
-        check_output_dir(args.out.parent().unwrap_or(Path::new(".")))?;
+        export::check_file_target(&args.out, "--out", 100.0 * args.bootstrap as f64 + 1e4)?;
     }
     let point = fit::fit(&kept, args.delta).ok_or_else(|| {
         Error::Runtime("the fit diverged from every starting point; check the runs".into())
     })?;
-    let boot = fit::bootstrap(&kept, args.delta, &point, args.bootstrap, args.seed);
+    if let Some(why) = point.out_of_domain() {
+        Err(Error::input(
+            &field,
+            format!(
+                "the best fit has {why}: these runs do not identify E + A/P^α + B/D^β; check the runs (or drop outliers with --drop-highest)"
+            ),
+        ))?;
+    }
+    let (boot, outside): (Vec<_>, Vec<_>) =
+        fit::bootstrap(&kept, args.delta, &point, args.bootstrap, args.seed)
+            .into_iter()
+            .partition(|f| f.out_of_domain().is_none());
     writeln!(
         out,
         "fit of {} runs from {}{}: Huber (δ = {}) on log L, L-BFGS from {} starts",
@@ -380,15 +494,35 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
     )?;
     write!(out, "{}", report::render(&point, &boot, args.at_flops))?;
     if args.bootstrap > 0 {
-        if boot.len() < args.bootstrap {
+        let diverged = args.bootstrap - boot.len() - outside.len();
+        if diverged > 0 {
             writeln!(
                 out,
-                "note: {} of {} refits diverged and were left out",
-                args.bootstrap - boot.len(),
+                "note: {diverged} of {} refits diverged and were left out",
                 args.bootstrap
             )?;
         }
-        export::write_file_atomic(&args.out, &report::draws_csv(&boot)?)?;
+        if !outside.is_empty() {
+            writeln!(
+                out,
+                "note: {} of {} refits left the law's domain (e.g. {}) and were left out",
+                outside.len(),
+                args.bootstrap,
+                outside[0].out_of_domain().unwrap_or_default()
+            )?;
+        }
+        if boot.len() < 2 {
+            Err(Error::Runtime(format!(
+                "only {} of {} refits converged inside the law's domain; no draws written",
+                boot.len(),
+                args.bootstrap
+            )))?;
+        }
+        let csv = report::draws_csv(&boot)?;
+        // What `run` will read must pass its checks: the same reader, before writing.
+        scenario::load_law_draws(std::str::from_utf8(&csv)?, "fit draws")
+            .map_err(|e| Error::Runtime(format!("the fitted draws would be refused: {e}")))?;
+        export::write_file_atomic(&args.out, &csv)?;
         writeln!(
             out,
             "wrote {} draws to {} (use: law.uncertainty = \"draws\", law.draws_file = \"{}\")",
@@ -396,43 +530,6 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
             args.out.display(),
             args.out.display()
         )?;
-    }
-    Ok(())
-}
-
-/// Fail in a second, not after the run, when the output folder cannot be written.
-fn check_output_dir(dir: &Path) -> Result<(), Error> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(Error::input(
-            "--out",
-            format!("{} exists and is not a folder", dir.display()),
-        ));
-    }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut probe = parent;
-    while !probe.exists() {
-        probe = probe
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-    }
-    if !probe.is_dir()
-        || probe
-            .metadata()
-            .map(|m| m.permissions().readonly())
-            .unwrap_or(true)
-    {
-        return Err(Error::input(
-            "--out",
-            format!(
-                "{} cannot be created: {} is not a writable folder",
-                dir.display(),
-                probe.display()
-            ),
-        ));
     }
     Ok(())
 }

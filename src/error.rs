@@ -8,13 +8,10 @@ pub enum Error {
     /// A scenario field, flag or CSV cell is invalid: fix the named field and run again.
     #[error("{field}: {message}")]
     Input { field: String, message: String },
-    /// A file could not be read or written: check the path and permissions.
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file could not be read or written: check the path and permissions. The OS error is
+    /// part of the message, not a `source`, so that a context chain prints it once.
+    #[error("{path}: {err}")]
+    Io { path: String, err: std::io::Error },
     /// The computation itself failed (device lost, out of memory): retry, or use `--backend cpu`.
     #[error("{0}")]
     Runtime(String),
@@ -37,7 +34,7 @@ impl Error {
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().display().to_string(),
-            source,
+            err: source,
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    scalerisk::backend::gpu::quiet_runtime_dir();
     match scalerisk::cli::run() {
         Ok(code) => code,
         Err(e) => {

@@ -375,6 +375,12 @@ fn killing_a_run_midway_leaves_no_partial_csv() {
     let out = dir.path().join("results");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("configs.csv"), "previous\n").unwrap();
+    // The marker of a previous run: without it the folder is refused before any work.
+    std::fs::write(
+        out.join("run.json"),
+        "{\"tool\": \"scalerisk\", \"scenario\": {}}\n",
+    )
+    .unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("scalerisk"))
         .args([
             "run",
@@ -390,18 +396,23 @@ fn killing_a_run_midway_leaves_no_partial_csv() {
     std::thread::sleep(std::time::Duration::from_millis(1500));
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the run finished before it was killed");
+    assert!(
+        status.code().is_none(),
+        "the run ended ({status}) before it was killed"
+    );
     assert_eq!(
         std::fs::read_to_string(out.join("configs.csv")).unwrap(),
         "previous\n"
     );
-    let names: Vec<String> = std::fs::read_dir(dir.path())
+    // Besides the results, only the killed run's lock (its pid; the next run takes it over).
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
+    names.sort();
     assert_eq!(
         names,
-        vec!["results".to_string()],
+        vec![".results.lock".to_string(), "results".to_string()],
         "partial files left: {names:?}"
     );
 
@@ -427,7 +438,7 @@ fn killing_a_run_midway_leaves_no_partial_csv() {
         .assert()
         .success();
     // ... the same target cleans up, and its new results replace the restored ones as a whole.
-    assert!(!old.exists() && !tmp.exists());
+    assert!(!old.exists() && !tmp.exists() && !dir.path().join(".results.lock").exists());
     let configs = std::fs::read_to_string(out.join("configs.csv")).unwrap();
     assert!(configs.starts_with("params,tokens,hours"));
 }

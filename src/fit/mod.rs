@@ -10,7 +10,7 @@ pub mod objective;
 pub mod report;
 pub mod runs;
 
-use argmin::core::{Executor, State};
+use argmin::core::{CostFunction, Error as ArgminError, Executor, Gradient, State};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use rand::Rng;
@@ -23,6 +23,20 @@ use runs::Run;
 
 /// Coefficients fitted: E, A, B, α, β.
 pub const N_COEFFS: usize = 5;
+
+/// Most runs a fit reads.
+pub const MAX_RUNS: usize = 100_000;
+/// Most bootstrap refits.
+pub const MAX_BOOTSTRAP: usize = 100_000;
+/// Most work a fit may ask for, in runs × (starting points + bootstrap refits): about five
+/// minutes on 2 cores (240 runs × 5500 take 8 s).
+pub const MAX_WORK: f64 = 5e7;
+/// L-BFGS iterations per start.
+pub const MAX_ITERS: u64 = 1000;
+/// Objective evaluations per start, line searches included: argmin's More-Thuente line search
+/// has no iteration limit of its own, and on some data it never stops (issue 12); a start that
+/// spends this many is dropped as diverged.
+pub const MAX_EVALS: u32 = 20_000;
 
 /// Hoffmann's Huber δ.
 pub const DEFAULT_DELTA: f64 = 1e-3;
@@ -72,6 +86,23 @@ impl Fitted {
         }
     }
 
+    /// Why these coefficients are outside the law's domain (what `run` accepts in a draws
+    /// file), or None when they are inside it.
+    pub fn out_of_domain(&self) -> Option<String> {
+        let max = crate::scenario::MAX_TERM;
+        for (name, v) in [("E", self.e), ("A", self.a), ("B", self.b)] {
+            if !(v.is_finite() && v >= 0.0 && v <= max) {
+                return Some(format!("{name} = {v:e} (must be in [0, {max:e}])"));
+            }
+        }
+        for (name, v) in [("alpha", self.alpha), ("beta", self.beta)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Some(format!("{name} = {v} (must be > 0)"));
+            }
+        }
+        (self.a <= 0.0 || self.b <= 0.0).then(|| "A or B = 0 (must be > 0)".to_string())
+    }
+
     /// The compute-optimal exponent a = β/(α+β) of P_opt ∝ C^a.
     pub fn exponent_a(&self) -> f64 {
         self.beta / (self.alpha + self.beta)
@@ -96,7 +127,43 @@ pub fn start_grid() -> Vec<Vec<f64>> {
     out
 }
 
-/// L-BFGS from `start`: the best θ it reached and the objective there (None if it diverged).
+/// The objective with a budget of evaluations: past it, an error ends the start.
+struct Bounded<'a> {
+    f: Objective<'a>,
+    left: std::cell::Cell<u32>,
+}
+
+impl Bounded<'_> {
+    fn spend(&self) -> Result<(), ArgminError> {
+        let left = self.left.get();
+        if left == 0 {
+            return Err(ArgminError::msg("evaluation budget spent"));
+        }
+        self.left.set(left - 1);
+        Ok(())
+    }
+}
+
+impl CostFunction for Bounded<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+    fn cost(&self, t: &Vec<f64>) -> Result<f64, ArgminError> {
+        self.spend()?;
+        self.f.cost(t)
+    }
+}
+
+impl Gradient for Bounded<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+    fn gradient(&self, t: &Vec<f64>) -> Result<Vec<f64>, ArgminError> {
+        self.spend()?;
+        self.f.gradient(t)
+    }
+}
+
+/// L-BFGS from `start`: the best θ it reached and the objective there (None if it diverged or
+/// spent [`MAX_EVALS`]).
 fn minimize(f: &Objective, start: Vec<f64>) -> Option<(Vec<f64>, f64)> {
     let linesearch = MoreThuenteLineSearch::new();
     let solver = LBFGS::new(linesearch, 10)
@@ -104,8 +171,12 @@ fn minimize(f: &Objective, start: Vec<f64>) -> Option<(Vec<f64>, f64)> {
         .ok()?
         .with_tolerance_cost(1e-15)
         .ok()?;
-    let res = Executor::new(*f, solver)
-        .configure(|s| s.param(start).max_iters(1000))
+    let bounded = Bounded {
+        f: *f,
+        left: std::cell::Cell::new(MAX_EVALS),
+    };
+    let res = Executor::new(bounded, solver)
+        .configure(|s| s.param(start).max_iters(MAX_ITERS))
         .run()
         .ok()?;
     let state = res.state();

@@ -27,8 +27,7 @@ const LOSS: &[&str] = &["loss"];
 /// The runs of a CSV file, refused with the line number at the first bad cell.
 pub fn load(path: &Path) -> Result<Vec<Run>> {
     let field = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(&field, format!("cannot read: {e}")))?;
+    let text = crate::scenario::read_text(path, crate::scenario::MAX_CSV_BYTES, &field)?;
     parse(&text, &field)
 }
 
@@ -41,12 +40,13 @@ pub fn parse(text: &str, field: &str) -> Result<Vec<Run>> {
         .headers()
         .map_err(|e| Error::input(field, e.to_string()))?
         .clone();
+    crate::scenario::check_unique_headers(&headers, field, "the runs CSV")?;
     let find = |names: &[&str]| {
         headers
             .iter()
             .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
     };
-    let columns = headers.iter().collect::<Vec<_>>().join(", ");
+    let columns = crate::scenario::show_headers(headers.iter());
     let missing = |what: &str| {
         Error::input(
             field,
@@ -86,6 +86,16 @@ pub fn parse(text: &str, field: &str) -> Result<Vec<Run>> {
             }
             Ok(v)
         };
+        if runs.len() >= super::MAX_RUNS {
+            return Err(Error::input(
+                field,
+                format!(
+                    "more than {} runs; a fit reads at most {}",
+                    super::MAX_RUNS,
+                    super::MAX_RUNS
+                ),
+            ));
+        }
         let params = cell(p_col)?;
         let d = cell(d_col.0)?;
         let tokens = if d_col.1 {
@@ -111,6 +121,37 @@ pub fn parse(text: &str, field: &str) -> Result<Vec<Run>> {
         ));
     }
     Ok(runs)
+}
+
+/// Refuse runs that cannot identify E + A/P^α + B/D^β: fewer than two distinct model sizes or
+/// token counts, or losses that do not vary.
+pub fn check_identifiable(runs: &[Run], field: &str) -> Result<()> {
+    let distinct = |get: fn(&Run) -> f64| {
+        let mut v: Vec<f64> = runs.iter().map(get).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    for (what, get) in [
+        (
+            "model sizes (params)",
+            (|r: &Run| r.params) as fn(&Run) -> f64,
+        ),
+        ("token counts", |r: &Run| r.tokens),
+        ("losses", |r: &Run| r.loss),
+    ] {
+        let v = distinct(get);
+        if v.len() < 2 {
+            return Err(Error::input(
+                field,
+                format!(
+                    "every run has the same {what} ({}); the fit needs at least two distinct {what} to identify the law",
+                    v.first().copied().unwrap_or(f64::NAN)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The runs without the `k` highest losses (Epoch AI drop Chinchilla's 5 highest-loss points).

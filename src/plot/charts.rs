@@ -32,7 +32,11 @@ where
         root.present()?;
         Ok(())
     })();
-    r.map_err(|e| Error::Runtime(format!("drawing {name}: {e}")))
+    r.map_err(|e| match e.downcast::<Error>() {
+        Ok(e) if e.is_input() => *e,
+        Ok(e) => Error::Runtime(format!("drawing {name}: {e}")),
+        Err(e) => Error::Runtime(format!("drawing {name}: {e}")),
+    })
 }
 
 /// The legend box every chart uses.
@@ -81,8 +85,12 @@ fn first_rec(t: &RunTables) -> Option<(String, (f64, f64, f64))> {
 }
 
 /// Tick positions on a log axis: 1-2-5 per decade, every digit when the range is narrow, only
-/// powers of ten when it spans many decades.
+/// powers of ten when it spans many decades. Empty unless 0 < lo < hi < ∞ (so the decade loop
+/// is bounded: a finite f64 range spans at most ~630 decades).
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && lo < hi && hi.is_finite()) {
+        return Vec::new();
+    }
     let pick = |mantissas: &[f64]| -> Vec<f64> {
         let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
         (a..=b)
@@ -94,12 +102,17 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     if v.len() < 4 {
         pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
     } else if v.len() > 12 {
-        pick(&[1.0])
+        let all = pick(&[1.0]);
+        // Every k-th power of ten, so a range of hundreds of decades keeps ~12 labels.
+        let k = all.len().div_ceil(12).max(1);
+        all.into_iter().step_by(k).collect()
     } else {
         v
     }
 }
 
+/// The padded range of the finite positive values, for a log axis; (1, 10) when there are none.
+/// The padding stays finite (values near f64::MAX are not padded past it).
 fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite() && *v > 0.0)
@@ -109,7 +122,26 @@ fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if !lo.is_finite() {
         return (1.0, 10.0);
     }
-    (lo / 1.3, hi * 1.3)
+    let (lo, hi) = ((lo / 1.3).max(f64::MIN_POSITIVE), (hi * 1.3).min(f64::MAX));
+    if lo < hi {
+        (lo, hi)
+    } else {
+        (lo, lo * 10.0)
+    }
+}
+
+/// A linear axis range plotters can label: finite, ordered, wider than rounding.
+fn check_linear(lo: f64, hi: f64, what: &str) -> Res {
+    let width = hi - lo;
+    if !(lo.is_finite() && hi.is_finite() && width.is_finite() && width > 0.0)
+        || width <= 1e-9 * lo.abs().max(hi.abs())
+    {
+        return Err(format!(
+            "the {what} range [{lo:e}, {hi:e}] cannot be drawn (values out of range)"
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn loss_vs_params<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &RunTables) -> Res
@@ -150,6 +182,7 @@ where
         floor - 0.1 * spread,
         (min_mean + 4.0 * spread).min(max_p95 + 0.1 * spread),
     );
+    check_linear(y_lo, y_hi, "loss")?;
     let (x_lo, x_hi) = log_range(best.iter().map(|b| b.0));
     let mut chart = ChartBuilder::on(root)
         .caption(
@@ -308,6 +341,9 @@ where
     if n == 0 {
         return Err("no uncertain inputs: nothing varies across draws".into());
     }
+    if !base.is_finite() {
+        return Err("no recommended plan's loss to compare against".into());
+    }
     let all = low[..n]
         .iter()
         .chain(&high[..n])
@@ -318,7 +354,8 @@ where
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
-    let pad = ((hi - lo) * 0.08).max(1e-6);
+    let pad = ((hi - lo) * 0.08).max(1e-6 * (1.0 + lo.abs().max(hi.abs())));
+    check_linear(lo - pad, hi + pad, "loss")?;
     let labels = names[..n].to_vec();
     let mut chart = ChartBuilder::on(root)
         .caption(title(t, "what moves the plan's loss"), ("sans-serif", 22))
@@ -413,7 +450,7 @@ where
         .legend(|(x, y)| Circle::new((x + 10, y), 3, BAND.mix(0.5).filled()));
     // D = 20·P, clipped to the plotted box.
     let (a, b) = (x_lo.max(y_lo / 20.0), x_hi.min(y_hi / 20.0));
-    let segment: Vec<(f64, f64)> = if a < b {
+    let segment: Vec<(f64, f64)> = if a < b && (20.0 * b).is_finite() {
         vec![(a, 20.0 * a), (b, 20.0 * b)]
     } else {
         Vec::new()
@@ -438,4 +475,28 @@ where
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 12: a range reaching f64::MAX made the decade loop run to i32::MAX.
+    #[test]
+    fn ticks_and_ranges_are_bounded_on_extreme_values() {
+        let t = std::time::Instant::now();
+        let (lo, hi) = log_range([1e-9, 1e308].into_iter());
+        assert!(lo > 0.0 && hi.is_finite() && lo < hi);
+        let ticks = log_ticks(lo, hi);
+        assert!(!ticks.is_empty() && ticks.len() <= 13, "{}", ticks.len());
+        assert!(log_ticks(1.0, f64::INFINITY).is_empty());
+        assert!(log_ticks(f64::NAN, 10.0).is_empty());
+        assert_eq!(log_range([f64::NAN, -1.0].into_iter()), (1.0, 10.0));
+        let (a, b) = log_range([f64::MAX].into_iter());
+        assert!(a < b && b.is_finite());
+        assert!(check_linear(0.0, f64::INFINITY, "x").is_err());
+        assert!(check_linear(1e300, 1e300 * (1.0 + 1e-15), "x").is_err());
+        assert!(check_linear(2.0, 3.0, "x").is_ok());
+        assert!(t.elapsed().as_secs() < 1);
+    }
 }

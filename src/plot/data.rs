@@ -5,6 +5,9 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Largest run file `plot` reads (configs.csv of a 10-million-configuration grid is ~3 GB).
+pub const MAX_TABLE_BYTES: u64 = 4 << 30;
+
 /// One CSV as columns of numbers (text cells kept where a column is not numeric).
 pub struct Table {
     pub file: String,
@@ -21,6 +24,11 @@ impl Table {
             .iter()
             .map(String::from)
             .collect();
+        for (i, h) in headers.iter().enumerate() {
+            if headers[..i].contains(h) {
+                return Err(Error::input(file, format!("names column {h:?} twice")));
+            }
+        }
         let mut rows = Vec::new();
         for (i, rec) in rd.records().enumerate() {
             let rec = rec.map_err(|e| Error::input(file, format!("line {}: {e}", i + 2)))?;
@@ -140,8 +148,12 @@ impl RunTables {
             "sensitivity.csv",
         ] {
             let path = dir.join(name);
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                texts.push((name, text));
+            match crate::scenario::read_text(&path, MAX_TABLE_BYTES, name) {
+                Ok(text) => texts.push((name, text)),
+                // Missing files are named by `from_files`; anything else (too large, not
+                // UTF-8, unreadable) is said here.
+                Err(e) if path.exists() => return Err(e),
+                Err(_) => {}
             }
         }
         RunTables::from_files(&texts.iter().map(|(n, t)| (*n, t.as_str())).collect())

@@ -66,8 +66,18 @@ impl Drop for Scratch {
     }
 }
 
-/// Every chart of a run, as (file name, bytes).
+/// Every chart of a run, as (file name, bytes), or the first chart's failure.
 pub fn render(t: &RunTables, format: Format) -> Result<Vec<(String, Vec<u8>)>> {
+    render_each(t, format)?
+        .into_iter()
+        .map(|(name, r)| r.map(|b| (name, b)))
+        .collect()
+}
+
+/// Every chart of a run, each as (file name, its bytes or why it cannot be drawn): one chart
+/// that cannot be drawn (no uncertain inputs, one draw, values out of range) does not stop the
+/// others.
+pub fn render_each(t: &RunTables, format: Format) -> Result<Vec<(String, Result<Vec<u8>>)>> {
     register_font();
     let scratch = match format {
         Format::Png => Some(Scratch::new()?),
@@ -79,19 +89,19 @@ pub fn render(t: &RunTables, format: Format) -> Result<Vec<(String, Vec<u8>)>> {
         let bytes = match format {
             Format::Svg => {
                 let mut svg = String::new();
-                {
+                let r = {
                     let backend = plotters::prelude::SVGBackend::with_string(&mut svg, SIZE);
-                    charts::draw(name, t, backend)?;
-                }
-                svg.into_bytes()
+                    charts::draw(name, t, backend)
+                };
+                r.map(|()| svg.into_bytes())
             }
             Format::Png => {
                 let path = scratch.as_ref().expect("made for PNG").0.join(&file);
-                {
+                let r = {
                     let backend = plotters::prelude::BitMapBackend::new(&path, SIZE);
-                    charts::draw(name, t, backend)?;
-                }
-                let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+                    charts::draw(name, t, backend)
+                };
+                let bytes = r.and_then(|()| std::fs::read(&path).map_err(|e| Error::io(&path, e)));
                 let _ = std::fs::remove_file(&path);
                 bytes
             }
@@ -101,13 +111,40 @@ pub fn render(t: &RunTables, format: Format) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// `scalerisk plot DIR`: read the run's CSVs, write the charts into DIR (each file atomically).
-pub fn plot_dir(dir: &Path, format: Format) -> Result<Vec<String>> {
+/// What [`plot_dir`] did: the charts written and, for each one skipped, why.
+pub struct Plotted {
+    pub written: Vec<String>,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// `scalerisk plot DIR`: read the run's CSVs, write the charts into DIR (each file atomically);
+/// a chart that cannot be drawn is skipped with its reason. An error when none can be drawn.
+pub fn plot_dir(dir: &Path, format: Format) -> Result<Plotted> {
     let t = RunTables::from_dir(dir)?;
-    let mut names = Vec::new();
-    for (name, bytes) in render(&t, format)? {
-        crate::export::write_file_atomic(&dir.join(&name), &bytes)?;
-        names.push(name);
+    let mut done = Plotted {
+        written: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for (name, bytes) in render_each(&t, format)? {
+        match bytes {
+            Ok(bytes) => {
+                crate::export::write_file_atomic(&dir.join(&name), &bytes)?;
+                done.written.push(name);
+            }
+            // A column missing or unreadable: the folder is not a run's, not a chart's problem.
+            Err(e) if e.is_input() => return Err(e),
+            Err(e) => done.skipped.push((name, e.to_string())),
+        }
     }
-    Ok(names)
+    if done.written.is_empty() {
+        return Err(Error::Runtime(format!(
+            "no chart could be drawn: {}",
+            done.skipped
+                .iter()
+                .map(|(n, e)| format!("{n}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    Ok(done)
 }

@@ -79,6 +79,82 @@ fn try_cholesky(cov: &[Vec<f64>], jitter: f64) -> Option<Vec<Vec<f64>>> {
     Some(l)
 }
 
+/// The mvn path's domain check, the one a plain `normal` coefficient gets: each coefficient's
+/// marginal N(mean, var) within 8 standard deviations must stay in its domain. `domain(name)`
+/// gives the bound a value must exceed (None: not a coefficient of the law); `lnA`, `lnB`, `lnE`
+/// are always positive once exponentiated, but E, A and B (plain or exp'd) must be at most
+/// [`MAX_TERM`](crate::scenario::MAX_TERM). Names may appear once each.
+pub fn check_support(
+    names: &[String],
+    mean: &[f64],
+    cov: &[Vec<f64>],
+    domain: impl Fn(&str) -> Option<f64>,
+    field: &str,
+) -> Result<()> {
+    let max_term = crate::scenario::MAX_TERM;
+    for (i, n) in names.iter().enumerate() {
+        let base = n
+            .strip_prefix("ln")
+            .filter(|b| ["A", "B", "E"].contains(b))
+            .unwrap_or(n);
+        if let Some(j) = names[..i].iter().position(|m| {
+            m.strip_prefix("ln")
+                .filter(|b| ["A", "B", "E"].contains(b))
+                .unwrap_or(m)
+                == base
+        }) {
+            return Err(Error::input(
+                format!("{field}.names"),
+                format!(
+                    "{:?} and {n:?} both give {base}; name each coefficient once",
+                    names[j]
+                ),
+            ));
+        }
+        let sd = cov[i][i].sqrt();
+        let (lo, hi) = (mean[i] - 8.0 * sd, mean[i] + 8.0 * sd);
+        let reach = format!(
+            "{n} ~ N({}, sd {sd:.4}) reaches {{}} (within 8 standard deviations)",
+            mean[i]
+        );
+        let is_term = ["A", "B", "E", "c"].contains(&base);
+        if base != n.as_str() {
+            if !(hi.exp() <= max_term) {
+                return Err(Error::input(
+                    field,
+                    format!(
+                        "{}, so {base} = exp({hi:.4}) = {:e}; {base} must be at most {max_term:e}",
+                        reach.replace("{}", &format!("{hi:.4}")),
+                        hi.exp()
+                    ),
+                ));
+            }
+            continue;
+        }
+        let Some(min) = domain(base) else { continue };
+        if !(lo > min) {
+            return Err(Error::input(
+                field,
+                format!(
+                    "{}; {n} must be {}: lower its variance or use law.uncertainty = \"draws\"",
+                    reach.replace("{}", &format!("{lo:.4}")),
+                    if min < 0.0 { ">= 0" } else { "> 0" }
+                ),
+            ));
+        }
+        if is_term && !(hi <= max_term) {
+            return Err(Error::input(
+                field,
+                format!(
+                    "{}; {n} must be at most {max_term:e}",
+                    reach.replace("{}", &format!("{hi:e}"))
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// mean + L·z for standard normals z.
 pub fn transform(mean: &[f64], chol: &[Vec<f64>], z: &[f64]) -> Vec<f64> {
     mean.iter()
@@ -105,6 +181,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn support_outside_the_domain_is_refused() {
+        let names: Vec<String> = ["lnE", "alpha"].map(String::from).to_vec();
+        let dom = |n: &str| match n {
+            "E" => Some(-f64::MIN_POSITIVE),
+            "alpha" => Some(0.0),
+            _ => None,
+        };
+        let cov = vec![vec![0.01, 0.0], vec![0.0, 1e-4]];
+        assert!(check_support(&names, &[0.5, 0.35], &cov, dom, "law.mvn").is_ok());
+        let wide = vec![vec![0.01, 0.0], vec![0.0, 1.0]];
+        let e = check_support(&names, &[0.5, 0.35], &wide, dom, "law.mvn")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("alpha") && e.contains("> 0"), "{e}");
+        let e = check_support(&names, &[800.0, 0.35], &cov, dom, "law.mvn")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("E = exp("), "{e}");
+        let dup: Vec<String> = ["lnE", "E"].map(String::from).to_vec();
+        assert!(check_support(&dup, &[0.5, 1.8], &cov, dom, "law.mvn").is_err());
     }
 
     #[test]

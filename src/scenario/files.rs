@@ -4,6 +4,93 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Largest scenario file read (a scenario is a page of TOML).
+pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
+/// Largest CSV input read (a draws file, a column to resample, a runs CSV): 256 MiB.
+pub const MAX_CSV_BYTES: u64 = 256 << 20;
+/// Largest value E, A, B (and c) may take in any draw: no language model's loss is near it, and
+/// every loss, square and sum stays finite in the GPU's f32.
+pub const MAX_TERM: f64 = 1e12;
+
+/// The text of a file, refused (naming `field`) when it cannot be read, is larger than `cap`
+/// bytes (read at most `cap` + 1 bytes, so `/dev/zero` or a huge file fails at once) or is not
+/// UTF-8.
+pub fn read_text(path: &Path, cap: u64, field: &str) -> Result<String> {
+    use std::io::Read;
+    let fail =
+        |what: String| Error::input(field, format!("cannot read {}: {what}", path.display()));
+    let f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let meta = f.metadata().map_err(|e| fail(e.to_string()))?;
+    if meta.is_dir() {
+        return Err(fail("it is a folder; give a file".into()));
+    }
+    let over = || {
+        Error::input(
+            field,
+            format!(
+                "{} is over the limit of {} MiB for this input",
+                path.display(),
+                cap >> 20
+            ),
+        )
+    };
+    if meta.is_file() && meta.len() > cap {
+        return Err(over());
+    }
+    let mut bytes = Vec::new();
+    f.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > cap {
+        return Err(over());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::input(
+            field,
+            format!(
+                "{} is not UTF-8 text (invalid byte at offset {}); save it as UTF-8",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Header names for a message: at most 8, each cut to 24 characters, so that a file of
+/// another kind is not echoed back at length.
+pub fn show_headers<'a>(headers: impl Iterator<Item = &'a str>) -> String {
+    let all: Vec<&str> = headers.collect();
+    let mut shown: Vec<String> = all
+        .iter()
+        .take(8)
+        .map(|h| {
+            if h.chars().count() > 24 {
+                format!("{:?}…", h.chars().take(24).collect::<String>())
+            } else {
+                format!("{h:?}")
+            }
+        })
+        .collect();
+    if all.len() > 8 {
+        shown.push(format!("… ({} in all)", all.len()));
+    }
+    shown.join(", ")
+}
+
+/// Refuse a header row that names a column twice (which of the two is meant?).
+pub fn check_unique_headers(headers: &csv::StringRecord, field: &str, what: &str) -> Result<()> {
+    for (i, h) in headers.iter().enumerate() {
+        if headers.iter().take(i).any(|g| g.eq_ignore_ascii_case(h)) {
+            let h: String = h.chars().take(24).collect();
+            return Err(Error::input(
+                field,
+                format!("{what} names column {h:?} twice; keep one"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn open(text: &str) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -12,20 +99,20 @@ fn open(text: &str) -> csv::Reader<&[u8]> {
 
 /// Positive finite numbers of one column of a CSV file.
 pub fn load_column(path: &Path, column: &str, field: &str) -> Result<Vec<f64>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(field, format!("cannot read {}: {e}", path.display())))?;
+    let text = read_text(path, MAX_CSV_BYTES, field)?;
     let mut rd = open(&text);
     let headers = rd
         .headers()
         .map_err(|e| Error::input(field, format!("{}: {e}", path.display())))?
         .clone();
+    check_unique_headers(&headers, field, &path.display().to_string())?;
     let idx = headers.iter().position(|h| h == column).ok_or_else(|| {
         Error::input(
             field,
             format!(
                 "{} has no column {column:?}; columns: {}",
                 path.display(),
-                headers.iter().collect::<Vec<_>>().join(", ")
+                show_headers(headers.iter())
             ),
         )
     })?;
@@ -68,6 +155,7 @@ pub fn load_law_draws(text: &str, field: &str) -> Result<Vec<[f64; 5]>> {
         .headers()
         .map_err(|e| Error::input(field, e.to_string()))?
         .clone();
+    check_unique_headers(&headers, field, "the draws file")?;
     let find = |names: &[&str]| {
         names
             .iter()
@@ -81,15 +169,24 @@ pub fn load_law_draws(text: &str, field: &str) -> Result<Vec<[f64; 5]>> {
         ("B", ["logB", "lnB"]),
     ] {
         match (find(&[plain]), find(&logs)) {
+            (Some(_), Some(j)) => {
+                return Err(Error::input(
+                    field,
+                    format!(
+                        "columns {plain} and {} both given; which one is meant? keep one",
+                        &headers[j]
+                    ),
+                ))
+            }
             (Some(i), _) => cols.push((i, false)),
             (None, Some(i)) => cols.push((i, true)),
             (None, None) => {
                 return Err(Error::input(
                     field,
                     format!(
-                        "no column {plain} (or {}); columns: {}",
+                        "no column {plain} (or {}); columns: {}; a draws file needs E,A,B,alpha,beta (or logE,logA,logB)",
                         logs[0],
-                        headers.iter().collect::<Vec<_>>().join(", ")
+                        show_headers(headers.iter())
                     ),
                 ))
             }
@@ -127,6 +224,18 @@ pub fn load_law_draws(text: &str, field: &str) -> Result<Vec<[f64; 5]>> {
             return Err(Error::input(
                 field,
                 format!("line {line}: A, B, alpha, beta must be > 0 and E >= 0"),
+            ));
+        }
+        if let Some((name, v)) = ["E", "A", "B"]
+            .iter()
+            .zip(row)
+            .find(|(_, v)| !(v.is_finite() && *v <= MAX_TERM))
+        {
+            return Err(Error::input(
+                field,
+                format!(
+                    "line {line}: {name} = {v:e} is not allowed; E, A and B must be at most {MAX_TERM:e} (a loss no model has)"
+                ),
             ));
         }
         rows.push(row);

@@ -7,7 +7,10 @@ mod files;
 mod overrides;
 mod parse;
 
-pub use files::{load_column, load_law_draws};
+pub use files::{
+    check_unique_headers, load_column, load_law_draws, read_text, show_headers, MAX_CSV_BYTES,
+    MAX_SCENARIO_BYTES, MAX_TERM,
+};
 pub use overrides::apply_set;
 pub use parse::{from_path, from_str};
 pub use parse::{MAX_CONFIGS, MAX_DRAWS, MAX_EVALUATIONS};

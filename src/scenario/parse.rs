@@ -19,8 +19,7 @@ pub const MAX_DRAWS: usize = 10_000_000;
 
 /// Read, override (`--set`) and validate a scenario file.
 pub fn from_path(path: &Path, sets: &[String]) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::input("scenario", format!("cannot read {}: {e}", path.display())))?;
+    let text = super::read_text(path, super::MAX_SCENARIO_BYTES, "scenario")?;
     let base = path.parent().unwrap_or(Path::new("."));
     from_str(&text, base, sets)
 }
@@ -228,9 +227,16 @@ impl<'a> Sec<'a> {
 
     fn required_table(&self, key: &str) -> Result<Sec<'a>> {
         self.table(key)?.ok_or_else(|| {
+            // A misspelt section ([budjet]) is named, not only the missing one.
+            let near = self
+                .t
+                .keys()
+                .find(|k| edit_distance(&k.to_lowercase(), key) <= 2)
+                .map(|k| format!(" (found an unknown [{k}]: did you mean [{key}]?)"))
+                .unwrap_or_default();
             Error::input(
                 self.field(key),
-                format!("missing; add a [{}] section", self.field(key)),
+                format!("missing; add a [{}] section{near}", self.field(key)),
             )
         })
     }
@@ -680,7 +686,7 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
         }
         Some(match draws_file {
             Some(f) => {
-                let rows = super::load_law_draws(std::fs::read_to_string(base.join(&f)).map_err(|e| Error::input("law.draws_file", format!("cannot read {}: {e}", base.join(&f).display())))?.as_str(), "law.draws_file")?;
+                let rows = super::load_law_draws(&super::read_text(&base.join(&f), super::MAX_CSV_BYTES, "law.draws_file")?, "law.draws_file")?;
                 (f, rows)
             }
             None if preset.has_draws => ("epoch2024 bootstrap (4000 draws, shipped)".to_string(), super::load_law_draws(laws::EPOCH2024_DRAWS_CSV, "law.draws_file")?),
@@ -716,7 +722,17 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
                 ))
             }
         };
-        let (lo, _) = dist.support();
+        let (lo, hi) = dist.support();
+        if ["E", "A", "B", "c"].contains(&name) && !(hi <= super::MAX_TERM) {
+            return Err(Error::input(
+                &field,
+                format!(
+                    "{} reaches {hi:e}; must be at most {:e} (a loss no model has)",
+                    dist.describe(),
+                    super::MAX_TERM
+                ),
+            ));
+        }
         if !(lo > domain_min) {
             return Err(Error::input(
                 &field,
@@ -786,6 +802,18 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
                 }
             }
             let (chol, jitter) = mvn::cholesky(&cov, "law.mvn.cov")?;
+            mvn::check_support(
+                &names,
+                &mean,
+                &cov,
+                |n| {
+                    coefficients
+                        .iter()
+                        .find(|c| c.name == n)
+                        .map(|c| c.domain_min)
+                },
+                "law.mvn",
+            )?;
             Uncertainty::Mvn(Mvn {
                 names,
                 mean,
@@ -892,6 +920,12 @@ fn parse_axis(s: &Sec, key: &str, default: Axis) -> Result<Axis> {
             )
         })? as usize;
     t.finish(&["min", "max", "points"])?;
+    if min < 1.0 {
+        return Err(Error::input(
+            format!("{field}.min"),
+            format!("{min} is not allowed; at least 1"),
+        ));
+    }
     if min > max || (min == max && points != 1) || (min < max && points < 2) {
         return Err(Error::input(&field, format!("min {min}, max {max}, points {points} is not allowed; need min < max with points >= 2 (or min = max with points = 1)")));
     }

@@ -76,6 +76,35 @@ impl AdapterSummary {
     }
 }
 
+/// Mesa's window-system code prints `error: XDG_RUNTIME_DIR is invalid or not set in the
+/// environment.` on stderr whenever an instance is created where that variable is unset or not a
+/// private folder (servers, containers, CI), which would break the one-line error contract of a
+/// run that then succeeds. When it is unset or invalid, point it at a private folder
+/// (`$TMPDIR/scalerisk-runtime-<uid>`, mode 0700) for this process only. `main` calls this
+/// first, while the process has one thread, as setting the environment requires.
+pub fn quiet_runtime_dir() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        let private = |p: &std::path::Path| {
+            p.is_absolute()
+                && std::fs::symlink_metadata(p).is_ok_and(|m| {
+                    m.is_dir() && m.uid() == uid && m.permissions().mode() & 0o077 == 0
+                })
+        };
+        if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|v| private(std::path::Path::new(&v))) {
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("scalerisk-runtime-{uid}"));
+        let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+        if private(&dir) {
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
+}
+
 fn instance() -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
 }
