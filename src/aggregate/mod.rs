@@ -329,10 +329,17 @@ pub fn summarize(
         recommendations.push(rec);
     }
 
-    // What `min_completion` costs: the expected-loss plan under it against the one without it.
+    // What `min_completion` costs: the expected-loss plan under it against the one without it
+    // (the candidates at min_completion = 0).
+    let unconstrained = cpu::Settings {
+        min_completion: 0.0,
+        ..*settings
+    }
+    .candidates(grid, draws)
+    .indices(grid);
     let constraint_cost = match (
         choose(Objective::Expected, candidates, &eval.stats),
-        choose(Objective::Expected, &feasible, &eval.stats),
+        choose(Objective::Expected, &unconstrained, &eval.stats),
     ) {
         (Some(a), Some(b)) if s.decision.min_completion > 0.0 && a != b => Some(ConstraintCost {
             loss_mean: eval.stats[a].loss_mean - eval.stats[b].loss_mean,
