@@ -36,7 +36,7 @@ struct Draw {
     ln_nopt: f32,   // ln N_opt(U) for effective parameters
     l_star: f32,    // the draw's best feasible grid loss (regret reference)
     alpha_d: f32,
-    _pad0: f32,
+    anneal: f32,    // full-anneal gain of the schedule (0 under wsd): the cut-run penalty's scale
     _pad1: f32,
 }
 
@@ -47,6 +47,7 @@ struct Eval {
 }
 
 const UNLIMITED: f32 = 1e30;
+const PI: f32 = 3.14159265358979;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> draws: array<Draw>;
@@ -88,6 +89,11 @@ fn evaluate(config: u32, i: u32) -> Eval {
         }
     } else {
         loss = exp(dw.alpha_d * log(exp(dw.alpha * (dw.ln_a - ln_peff)) + exp(dw.ln_b - ln_deff)));
+    }
+    // A run cut at f = cap/D of a cosine schedule misses (1 + cos πf)/2 of its anneal's gain
+    // (law::cut_penalty); anneal is 0 under wsd.
+    if (ln_d > ln_cap) {
+        loss = loss + dw.anneal * 0.5 * (1.0 + cos(PI * exp(ln_cap - ln_d)));
     }
     return Eval(loss, ln_d <= ln_cap, exp(min(ln_d - ln_cap, 0.0)));
 }

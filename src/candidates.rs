@@ -18,13 +18,17 @@ use crate::grid::Grid;
 
 /// Draws in which a finite-D plan must complete to be a candidate: the smallest count c with
 /// c / n ≥ `min_completion` (the comparison `p_complete >= min_completion` makes on the
-/// statistics; n + 1 when none suffices), and at least one when "until the deadline" is on the
-/// grid and stands for the plans that never complete.
-pub fn completions_needed(draws: usize, min_completion: f64, until_deadline: bool) -> usize {
+/// statistics; n + 1 when none suffices), and at least one when `deadline_stands_for_them`:
+/// "until the deadline" is on the grid and, under wsd, stands for the plans that never complete.
+pub fn completions_needed(
+    draws: usize,
+    min_completion: f64,
+    deadline_stands_for_them: bool,
+) -> usize {
     let c = (0..=draws)
         .find(|&c| c as f64 / draws as f64 >= min_completion)
         .unwrap_or(draws + 1);
-    if until_deadline {
+    if deadline_stands_for_them {
         c.max(1)
     } else {
         c
@@ -46,9 +50,9 @@ pub struct Candidates {
 impl Candidates {
     /// The candidates of `grid` for draws with these throughputs (FLOP/s), `k` FLOPs per
     /// parameter-token.
-    pub fn new(grid: &Grid, throughput: &[f64], k: f64, min_completion: f64) -> Self {
+    pub fn new(grid: &Grid, throughput: &[f64], k: f64, min_completion: f64, cosine: bool) -> Self {
         let n = throughput.len();
-        let need = completions_needed(n, min_completion, grid.until_deadline);
+        let need = completions_needed(n, min_completion, grid.until_deadline && !cosine);
         let mut sorted = throughput.to_vec();
         sorted.sort_by(|a, b| b.total_cmp(a));
         let nt = grid.hours.len();
@@ -75,7 +79,7 @@ impl Candidates {
             met: true,
         };
         if min_completion > 0.0 && !(0..grid.len()).any(|i| set.contains(grid, i)) {
-            set = Candidates::new(grid, throughput, k, 0.0);
+            set = Candidates::new(grid, throughput, k, 0.0, cosine);
             set.met = false;
         }
         set

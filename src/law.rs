@@ -115,6 +115,24 @@ pub fn loss(shape: LawShape, k: &Coeffs, p: f64, d_run: f64, t_hours: f64, uniqu
     }
 }
 
+/// What a run loses by being cut before its schedule anneals (docs/MODEL.md §2): a run
+/// planned for `d` tokens under a cosine schedule and stopped at `cap` < d tokens has removed
+/// only part of its learning rate. In the annealing-area model of Tissue et al. 2024 (arXiv
+/// 2408.11029; L = L0 + A·S1^−α − C·S2) the annealing area S2 is, for runs much longer than the
+/// momentum window 1/(1 − λ), the total decrease of the learning rate so far divided by (1 − λ);
+/// a cosine cut at f = cap/d has decreased by (1 − cos πf)/2 of its full decrease, so the
+/// missing share of the anneal's gain is (1 + cos πf)/2 and the penalty is
+/// `anneal` · (1 + cos πf)/2: 0 at f = 1, `anneal` (no anneal at all) as f → 0 (D = ∞).
+/// `anneal` is the draw's full-anneal gain (0 under wsd, where the run anneals where it stops).
+#[inline]
+pub fn cut_penalty(anneal: f64, d: f64, cap: f64) -> f64 {
+    if d <= cap || anneal == 0.0 {
+        0.0
+    } else {
+        anneal * 0.5 * (1.0 + (std::f64::consts::PI * (cap / d)).cos())
+    }
+}
+
 /// The Chinchilla closed form under C = k·P·D (Hoffmann 2022 eq. 4):
 /// P_opt = G·(C/k)^(β/(α+β)), D_opt = (C/k)/P_opt, G = (αA/(βB))^(1/(α+β)).
 pub fn chinchilla_optimum(k: &Coeffs, flops: f64, flops_per_param_token: f64) -> (f64, f64) {

@@ -184,6 +184,12 @@ fn agreement_with_reference(backend: Backend) {
         )
         .unwrap(),
     );
+    // A cosine schedule: cut runs pay the penalty of an unfinished anneal (law::cut_penalty).
+    for text in [CASES[0], CASES[CASES.len() - 1]] {
+        cases.push(
+            scenario::from_str(text, Path::new("."), &["training.schedule=cosine".into()]).unwrap(),
+        );
+    }
     for s in &cases {
         let grid = Grid::new(s);
         let draws = sampling::draws(s, 0..s.sampling.draws).unwrap();

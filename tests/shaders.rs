@@ -83,6 +83,23 @@ fn struct_layouts_match_the_host() {
     } else {
         panic!("Params is not a struct");
     }
+    // The cut-run penalty's scale sits where the host writes it.
+    let (_, draw) = module
+        .types
+        .iter()
+        .find(|(_, t)| t.name.as_deref() == Some("Draw"))
+        .unwrap();
+    let naga::TypeInner::Struct { members, .. } = &draw.inner else {
+        panic!("Draw is not a struct");
+    };
+    let anneal = members
+        .iter()
+        .find(|m| m.name.as_deref() == Some("anneal"))
+        .unwrap();
+    assert_eq!(
+        anneal.offset as usize,
+        std::mem::offset_of!(layout::DrawGpu, anneal)
+    );
     // The output stride the host reads: 10 scalars + 9 rank values must fit.
     const { assert!(10 + 9 <= layout::STRIDE) };
     assert!(STATS_WGSL.contains(&format!("const STRIDE: u32 = {}u;", layout::STRIDE)));

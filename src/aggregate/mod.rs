@@ -257,10 +257,11 @@ pub fn summarize(
         l_star: &l_star,
         target: s.decision.target_loss,
     };
+    let cosine = draws.iter().any(|d| d.anneal != 0.0);
     let need = crate::candidates::completions_needed(
         draws.len(),
         s.decision.min_completion,
-        grid.until_deadline,
+        grid.until_deadline && !cosine,
     );
     let bounds = refine::Bounds::of(grid, if pool.met { need } else { 0 });
     let k = settings.flops_per_param_token;

@@ -66,15 +66,15 @@ impl Evaluator<'_> {
         (0..self.draws.len())
             .map(|i| {
                 let d = &self.draws[i];
-                let d_run = plan.tokens.min(self.cap(i, plan));
+                let cap = self.cap(i, plan);
                 law::loss(
                     self.shape,
                     &d.coeffs,
                     plan.params,
-                    d_run,
+                    plan.tokens.min(cap),
                     plan.hours,
                     d.unique_tokens,
-                )
+                ) + law::cut_penalty(d.anneal, plan.tokens, cap)
             })
             .collect()
     }

@@ -86,6 +86,7 @@ pub fn inputs(s: &Scenario, draws: &[Draw]) -> Vec<(String, Vec<f64>)> {
         "unique_tokens".into(),
         draws.iter().map(|d| d.unique_tokens).collect(),
     ));
+    out.push(("anneal".into(), draws.iter().map(|d| d.anneal).collect()));
     out.retain(|(_, v)| v.iter().all(|x| x.is_finite()) && v.iter().any(|x| *x != v[0]));
     out
 }

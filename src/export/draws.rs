@@ -6,23 +6,21 @@ use crate::pipeline::RunResult;
 
 use super::{csv_error, finish_csv, num};
 
-/// Header: `draw`, the law's coefficients, `mfu,goodput,unique_tokens,throughput`, the oracle.
+/// Whether the run carries a per-draw anneal gain (a cosine schedule).
+fn cosine(r: &RunResult) -> bool {
+    r.scenario.training.schedule == crate::scenario::Schedule::Cosine
+}
+
+/// Header: `draw`, the law's coefficients, `mfu,goodput,unique_tokens,throughput`, `anneal` under
+/// a cosine schedule, the oracle.
 pub fn columns(r: &RunResult) -> Vec<String> {
     let mut h = vec!["draw".to_string()];
     h.extend(r.scenario.law.names().iter().map(|s| s.to_string()));
-    h.extend(
-        [
-            "mfu",
-            "goodput",
-            "unique_tokens",
-            "throughput",
-            "params_opt",
-            "tokens_opt",
-            "hours_opt",
-            "loss_opt",
-        ]
-        .map(String::from),
-    );
+    h.extend(["mfu", "goodput", "unique_tokens", "throughput"].map(String::from));
+    if cosine(r) {
+        h.push("anneal".to_string());
+    }
+    h.extend(["params_opt", "tokens_opt", "hours_opt", "loss_opt"].map(String::from));
     h
 }
 
@@ -43,6 +41,9 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
             String::new()
         };
         cells.extend([num(d.mfu), num(d.goodput), unique, num(d.throughput)]);
+        if cosine(r) {
+            cells.push(num(d.anneal));
+        }
         cells.extend([o.params, o.tokens, o.hours, o.loss].map(num));
         w.write_record(&cells).map_err(csv_error)?;
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::law::Coeffs;
-use crate::scenario::{Scenario, Uncertainty};
+use crate::scenario::{Scenario, Schedule, Uncertainty};
 
 /// Every input of one evaluation draw.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -24,6 +24,9 @@ pub struct Draw {
     pub unique_tokens: f64,
     /// Sustained training throughput X = n · peak · mfu · goodput, FLOP/s.
     pub throughput: f64,
+    /// What a full anneal of the schedule gains, nats (`Training::anneal`): the most a run cut
+    /// before its anneal can lose. 0 under wsd.
+    pub anneal: f64,
 }
 
 /// Stream keys of every input of a scenario, computed once.
@@ -31,6 +34,7 @@ struct Keys {
     mfu: [u8; 32],
     goodput: [u8; 32],
     unique: [u8; 32],
+    anneal: [u8; 32],
     group: [u8; 32],
     coeffs: Vec<[u8; 32]>,
 }
@@ -42,6 +46,7 @@ impl Keys {
             mfu: stream::key(seed, "budget.mfu"),
             goodput: stream::key(seed, "budget.goodput"),
             unique: stream::key(seed, "data.unique_tokens"),
+            anneal: stream::key(seed, "training.anneal_gain"),
             group: stream::key(
                 seed,
                 match s.law.uncertainty {
@@ -191,12 +196,26 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
             v
         }
     };
+    // Under cosine the anneal gain is an input; its Sobol dimension follows the coefficients'.
+    let anneal = match s.training.schedule {
+        Schedule::Wsd => 0.0,
+        Schedule::Cosine => {
+            let g = &s.training.anneal_gain;
+            let v = if g.is_fixed() {
+                g.point()
+            } else {
+                scalar(g, &keys.anneal, dim_coeff, "training.anneal_gain")?
+            };
+            s.training.anneal(v)
+        }
+    };
     Ok(Draw {
         coeffs: k,
         mfu,
         goodput,
         unique_tokens,
         throughput: s.budget.throughput(mfu, goodput),
+        anneal,
     })
 }
 
@@ -243,6 +262,7 @@ pub fn point_draw(s: &Scenario) -> Draw {
             .as_ref()
             .map_or(f64::INFINITY, |d| d.point()),
         throughput: s.budget.throughput(mfu, goodput),
+        anneal: s.training.anneal(s.training.anneal_gain.point()),
     }
 }
 

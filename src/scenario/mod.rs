@@ -13,7 +13,7 @@ pub use files::{
 };
 pub use overrides::apply_set;
 pub use parse::{from_path, from_str};
-pub use parse::{MAX_CONFIGS, MAX_DRAWS, MAX_EVALUATIONS};
+pub use parse::{ANNEAL_GAIN_DEFAULT, MAX_CONFIGS, MAX_DRAWS, MAX_EVALUATIONS};
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -32,6 +32,39 @@ pub struct Scenario {
     pub search: Search,
     pub decision: Decision,
     pub sampling: Sampling,
+    pub training: Training,
+}
+
+/// The learning-rate schedule (docs/MODEL.md §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Schedule {
+    /// Warmup-stable-decay: the run anneals where it stops, so a cut run costs only tokens.
+    Wsd,
+    /// Cosine, its length fixed at launch: a run cut at fraction f of it has not annealed.
+    Cosine,
+}
+
+/// `[training]`: the schedule and, for cosine, what an unfinished anneal costs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Training {
+    pub schedule: Schedule,
+    /// Cosine: the final learning rate as a fraction of the peak (Hoffmann et al. 2022: 0.1).
+    pub final_lr_fraction: f64,
+    /// Cosine: the loss a full anneal to 10% of the peak gains over no anneal, in nats.
+    pub anneal_gain: Dist,
+}
+
+impl Training {
+    /// The full-anneal gain of this schedule for a draw of `anneal_gain`: scaled by the share
+    /// of the learning rate the schedule removes, (1 − final_lr_fraction) / 0.9 (Tissue et al.
+    /// 2024: the annealing area is proportional to the total decrease). 0 under wsd.
+    pub fn anneal(&self, gain: f64) -> f64 {
+        match self.schedule {
+            Schedule::Wsd => 0.0,
+            Schedule::Cosine => gain * (1.0 - self.final_lr_fraction) / 0.9,
+        }
+    }
 }
 
 /// Where the FLOPs come from.

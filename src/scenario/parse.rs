@@ -66,6 +66,7 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
     let search = parse_search(root.table("search")?.as_ref(), &budget)?;
     let decision = parse_decision(root.table("decision")?.as_ref(), &budget)?;
     let sampling = parse_sampling(root.table("sampling")?.as_ref())?;
+    let training = parse_training(root.table("training")?.as_ref(), base)?;
     root.finish(&[
         "name",
         "description",
@@ -75,6 +76,7 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
         "search",
         "decision",
         "sampling",
+        "training",
     ])?;
     let scenario = Scenario {
         name,
@@ -85,6 +87,7 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
         search,
         decision,
         sampling,
+        training,
     };
     check_feasible_exists(&scenario)?;
     check_size(&scenario)?;
@@ -581,6 +584,58 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
         goodput,
         flops_per_param_token: k,
         usd_per_gpu_hour: usd,
+    })
+}
+
+/// The default of `training.anneal_gain`: 0.0538 nats, the annealing term C·η_max·0.9/(1 − λ)
+/// of the one published fit with constants (Wang, Tissue et al. 2025, arXiv 2505.07796, Fig. 3:
+/// C = 0.299, λ = 0.999, η_max = 2e-4; a 106M model on FineWeb), ±50% because it is one model
+/// size on one data set (judgement; docs/MODEL.md §2).
+pub const ANNEAL_GAIN_DEFAULT: (f64, f64) = (0.027, 0.081);
+
+fn parse_training(t: Option<&Sec>, base: &Path) -> Result<Training> {
+    let default_gain = Dist::Uniform {
+        low: ANNEAL_GAIN_DEFAULT.0,
+        high: ANNEAL_GAIN_DEFAULT.1,
+    };
+    let Some(t) = t else {
+        return Ok(Training {
+            schedule: Schedule::Wsd,
+            final_lr_fraction: 0.1,
+            anneal_gain: default_gain,
+        });
+    };
+    let schedule = match t.string("schedule")?.as_deref() {
+        None | Some("wsd") => Schedule::Wsd,
+        Some("cosine") => Schedule::Cosine,
+        Some(other) => {
+            return Err(Error::input(
+                "training.schedule",
+                format!("{other:?} is not allowed; \"wsd\" (warmup-stable-decay) or \"cosine\""),
+            ))
+        }
+    };
+    let final_lr_fraction = t.f64("final_lr_fraction")?.unwrap_or(0.1);
+    if !(0.0..1.0).contains(&final_lr_fraction) {
+        return Err(Error::input(
+            "training.final_lr_fraction",
+            format!("{final_lr_fraction} is not allowed; a fraction of the peak learning rate in [0, 1)"),
+        ));
+    }
+    let anneal_gain = t.dist("anneal_gain", base)?.unwrap_or(default_gain);
+    check_support(
+        "training.anneal_gain",
+        &anneal_gain,
+        0.0,
+        true,
+        1.0,
+        "[0, 1] nats",
+    )?;
+    t.finish(&["schedule", "final_lr_fraction", "anneal_gain"])?;
+    Ok(Training {
+        schedule,
+        final_lr_fraction,
+        anneal_gain,
     })
 }
 

@@ -8,7 +8,7 @@
 //! takes one `powf` per element. `crate::law::loss` is the formula these tables are tested against.
 
 use crate::grid::Grid;
-use crate::law::{effective_data, effective_params, Coeffs, Form, LawShape};
+use crate::law::{cut_penalty, effective_data, effective_params, Coeffs, Form, LawShape};
 use crate::sampling::Draw;
 
 /// Per-draw data shared by every configuration.
@@ -21,6 +21,11 @@ pub struct Tables {
     pub unique: Vec<f64>,
     /// D term at grid D: `dterm[d * draws + i]`.
     pub dterm: Vec<f64>,
+    /// Each draw's full-anneal gain (`Draw::anneal`), for the cut-run penalty.
+    pub anneal: Vec<f64>,
+    /// Whether any run pays the penalty (a cosine schedule): then a cut run's loss depends on
+    /// its D, not only on its capacity.
+    pub cosine: bool,
 }
 
 /// The D term of one draw at `d_run` tokens: B·D_eff^−β, or D_c/D_eff for Kaplan.
@@ -97,6 +102,8 @@ impl Tables {
             throughput: draws.iter().map(|d| d.throughput).collect(),
             unique: draws.iter().map(|d| d.unique_tokens).collect(),
             dterm,
+            anneal: draws.iter().map(|d| d.anneal).collect(),
+            cosine: draws.iter().any(|d| d.anneal != 0.0),
         }
     }
 
@@ -203,6 +210,11 @@ impl PBlock {
                 }
             }
         }
+        if tables.cosine {
+            for i in 0..s {
+                out[i] += cut_penalty(tables.anneal[i], dv, cap[i]);
+            }
+        }
         (complete, used)
     }
 
@@ -215,6 +227,7 @@ impl PBlock {
             self.dcap[j]
         };
         combine(tables.shape, &tables.coeffs[i], self.base[j], dterm)
+            + cut_penalty(tables.anneal[i], grid.tokens[d], self.cap[j])
     }
 
     /// Tokens a run of configuration (p, d, t) actually trains in draw i: min(D, cap).
@@ -268,6 +281,7 @@ mod tests {
                         mfu: 0.4,
                         goodput: 1.0,
                         unique_tokens: unique,
+                        anneal: 0.0,
                         throughput: x,
                     })
                     .collect();

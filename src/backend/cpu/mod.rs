@@ -34,11 +34,13 @@ impl Settings {
     /// The candidate set of `grid` for these draws.
     pub fn candidates(&self, grid: &Grid, draws: &[Draw]) -> Candidates {
         let throughput: Vec<f64> = draws.iter().map(|d| d.throughput).collect();
+        let cosine = draws.iter().any(|d| d.anneal != 0.0);
         Candidates::new(
             grid,
             &throughput,
             self.flops_per_param_token,
             self.min_completion,
+            cosine,
         )
     }
 }

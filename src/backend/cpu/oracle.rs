@@ -29,6 +29,9 @@ pub(crate) struct Profile {
 /// O(T × draws) per P instead of O(D × T × draws); `tests::closed_form_profile_matches_brute_force`
 /// checks it against the exhaustive scan with the same tie rule.
 pub(crate) fn profile(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize) -> Profile {
+    if tables.cosine {
+        return profile_scan(tables, grid, cands, p);
+    }
     let s = tables.draws;
     let block = tables.block(grid, p);
     let nt = grid.hours.len();
@@ -85,6 +88,47 @@ pub(crate) fn profile(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize
                 arg[i] = code;
                 arg_mean[i] = mean;
                 d_run[i] = block.d_run(tables, grid, d, t, i);
+            }
+        }
+    }
+    Profile { loss, arg, d_run }
+}
+
+/// The profile of one P under a cosine schedule: a run cut short pays a penalty that depends on
+/// its D, so loss is no longer monotone in D and every candidate (d, t) is scanned, O(D × T ×
+/// draws) per P. Ties: the lower expected loss, then the lower code (MODEL.md §5).
+fn profile_scan(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize) -> Profile {
+    let s = tables.draws;
+    let block = tables.block(grid, p);
+    let nt = grid.hours.len();
+    let mut loss = vec![f64::INFINITY; s];
+    let mut arg = vec![0u32; s];
+    let mut d_run = vec![0.0; s];
+    let mut arg_mean = vec![f64::INFINITY; s];
+    let mut col = vec![0.0; s];
+    for d in 0..grid.tokens.len() {
+        for t in 0..grid.feasible_hours {
+            let candidate = if grid.is_until_deadline(d) {
+                cands.deadline()
+            } else {
+                d < cands.finite_at(grid, p, t)
+            };
+            if !candidate {
+                continue;
+            }
+            block.column(tables, grid, d, t, &mut col);
+            let mean = col.iter().sum::<f64>() / s as f64;
+            let code = (d * nt + t) as u32;
+            for i in 0..s {
+                let value = col[i];
+                let tie_wins = value == loss[i]
+                    && (mean < arg_mean[i] || (mean == arg_mean[i] && code < arg[i]));
+                if value < loss[i] || tie_wins {
+                    loss[i] = value;
+                    arg[i] = code;
+                    arg_mean[i] = mean;
+                    d_run[i] = block.d_run(tables, grid, d, t, i);
+                }
             }
         }
     }
@@ -241,13 +285,14 @@ mod tests {
                         mfu: 0.4,
                         goodput: 1.0,
                         unique_tokens: unique,
+                        anneal: 0.0,
                         throughput: 1e13 * 1.15f64.powi(i),
                     }
                 })
                 .collect();
             let tables = Tables::new(shape, &grid, &draws, 6.0);
             let throughput: Vec<f64> = draws.iter().map(|d| d.throughput).collect();
-            let cands = Candidates::new(&grid, &throughput, 6.0, 0.0);
+            let cands = Candidates::new(&grid, &throughput, 6.0, 0.0, false);
             for p in 0..grid.params.len() {
                 let fast = profile(&tables, &grid, &cands, p);
                 let (loss, arg) = brute_force(&tables, &grid, p);

@@ -51,7 +51,7 @@ pub fn block_stats(
     // Runs past every draw's capacity share one column per (P, T) (see `CapBounds`): `past[t]`
     // holds its statistics (all but p_best) once computed.
     let nt = grid.hours.len();
-    let bounds = CapBounds::of(&block, s, nt);
+    let bounds = CapBounds::of(tables, &block, s, nt);
     let mut past: Vec<Option<ConfigStats>> = vec![None; nt];
     let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
@@ -155,25 +155,28 @@ fn sum_above(col: &[f64], t: f64) -> (f64, usize) {
 /// A run whose D exceeds every draw's capacity is stopped at its deadline in every draw: its
 /// column is base + D-term at the cap whatever D is, so all such D of one (P, T) share one
 /// column. The test also requires D·(1/cap) ≥ 1 in every draw, so that the hours used are
-/// exactly T in floating point too.
-struct CapBounds(Vec<(f64, f64)>);
+/// exactly T in floating point too. Under a cosine schedule a cut run's penalty depends on
+/// cap/D, so columns differ with D and nothing is shared.
+struct CapBounds(Option<Vec<(f64, f64)>>);
 
 impl CapBounds {
-    fn of(block: &PBlock, s: usize, nt: usize) -> CapBounds {
-        CapBounds(
+    fn of(tables: &Tables, block: &PBlock, s: usize, nt: usize) -> CapBounds {
+        CapBounds((!tables.cosine).then(|| {
             (0..nt)
                 .map(|t| {
                     let cap = &block.cap[t * s..(t + 1) * s];
                     let inv = &block.inv_cap[t * s..(t + 1) * s];
                     (extremes(cap).1, extremes(inv).0)
                 })
-                .collect(),
-        )
+                .collect()
+        }))
     }
 
     fn past_every_cap(&self, tokens: f64, t: usize) -> bool {
-        let (max_cap, min_inv) = self.0[t];
-        tokens > max_cap && tokens * min_inv >= 1.0
+        self.0.as_ref().is_some_and(|b| {
+            let (max_cap, min_inv) = b[t];
+            tokens > max_cap && tokens * min_inv >= 1.0
+        })
     }
 }
 
@@ -273,7 +276,7 @@ pub fn block_means(tables: &Tables, grid: &Grid, p: usize) -> Vec<(f64, f64)> {
     let mut col = vec![0.0; s];
     let nt = grid.hours.len();
     // As in `block_stats`: past every draw's capacity the column no longer depends on D.
-    let bounds = CapBounds::of(&block, s, nt);
+    let bounds = CapBounds::of(tables, &block, s, nt);
     let mut past: Vec<Option<(f64, f64)>> = vec![None; nt];
     let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {

@@ -40,7 +40,8 @@ pub struct DrawGpu {
     pub ln_nopt: f32,
     pub l_star: f32,
     pub alpha_d: f32,
-    pub _pad0: f32,
+    /// The draw's full-anneal gain (0 under wsd): the cut-run penalty's scale.
+    pub anneal: f32,
     pub _pad1: f32,
 }
 

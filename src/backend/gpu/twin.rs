@@ -28,6 +28,7 @@ pub struct DrawPrep {
     pub rn_star: f64,
     pub ln_nopt: f64,
     pub alpha_d: f64,
+    pub anneal: f64,
 }
 
 /// Host preparation of one draw (shader field meanings in `evaluate.wgsl`).
@@ -62,6 +63,7 @@ pub fn prepare(shape: LawShape, d: &Draw, k: f64) -> DrawPrep {
         rn_star: c.r_n_star,
         ln_nopt,
         alpha_d: c.alpha_d,
+        anneal: d.anneal,
     }
 }
 
@@ -82,7 +84,7 @@ impl DrawPrep {
             ln_nopt: self.ln_nopt as f32,
             l_star: l_star as f32,
             alpha_d: self.alpha_d as f32,
-            _pad0: 0.0,
+            anneal: self.anneal as f32,
             _pad1: 0.0,
         }
     }
@@ -123,6 +125,11 @@ pub fn evaluate(
         Form::Kaplan => (dw.alpha_d
             * ((dw.alpha * (dw.ln_a - ln_peff)).exp() + (dw.ln_b - ln_deff).exp()).ln())
         .exp(),
+    };
+    let loss = if ln_d > ln_cap {
+        loss + dw.anneal * 0.5 * (1.0 + (std::f64::consts::PI * (ln_cap - ln_d).exp()).cos())
+    } else {
+        loss
     };
     (loss, ln_d <= ln_cap, (ln_d - ln_cap).min(0.0).exp())
 }
@@ -343,6 +350,7 @@ mod tests {
                     mfu: 0.4,
                     goodput: 1.0,
                     unique_tokens: unique,
+                    anneal: 0.0,
                     throughput: 2e14,
                 };
                 let prep = prepare(shape, &d, 6.0);
