@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::Band;
+use super::{refine, Band};
 use crate::backend::cpu;
 use crate::grid::Grid;
 use crate::sampling::Draw;
@@ -30,7 +30,8 @@ pub struct Level {
     pub tokens: Band,
     pub tokens_per_param: Band,
     pub loss_opt: Band,
-    /// The expected-loss plan at this level (None if nothing is feasible).
+    /// The grid plan the level's expected-loss plan was refined from (None if nothing is
+    /// feasible); `robust_*` are the refined plan's.
     pub robust_index: Option<usize>,
     pub robust_params: f64,
     pub robust_tokens: f64,
@@ -69,13 +70,24 @@ pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Setting
         .map(|&h| {
             let g = level_grid(grid, s.budget.hours, h);
             let (optima, means) = cpu::optima_and_means(settings, &g, draws);
-            let pool = settings.candidates(&g, draws).indices(&g);
+            let cands = settings.candidates(&g, draws);
             // The expected-loss rule of `super::choose`: ties go to the lower index.
-            let robust = pool
-                .iter()
-                .copied()
+            let robust = cands
+                .indices(&g)
+                .into_iter()
                 .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
-            let (rp, rd, _) = robust.map_or((f64::NAN, f64::NAN, f64::NAN), |i| g.config(i));
+            // Refined off the grid as the main run's plans are (refine.rs).
+            let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
+            let refined = robust.map(|i| {
+                let (params, tokens, hours) = g.config(i);
+                let start = refine::Plan { params, tokens, hours };
+                let eval = refine::Evaluator::new(settings, draws, &l_star);
+                let bounds = refine::Bounds::for_candidates(&g, settings, draws, cands.met);
+                refine::refine(&eval, &bounds, start, &|_, st| st.loss_mean)
+            });
+            let (rp, rd, robust_mean) = refined.map_or((f64::NAN, f64::NAN, f64::NAN), |(p, st)| {
+                (p.params, p.tokens, st.loss_mean)
+            });
             let p_max = g.params[g.feasible_params.saturating_sub(1)];
             // With "until the deadline" on the grid the D axis bounds no optimum.
             let d_max = if g.until_deadline {
@@ -98,7 +110,7 @@ pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Setting
                 robust_index: robust,
                 robust_params: rp,
                 robust_tokens: rd,
-                robust_loss_mean: robust.map_or(f64::NAN, |i| means[i].0),
+                robust_loss_mean: robust_mean,
                 loss_star: optima.iter().map(|o| o.loss).collect(),
                 at_grid_edge: edge as f64 / optima.len() as f64,
             }

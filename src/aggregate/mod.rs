@@ -250,20 +250,8 @@ pub fn summarize(
     let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
     let cost = lifetime::Cost::new(s, draws);
     let l_star: Vec<f64> = eval.optima.iter().map(|o| o.loss_grid).collect();
-    let evaluator = refine::Evaluator {
-        shape: settings.shape,
-        k: settings.flops_per_param_token,
-        draws,
-        l_star: &l_star,
-        target: s.decision.target_loss,
-    };
-    let cosine = draws.iter().any(|d| d.anneal != 0.0);
-    let need = crate::candidates::completions_needed(
-        draws.len(),
-        s.decision.min_completion,
-        grid.until_deadline && !cosine,
-    );
-    let bounds = refine::Bounds::of(grid, if pool.met { need } else { 0 });
+    let evaluator = refine::Evaluator::new(settings, draws, &l_star);
+    let bounds = refine::Bounds::for_candidates(grid, settings, draws, pool.met);
     let k = settings.flops_per_param_token;
     let lifetime =
         |params: f64, st: &ConfigStats| cost.as_ref().map_or(f64::NAN, |c| c.total(params, st));

@@ -19,7 +19,7 @@
 
 use rayon::prelude::*;
 
-use crate::backend::ConfigStats;
+use crate::backend::{cpu, ConfigStats};
 use crate::grid::Grid;
 use crate::law::{self, LawShape};
 use crate::sampling::Draw;
@@ -54,7 +54,18 @@ pub struct Evaluator<'a> {
     pub target: Option<f64>,
 }
 
-impl Evaluator<'_> {
+impl<'a> Evaluator<'a> {
+    /// The evaluator of a run's settings, with `l_star` the regret reference per draw.
+    pub fn new(settings: &cpu::Settings, draws: &'a [Draw], l_star: &'a [f64]) -> Self {
+        Evaluator {
+            shape: settings.shape,
+            k: settings.flops_per_param_token,
+            draws,
+            l_star,
+            target: settings.target_loss,
+        }
+    }
+
     /// The capacity of draw `i` for (P, T): tokens it can process by the deadline, computed as
     /// the backends compute it.
     fn cap(&self, i: usize, plan: &Plan) -> f64 {
@@ -133,6 +144,18 @@ pub struct Bounds {
 }
 
 impl Bounds {
+    /// The box of `grid` under the candidate rule of `settings` for these draws; `met`: whether
+    /// any plan met `min_completion` (else, as the candidates, every feasible plan may be taken).
+    pub fn for_candidates(grid: &Grid, settings: &cpu::Settings, draws: &[Draw], met: bool) -> Self {
+        let cosine = draws.iter().any(|d| d.anneal != 0.0);
+        let need = crate::candidates::completions_needed(
+            draws.len(),
+            settings.min_completion,
+            grid.until_deadline && !cosine,
+        );
+        Bounds::of(grid, if met { need } else { 0 })
+    }
+
     /// The feasible box of `grid`; finite-D plans must complete in at least `need` draws
     /// (`crate::candidates::completions_needed`).
     pub fn of(grid: &Grid, need: usize) -> Self {
