@@ -656,6 +656,18 @@ fn minor_refusals_name_the_problem() {
     )
     .unwrap();
     refused(&run(&["run", s(&p)]), &["budget:", "[budjet]"]);
+    // Nonsense the issue found accepted.
+    for (set, needle) in [
+        ("budget.hours=1e300", "budget.hours:"),
+        (
+            "budget.flops_per_param_token=1e-300",
+            "budget.flops_per_param_token:",
+        ),
+        ("data.unique_tokens=0.5", "data.unique_tokens:"),
+    ] {
+        let o = run(&["run", "scenarios/a100-3days.toml", "--set", set]);
+        refused(&o, &[needle]);
+    }
     // Not UTF-8: said so, not "missing".
     let p = dir.path().join("latin1.csv");
     std::fs::write(&p, b"params,tokens,loss\n1e8,1e10,3.0\xe9\n").unwrap();

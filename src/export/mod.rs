@@ -186,7 +186,7 @@ pub fn free_bytes(path: &Path) -> Option<f64> {
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is a valid NUL-terminated path and `st` a valid out-pointer.
     let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    (rc == 0).then(|| st.f_bavail as f64 * st.f_frsize as f64)
+    (rc == 0).then_some(st.f_bavail as f64 * st.f_frsize as f64)
 }
 
 #[cfg(not(unix))]

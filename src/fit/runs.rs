@@ -103,6 +103,14 @@ pub fn parse(text: &str, field: &str) -> Result<Vec<Run>> {
         } else {
             d
         };
+        if !(tokens.is_finite() && tokens > 0.0) {
+            return Err(Error::input(
+                field,
+                format!(
+                    "line {line}: flops / (6 · params) = {tokens:e} tokens is not allowed; it must be finite and > 0"
+                ),
+            ));
+        }
         runs.push(Run {
             params,
             tokens,

@@ -3,10 +3,12 @@
 //! `parse` checks every field and names field, value and what is allowed on refusal; `overrides`
 //! applies `--set KEY=VALUE`; `files` reads the CSV files a scenario may point to.
 
+mod domain;
 mod files;
 mod overrides;
 mod parse;
 
+pub use domain::MAX_LOSS;
 pub use files::{
     check_unique_headers, load_column, load_law_draws, read_text, show_headers, MAX_CSV_BYTES,
     MAX_SCENARIO_BYTES, MAX_TERM,

@@ -91,6 +91,7 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
     };
     check_feasible_exists(&scenario)?;
     check_size(&scenario)?;
+    super::domain::check_loss_range(&scenario)?;
     Ok(scenario)
 }
 
@@ -513,6 +514,15 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
     let mfu = b.dist("mfu", base)?;
     let goodput = b.dist("goodput", base)?;
     let k = b.positive("flops_per_param_token")?.unwrap_or(6.0);
+    if !(1.0..=100.0).contains(&k) {
+        return Err(Error::input("budget.flops_per_param_token", format!("{k:e} is not allowed; 1 to 100 (6 is standard, 8 with full activation recomputation)")));
+    }
+    if let Some(h) = hours.filter(|h| *h > 1e6) {
+        return Err(Error::input(
+            "budget.hours",
+            format!("{h:e} is not allowed; at most 1e6 hours (114 years)"),
+        ));
+    }
     let usd = b.positive("usd_per_gpu_hour")?;
     b.finish(&[
         "gpu",
@@ -647,7 +657,14 @@ fn parse_data(d: Option<&Sec>, base: &Path) -> Result<Data> {
     };
     let unique_tokens = d.dist("unique_tokens", base)?;
     if let Some(u) = &unique_tokens {
-        check_support("data.unique_tokens", u, 0.0, false, f64::INFINITY, "(0, ∞)")?;
+        check_support(
+            "data.unique_tokens",
+            u,
+            1.0,
+            true,
+            f64::INFINITY,
+            "[1, ∞) tokens",
+        )?;
     }
     d.finish(&["unique_tokens"])?;
     Ok(Data { unique_tokens })
