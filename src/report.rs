@@ -271,7 +271,23 @@ pub fn render(r: &RunResult) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if !sum.sensitivity.is_empty() {
+    if !sum.variance.is_empty() {
+        let top = |key: fn(&crate::aggregate::indices::GroupIndices) -> f64| {
+            let mut v: Vec<_> = sum.variance.iter().map(|g| (g.group.as_str(), key(g))).collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1));
+            v.iter()
+                .take(3)
+                .map(|(g, x)| format!("{g} {x:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            o,
+            "what drives the optimal size (total Sobol index): {} · the plan's loss: {}",
+            top(|g| g.params_opt.total.value),
+            top(|g| g.loss_plan.total.value)
+        );
+    } else if !sum.sensitivity.is_empty() {
         let or_none = |d: String| {
             if d.is_empty() {
                 "none (it does not vary across draws)".to_string()
@@ -284,6 +300,21 @@ pub fn render(r: &RunResult) -> String {
             "strongest drivers of the optimal size: {} · of the plan's loss: {}",
             or_none(drivers(|r| r.rho_params_opt)),
             or_none(drivers(|r| r.rho_loss_recommended))
+        );
+    }
+    if let Some((all, groups)) = sum.information.split_first() {
+        let mut g: Vec<_> = groups.iter().collect();
+        g.sort_by(|a, b| b.value.total_cmp(&a.value));
+        let parts: Vec<String> = g
+            .iter()
+            .map(|v| format!("{} {}", v.group, sig2(v.value.max(0.0))))
+            .collect();
+        let _ = writeln!(
+            o,
+            "worth knowing before you choose (expected loss it saves): {} · everything (EVPI) {} ± {}",
+            parts.join(", "),
+            sig2(all.value),
+            sig2(all.se)
         );
     }
     if sum.recommendations.len() > 1 {

@@ -3,6 +3,9 @@
 
 pub mod baselines;
 pub mod frontier;
+pub mod groups;
+pub mod indices;
+pub mod information;
 pub mod lifetime;
 pub mod refine;
 pub mod sensitivity;
@@ -124,6 +127,10 @@ pub struct Summary {
     pub constraint_cost: Option<ConstraintCost>,
     /// Per baseline (same order): what the first objective's plan gains over it.
     pub baseline_gains: Vec<Gain>,
+    /// Grouped Sobol indices (first order and total) of the plan's loss and the optimum.
+    pub variance: Vec<indices::GroupIndices>,
+    /// EVPI (group "all") and EVPPI per group for the expected-loss decision.
+    pub information: Vec<information::Value>,
 }
 
 /// What one plan gains over another in expected loss, with the Monte Carlo standard error of
@@ -337,8 +344,10 @@ pub fn summarize(
         _ => None,
     };
 
-    let (baselines, levels, doubling, sensitivity) = if extras == Extras::Skip {
-        (Vec::new(), Vec::new(), None, Vec::new())
+    let (baselines, levels, doubling, sensitivity, variance, information) = if extras
+        == Extras::Skip
+    {
+        (Vec::new(), Vec::new(), None, Vec::new(), Vec::new(), Vec::new())
     } else {
         let point = sampling::point_draw(s);
         let mut baselines = Vec::new();
@@ -369,7 +378,13 @@ pub fn summarize(
             }
             None => Vec::new(),
         };
-        (baselines, levels, doubling, sensitivity)
+        let variance = match recommendations.first() {
+            Some(r) => indices::of_run(s, grid, draws, settings, &r.plan()),
+            None => Vec::new(),
+        };
+        let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
+        let information = information::values(s, grid, draws, settings, &means);
+        (baselines, levels, doubling, sensitivity, variance, information)
     };
     let baseline_gains = match recommendations.first() {
         Some(r) => {
@@ -394,5 +409,7 @@ pub fn summarize(
         min_completion_met: pool.met,
         constraint_cost,
         baseline_gains,
+        variance,
+        information,
     }
 }

@@ -4,6 +4,7 @@
 pub mod configs;
 pub mod draws;
 pub mod frontier;
+pub mod information;
 pub mod recommendations;
 pub mod run_json;
 pub mod sensitivity;
@@ -36,6 +37,7 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
         ("configs.csv", configs::serialize(result)?),
         ("draws.csv", draws::serialize(result)?),
         ("frontier.csv", frontier::serialize(result)?),
+        ("information.csv", information::serialize(result)?),
         ("recommendations.csv", recommendations::serialize(result)?),
         ("sensitivity.csv", sensitivity::serialize(result)?),
         ("run.json", run_json::serialize(result)?),

@@ -30,6 +30,8 @@ pub fn document(r: &RunResult) -> serde_json::Value {
         "baselines": r.summary.baselines,
         "baseline_gains": r.summary.baseline_gains,
         "min_completion_cost": r.summary.constraint_cost,
+        "variance_indices": r.summary.variance,
+        "information": r.summary.information,
         "unmet_objectives": r.summary.unmet,
         "doubling": r.summary.doubling,
         "frontier_draws": r.draws.len().min(crate::aggregate::frontier::MAX_DRAWS),

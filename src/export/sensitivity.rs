@@ -1,11 +1,14 @@
-//! `sensitivity.csv`: one row per uncertain input, strongest driver of the plan's loss first.
+//! `sensitivity.csv`: one row per uncertain input, strongest driver of the plan's loss first:
+//! the marginal Spearman correlations and tornado deciles of the input, then the group it
+//! belongs to and that group's Sobol indices (docs/OUTPUTS.md).
 
+use crate::aggregate::indices::{GroupIndices, Indices};
 use crate::error::Result;
 use crate::pipeline::RunResult;
 
 use super::{csv_error, finish_csv, num};
 
-pub const COLUMNS: [&str; 7] = [
+pub const COLUMNS: [&str; 8] = [
     "input",
     "rho_loss_opt",
     "rho_params_opt",
@@ -13,11 +16,36 @@ pub const COLUMNS: [&str; 7] = [
     "rho_loss_recommended",
     "tornado_low",
     "tornado_high",
+    "group",
 ];
+
+/// The outputs whose indices follow, in column order.
+pub const OUTPUTS: [&str; 4] = ["loss_recommended", "params_opt", "tokens_opt", "loss_opt"];
+
+/// The header: [`COLUMNS`], then per output s1, s1_lo, s1_hi, st, st_lo, st_hi.
+pub fn header() -> Vec<String> {
+    let mut h: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+    for o in OUTPUTS {
+        for k in ["s1", "s1_lo", "s1_hi", "st", "st_lo", "st_hi"] {
+            h.push(format!("{k}_{o}"));
+        }
+    }
+    h
+}
+
+/// The group of a sensitivity input (its name as in draws.csv): the group whose inputs hold it,
+/// the law's `lnA` standing for `A`.
+fn group_of<'a>(groups: &'a [GroupIndices], input: &str) -> Option<&'a GroupIndices> {
+    groups.iter().find(|g| {
+        g.inputs
+            .iter()
+            .any(|i| i == input || i.strip_prefix("ln") == Some(input))
+    })
+}
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS).map_err(csv_error)?;
+    w.write_record(header()).map_err(csv_error)?;
     let mut rows: Vec<_> = r.summary.sensitivity.iter().collect();
     rows.sort_by(|a, b| {
         (b.tornado_high - b.tornado_low)
@@ -37,6 +65,30 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
             ]
             .map(num),
         );
+        let g = group_of(&r.summary.variance, &row.input);
+        cells.push(g.map_or(String::new(), |g| g.group.clone()));
+        let idx: [Option<Indices>; 4] = match g {
+            Some(g) => [
+                Some(g.loss_plan),
+                Some(g.params_opt),
+                Some(g.tokens_opt),
+                Some(g.loss_opt),
+            ],
+            None => [None; 4],
+        };
+        for ix in idx {
+            let v = ix.map_or([f64::NAN; 6], |x| {
+                [
+                    x.first.value,
+                    x.first.lo,
+                    x.first.hi,
+                    x.total.value,
+                    x.total.lo,
+                    x.total.hi,
+                ]
+            });
+            cells.extend(v.map(num));
+        }
         w.write_record(&cells).map_err(csv_error)?;
     }
     finish_csv(w)

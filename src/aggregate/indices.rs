@@ -1,0 +1,215 @@
+//! Variance-based sensitivity (MODEL.md §5): first-order and total Sobol indices of input
+//! groups by pick-freeze, with bootstrap intervals.
+//!
+//! With two independent samples A and B of N draws and, per group G, the sample AB_G (A with
+//! G's inputs taken from B), for an output f:
+//!
+//! - first order (Saltelli et al. 2010, Table 2 (b)): V_G = (1/N) Σ f(B)_j (f(AB_G)_j − f(A)_j),
+//!   with f(B) centred on the mean of A and B (equal in expectation, far less noisy when the
+//!   mean is large against the spread, as a loss is);
+//! - total (Jansen 1999; Saltelli et al. 2010, Table 2 (f)): V_T = (1/2N) Σ (f(A)_j − f(AB_G)_j)²;
+//!
+//! each over the variance of f over A and B together. The 95% intervals are percentiles of 200
+//! bootstrap resamples of the N rows (seeded, so reproducible).
+
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+/// Bootstrap resamples of the intervals.
+pub const BOOTSTRAP: usize = 200;
+
+/// One index with its 95% bootstrap interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Index {
+    pub value: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// First-order and total index of one group for one output.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Indices {
+    pub first: Index,
+    pub total: Index,
+}
+
+/// The point estimates over the rows `rows` (indices into the samples).
+fn estimate(fa: &[f64], fb: &[f64], fab: &[f64], rows: &[usize]) -> (f64, f64) {
+    let n = rows.len() as f64;
+    let (mut sum, mut sum2) = (0.0, 0.0);
+    for &j in rows {
+        sum += fa[j] + fb[j];
+        sum2 += fa[j] * fa[j] + fb[j] * fb[j];
+    }
+    let mean = sum / (2.0 * n);
+    let var = sum2 / (2.0 * n) - mean * mean;
+    let (mut v1, mut vt) = (0.0, 0.0);
+    for &j in rows {
+        // f(B) centred: the same estimator in expectation, without the noise of a large mean
+        // (a loss of ~2.7 that varies by ~0.02) multiplying the differences.
+        v1 += (fb[j] - mean) * (fab[j] - fa[j]);
+        vt += (fa[j] - fab[j]) * (fa[j] - fab[j]);
+    }
+    if !(var > 0.0) {
+        return (f64::NAN, f64::NAN);
+    }
+    (v1 / n / var, vt / (2.0 * n) / var)
+}
+
+/// The indices of one group from f(A), f(B) and f(AB_G) (all of length N), with intervals from
+/// a bootstrap seeded by `seed`.
+pub fn sobol(fa: &[f64], fb: &[f64], fab: &[f64], seed: u64) -> Indices {
+    let n = fa.len();
+    let all: Vec<usize> = (0..n).collect();
+    let (s1, st) = estimate(fa, fb, fab, &all);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut firsts = Vec::with_capacity(BOOTSTRAP);
+    let mut totals = Vec::with_capacity(BOOTSTRAP);
+    let mut rows = vec![0; n];
+    for _ in 0..BOOTSTRAP {
+        for r in rows.iter_mut() {
+            *r = rng.random_range(0..n);
+        }
+        let (a, b) = estimate(fa, fb, fab, &rows);
+        if a.is_finite() && b.is_finite() {
+            firsts.push(a);
+            totals.push(b);
+        }
+    }
+    let interval = |value: f64, v: &mut Vec<f64>| {
+        if v.is_empty() {
+            return Index {
+                value,
+                lo: f64::NAN,
+                hi: f64::NAN,
+            };
+        }
+        Index {
+            value,
+            lo: crate::stats::quantile(v, 0.025),
+            hi: crate::stats::quantile(v, 0.975),
+        }
+    };
+    Indices {
+        first: interval(s1, &mut firsts),
+        total: interval(st, &mut totals),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ishigami (a = 7, b = 0.1) on U(−π, π)³: analytic S1 = 0.3139, 0.4424, 0 and
+    /// ST = 0.5576, 0.4424, 0.2437 (Saltelli et al. 2008 / Ishigami & Homma 1990). Each estimate's
+    /// own 95% bootstrap interval must cover the analytic value.
+    #[test]
+    fn ishigami_indices_are_recovered() {
+        let f = |x: [f64; 3]| x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin();
+        let n = 20_000;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut draw = || {
+            let pi = std::f64::consts::PI;
+            [0; 3].map(|_| rng.random_range(-pi..pi))
+        };
+        let a: Vec<[f64; 3]> = (0..n).map(|_| draw()).collect();
+        let b: Vec<[f64; 3]> = (0..n).map(|_| draw()).collect();
+        let fa: Vec<f64> = a.iter().map(|x| f(*x)).collect();
+        let fb: Vec<f64> = b.iter().map(|x| f(*x)).collect();
+        let want_first = [0.3139, 0.4424, 0.0];
+        let want_total = [0.5576, 0.4424, 0.2437];
+        for g in 0..3 {
+            let fab: Vec<f64> = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| {
+                    let mut m = *x;
+                    m[g] = y[g];
+                    f(m)
+                })
+                .collect();
+            let ix = sobol(&fa, &fb, &fab, g as u64);
+            for (what, got, want) in [
+                ("first", ix.first, want_first[g]),
+                ("total", ix.total, want_total[g]),
+            ] {
+                assert!(
+                    got.lo <= want && want <= got.hi,
+                    "x{} {what}: {want} outside [{}, {}] (estimate {})",
+                    g + 1,
+                    got.lo,
+                    got.hi,
+                    got.value
+                );
+                assert!(got.hi - got.lo < 0.1, "interval too wide to mean anything");
+            }
+        }
+    }
+}
+
+/// Draws per sample (A and B) of the run's indices at most: the first 2N of the run's draws
+/// (independent by construction) give A and B. With N = 2048 the bootstrap intervals of the
+/// total indices are a few hundredths wide.
+pub const MAX_N: usize = 2048;
+
+/// The indices of one group for the four outputs the report reads.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupIndices {
+    pub group: String,
+    pub inputs: Vec<String>,
+    /// Of the recommended plan's loss.
+    pub loss_plan: Indices,
+    /// Of the per-draw optimum's size P*, tokens D* and loss L*.
+    pub params_opt: Indices,
+    pub tokens_opt: Indices,
+    pub loss_opt: Indices,
+}
+
+/// Grouped Sobol indices of a run (MODEL.md §5) for `plan` (the first objective's): on the
+/// first N = min(S/2, [`MAX_N`]) draws as A and the next N as B; the per-draw optimum of each
+/// mixed draw by the CPU oracle pass over the run's grid.
+pub fn of_run(
+    s: &crate::scenario::Scenario,
+    grid: &crate::grid::Grid,
+    draws: &[crate::sampling::Draw],
+    settings: &crate::backend::cpu::Settings,
+    plan: &super::refine::Plan,
+) -> Vec<GroupIndices> {
+    use super::groups;
+    let n = (draws.len() / 2).min(MAX_N);
+    if n < 16 {
+        return Vec::new();
+    }
+    let (a, b) = (&draws[..n], &draws[n..2 * n]);
+    let groups = groups::groups(s, &draws[..2 * n]);
+    // Outputs of a sample: the plan's loss, P*, D*, L*.
+    let outputs = |sample: &[crate::sampling::Draw]| -> [Vec<f64>; 4] {
+        let eval = super::refine::Evaluator::new(settings, sample, &[]);
+        let (_, optima, _) = crate::backend::cpu::oracle_pass(settings, grid, sample);
+        [
+            eval.column(plan),
+            optima.iter().map(|o| o.params).collect(),
+            optima.iter().map(|o| o.tokens).collect(),
+            optima.iter().map(|o| o.loss).collect(),
+        ]
+    };
+    let (fa, fb) = (outputs(a), outputs(b));
+    groups
+        .iter()
+        .enumerate()
+        .map(|(gi, g)| {
+            let mixed: Vec<crate::sampling::Draw> =
+                a.iter().zip(b).map(|(x, y)| groups::mix(s, x, y, g)).collect();
+            let fab = outputs(&mixed);
+            let ix = |k: usize| sobol(&fa[k], &fb[k], &fab[k], (gi * 4 + k) as u64);
+            GroupIndices {
+                group: g.name.clone(),
+                inputs: g.inputs.clone(),
+                loss_plan: ix(0),
+                params_opt: ix(1),
+                tokens_opt: ix(2),
+                loss_opt: ix(3),
+            }
+        })
+        .collect()
+}
