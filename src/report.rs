@@ -229,6 +229,19 @@ pub fn render(r: &RunResult) -> String {
         b.tokens_per_param.p05,
         b.tokens_per_param.p95
     );
+    for m in &sum.member_bands {
+        let b = &m.bands;
+        let _ = writeln!(
+            o,
+            "  if {} is right ({:.0}% of draws): {}–{} params · {:.0}–{:.0} tok/param",
+            m.preset,
+            100.0 * m.weight,
+            si(b.params.p05),
+            si(b.params.p95),
+            b.tokens_per_param.p05,
+            b.tokens_per_param.p95
+        );
+    }
     for (b, gain) in sum.baselines.iter().zip(&sum.baseline_gains) {
         let who = match b.objective.as_str() {
             baselines::TWENTY_TOKENS_PER_PARAM => "20 tok/param rule",

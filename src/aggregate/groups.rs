@@ -3,7 +3,9 @@
 //! coefficients: one fit, one group, since its coefficients are nearly collinear), `mfu`,
 //! `goodput`, `unique_tokens`, `anneal` (cosine only), and each coefficient the scenario gives
 //! its own distribution. A draw with one group taken from another draw is how both the Sobol
-//! indices (pick-freeze) and the value of information condition on a group.
+//! indices (pick-freeze) and the value of information condition on a group. With a
+//! `law.mixture` the `law` group also holds which member the draw's law comes from, and
+//! `law_member` alone (which fit is right) is a group of the value of information.
 
 use crate::sampling::{get_coeff, set_coeff, Draw};
 use crate::scenario::Scenario;
@@ -15,6 +17,9 @@ pub enum Member {
     Law,
     /// One coefficient with a distribution of its own.
     Coeff(String),
+    /// Which member of a `law.mixture` holds (for the value of information only: mixing it
+    /// alone would pair one fit's choice with another fit's coefficients).
+    LawMember,
     Mfu,
     Goodput,
     Unique,
@@ -27,6 +32,8 @@ pub struct Group {
     pub member: Member,
     /// The scalar inputs the group carries (names as in draws.csv; `lnA` etc. for the law).
     pub inputs: Vec<String>,
+    /// Used by the value of information only (not by the pick-freeze indices).
+    pub information_only: bool,
 }
 
 /// Whether coefficient `c` of the scenario has a distribution of its own.
@@ -44,6 +51,7 @@ pub fn input(d: &Draw, name: &str) -> f64 {
         "goodput" => d.goodput,
         "unique_tokens" => d.unique_tokens.ln(),
         "anneal" => d.anneal,
+        "law_member" => f64::from(d.member),
         coeff => get_coeff(&d.coeffs, coeff),
     }
 }
@@ -69,11 +77,25 @@ pub fn groups(s: &Scenario, draws: &[Draw]) -> Vec<Group> {
         })
         .filter(|n| varies(n))
         .collect();
-    if !law.is_empty() {
+    let mixture = varies("law_member");
+    if !law.is_empty() || mixture {
+        let mut inputs = law;
+        if mixture {
+            inputs.push("law_member".into());
+        }
         out.push(Group {
             name: "law".into(),
             member: Member::Law,
-            inputs: law,
+            inputs,
+            information_only: false,
+        });
+    }
+    if mixture {
+        out.push(Group {
+            name: "law_member".into(),
+            member: Member::LawMember,
+            inputs: vec!["law_member".into()],
+            information_only: true,
         });
     }
     for (name, member) in [
@@ -87,6 +109,7 @@ pub fn groups(s: &Scenario, draws: &[Draw]) -> Vec<Group> {
                 name: name.into(),
                 member,
                 inputs: vec![name.into()],
+                information_only: false,
             });
         }
     }
@@ -96,6 +119,7 @@ pub fn groups(s: &Scenario, draws: &[Draw]) -> Vec<Group> {
                 name: c.name.clone(),
                 member: Member::Coeff(c.name.clone()),
                 inputs: vec![c.name.clone()],
+                information_only: false,
             });
         }
     }
@@ -112,7 +136,9 @@ pub fn mix(s: &Scenario, a: &Draw, b: &Draw, g: &Group) -> Draw {
                     set_coeff(&mut d.coeffs, &c.name, get_coeff(&b.coeffs, &c.name));
                 }
             }
+            d.member = b.member;
         }
+        Member::LawMember => d.member = b.member,
         Member::Coeff(name) => set_coeff(&mut d.coeffs, name, get_coeff(&b.coeffs, name)),
         Member::Mfu => d.mfu = b.mfu,
         Member::Goodput => d.goodput = b.goodput,

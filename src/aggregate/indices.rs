@@ -181,7 +181,10 @@ pub fn of_run(
         return Vec::new();
     }
     let (a, b) = (&draws[..n], &draws[n..2 * n]);
-    let groups = groups::groups(s, &draws[..2 * n]);
+    let groups: Vec<groups::Group> = groups::groups(s, &draws[..2 * n])
+        .into_iter()
+        .filter(|g| !g.information_only)
+        .collect();
     // Outputs of a sample: the plan's loss, P*, D*, L*.
     let outputs = |sample: &[crate::sampling::Draw]| -> [Vec<f64>; 4] {
         let eval = super::refine::Evaluator::new(settings, sample, &[]);

@@ -131,6 +131,17 @@ pub struct Summary {
     pub variance: Vec<indices::GroupIndices>,
     /// EVPI (group "all") and EVPPI per group for the expected-loss decision.
     pub information: Vec<information::Value>,
+    /// With `law.mixture`: the oracle's bands over each member's draws.
+    pub member_bands: Vec<MemberBands>,
+}
+
+/// The oracle's bands over the draws of one `law.mixture` member.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberBands {
+    pub preset: String,
+    pub weight: f64,
+    pub draws: usize,
+    pub bands: OracleBands,
 }
 
 /// What one plan gains over another in expected loss, with the Monte Carlo standard error of
@@ -396,6 +407,28 @@ pub fn summarize(
         }
         None => Vec::new(),
     };
+    let member_bands = s
+        .law
+        .mixture
+        .iter()
+        .enumerate()
+        .filter(|_| s.law.mixture.len() > 1)
+        .filter_map(|(m, member)| {
+            let optima: Vec<DrawOptimum> = eval
+                .optima
+                .iter()
+                .zip(draws)
+                .filter(|(_, d)| d.member as usize == m)
+                .map(|(o, _)| *o)
+                .collect();
+            (!optima.is_empty()).then(|| MemberBands {
+                preset: member.law.preset.clone(),
+                weight: member.weight,
+                draws: optima.len(),
+                bands: OracleBands::of(&optima),
+            })
+        })
+        .collect();
     Summary {
         recommendations,
         baselines,
@@ -411,5 +444,6 @@ pub fn summarize(
         baseline_gains,
         variance,
         information,
+        member_bands,
     }
 }

@@ -20,6 +20,9 @@ pub fn columns(r: &RunResult) -> Vec<String> {
     if cosine(r) {
         h.push("anneal".to_string());
     }
+    if r.scenario.law.mixture.len() > 1 {
+        h.push("law_member".to_string());
+    }
     h.extend(["params_opt", "tokens_opt", "hours_opt", "loss_opt"].map(String::from));
     h
 }
@@ -43,6 +46,9 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
         cells.extend([num(d.mfu), num(d.goodput), unique, num(d.throughput)]);
         if cosine(r) {
             cells.push(num(d.anneal));
+        }
+        if r.scenario.law.mixture.len() > 1 {
+            cells.push(d.member.to_string());
         }
         cells.extend([o.params, o.tokens, o.hours, o.loss].map(num));
         w.write_record(&cells).map_err(csv_error)?;

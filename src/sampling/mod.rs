@@ -27,6 +27,8 @@ pub struct Draw {
     /// What a full anneal of the schedule gains, nats (`Training::anneal`): the most a run cut
     /// before its anneal can lose. 0 under wsd.
     pub anneal: f64,
+    /// The `law.mixture` member this draw's law comes from (0 for a single law).
+    pub member: u32,
 }
 
 /// Stream keys of every input of a scenario, computed once.
@@ -35,7 +37,9 @@ struct Keys {
     goodput: [u8; 32],
     unique: [u8; 32],
     anneal: [u8; 32],
-    group: [u8; 32],
+    mixture: [u8; 32],
+    /// Per mixture member (one for a single law): the stream of its joint uncertainty.
+    group: Vec<[u8; 32]>,
     coeffs: Vec<[u8; 32]>,
 }
 
@@ -47,13 +51,18 @@ impl Keys {
             goodput: stream::key(seed, "budget.goodput"),
             unique: stream::key(seed, "data.unique_tokens"),
             anneal: stream::key(seed, "training.anneal_gain"),
-            group: stream::key(
-                seed,
-                match s.law.uncertainty {
-                    Uncertainty::Draws { .. } => "law.draws",
-                    _ => "law.mvn",
-                },
-            ),
+            mixture: stream::key(seed, "law.mixture"),
+            group: (0..s.law.mixture.len().max(1))
+                .map(|m| {
+                    stream::key(
+                        seed,
+                        match s.law.member(m).uncertainty {
+                            Uncertainty::Draws { .. } => "law.draws",
+                            _ => "law.mvn",
+                        },
+                    )
+                })
+                .collect(),
             coeffs: s
                 .law
                 .coefficients
@@ -97,16 +106,34 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
         Source::Sobol { seed, .. } => sobol::uniform(i, dim, *seed),
         Source::Random(_) => unreachable!("random draws use their streams"),
     };
+    // A mixture's member, by weight, from its own stream (a single law: member 0, no draw).
+    let member = match &source {
+        Source::Random(keys) if s.law.mixture.len() > 1 => {
+            let u: f64 = rand::Rng::random(&mut stream::stream(&keys.mixture, i));
+            let mut acc = 0.0;
+            let last = s.law.mixture.len() - 1;
+            s.law
+                .mixture
+                .iter()
+                .position(|m| {
+                    acc += m.weight;
+                    u < acc
+                })
+                .unwrap_or(last)
+        }
+        _ => 0,
+    };
+    let law = s.law.member(member);
     let mut k = Coeffs::default();
-    for c in &s.law.coefficients {
+    for c in &law.coefficients {
         set_coeff(&mut k, &c.name, c.dist.point());
     }
-    match &s.law.uncertainty {
+    match &law.uncertainty {
         Uncertainty::None => {}
         Uncertainty::Mvn(m) => {
             let z: Vec<f64> = match &source {
                 Source::Random(keys) => {
-                    let mut rng = stream::stream(&keys.group, i);
+                    let mut rng = stream::stream(&keys.group[member], i);
                     (0..m.names.len())
                         .map(|_| StandardNormal.sample(&mut rng))
                         .collect()
@@ -116,7 +143,7 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
                     .collect(),
             };
             for (name, v) in m.names.iter().zip(mvn::transform(&m.mean, &m.chol, &z)) {
-                if !s.law.is_overridden(name) {
+                if !law.is_overridden(name) {
                     set_coeff(&mut k, name, v);
                 }
             }
@@ -124,14 +151,14 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
         Uncertainty::Draws { rows, .. } => {
             let r = match &source {
                 Source::Random(keys) => {
-                    rand::Rng::random_range(&mut stream::stream(&keys.group, i), 0..rows.len())
+                    rand::Rng::random_range(&mut stream::stream(&keys.group[member], i), 0..rows.len())
                 }
                 Source::Sobol { dims, .. } => {
                     ((uniform(dims.group) * rows.len() as f64) as usize).min(rows.len() - 1)
                 }
             };
             for (name, v) in ["E", "A", "B", "alpha", "beta"].iter().zip(rows[r]) {
-                if !s.law.is_overridden(name) {
+                if !law.is_overridden(name) {
                     set_coeff(&mut k, name, v);
                 }
             }
@@ -141,7 +168,7 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
         Source::Sobol { dims, .. } => dims.coeffs,
         Source::Random(_) => 0,
     };
-    for (c, key) in s.law.coefficients.iter().zip(&keys.coeffs) {
+    for (c, key) in law.coefficients.iter().zip(&keys.coeffs) {
         if c.overridden && !c.dist.is_fixed() {
             let field = format!("law.{}", c.name);
             let v = match &source {
@@ -216,6 +243,7 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
         unique_tokens,
         throughput: s.budget.throughput(mfu, goodput),
         anneal,
+        member: member as u32,
     })
 }
 
@@ -239,13 +267,22 @@ fn check_domain(field: &str, v: f64, min_exclusive: f64, i: u64) -> Result<()> {
 /// the mean of a custom joint normal, or an override's point), MFU, goodput and unique data at
 /// their distributions' points.
 pub fn point_draw(s: &Scenario) -> Draw {
+    // A mixture's point is its heaviest member's (the first of equals).
+    let member = s
+        .law
+        .mixture
+        .iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |b, (i, m)| if m.weight > b.1 { (i, m.weight) } else { b })
+        .0;
+    let law = s.law.member(member);
     let mut k = Coeffs::default();
-    for c in &s.law.coefficients {
+    for c in &law.coefficients {
         set_coeff(&mut k, &c.name, c.dist.point());
     }
-    if let Uncertainty::Mvn(m) = &s.law.uncertainty {
+    if let Uncertainty::Mvn(m) = &law.uncertainty {
         for (name, v) in m.names.iter().zip(&m.mean) {
-            if !s.law.is_overridden(name) {
+            if !law.is_overridden(name) {
                 set_coeff(&mut k, name, *v);
             }
         }
@@ -263,6 +300,7 @@ pub fn point_draw(s: &Scenario) -> Draw {
             .map_or(f64::INFINITY, |d| d.point()),
         throughput: s.budget.throughput(mfu, goodput),
         anneal: s.training.anneal(s.training.anneal_gain.point()),
+        member: member as u32,
     }
 }
 

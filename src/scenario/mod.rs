@@ -152,9 +152,26 @@ pub struct Law {
     pub uncertainty: Uncertainty,
     pub illustrative: bool,
     pub source: String,
+    /// `law.mixture`: the members, each a law with its own uncertainty and a weight (summing to
+    /// 1); empty for a single law. For a mixture the fields above are the first member's
+    /// (every member has the same form and coefficients) and `preset` is "mixture".
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mixture: Vec<MixtureMember>,
+}
+
+/// One member of `law.mixture`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MixtureMember {
+    pub weight: f64,
+    pub law: Law,
 }
 
 impl Law {
+    /// The law of mixture member `m` (the law itself when it is not a mixture).
+    pub fn member(&self, m: usize) -> &Law {
+        self.mixture.get(m).map_or(self, |x| &x.law)
+    }
+
     /// Whether the user overrode this coefficient (by its name, or A for lnA and so on).
     pub fn is_overridden(&self, name: &str) -> bool {
         let base = name.strip_prefix("ln").unwrap_or(name);

@@ -67,6 +67,12 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
     let decision = parse_decision(root.table("decision")?.as_ref(), &budget)?;
     let sampling = parse_sampling(root.table("sampling")?.as_ref())?;
     let training = parse_training(root.table("training")?.as_ref(), base)?;
+    if sampling.method == "sobol" && law.mixture.len() > 1 {
+        return Err(Error::input(
+            "sampling.method",
+            "\"sobol\" is not available with law.mixture (the member choice has no Sobol dimension yet); use \"random\"",
+        ));
+    }
     root.finish(&[
         "name",
         "description",
@@ -705,7 +711,73 @@ const ALL_COEFFS: &[&str] = &[
     "R_N_star",
 ];
 
+/// Members of `law.mixture` at most.
+pub const MAX_MIXTURE: usize = 8;
+
+/// `law.mixture = [{ preset = "epoch2024", weight = 0.6 }, { preset = "chinchilla", weight =
+/// 0.4, uncertainty = "none" }]`: each member a law with its own uncertainty (no coefficient
+/// overrides), all of one form with the same coefficients, weights normalised to 1.
+fn parse_mixture(l: &Sec, v: &Value, base: &Path, limited_data: bool) -> Result<Law> {
+    let show_allowed = "an array of tables, e.g. mixture = [{ preset = \"epoch2024\", weight = 0.6 }, { preset = \"chinchilla\", weight = 0.4 }]";
+    let Value::Array(items) = v else {
+        return Err(Error::input("law.mixture", format!("{} is not allowed; {show_allowed}", show(v))));
+    };
+    if items.is_empty() || items.len() > MAX_MIXTURE {
+        return Err(Error::input("law.mixture", format!("{} members are not allowed; 1 to {MAX_MIXTURE}", items.len())));
+    }
+    for key in l.t.keys() {
+        if key != "mixture" {
+            return Err(Error::input(format!("law.{key}"), "not allowed beside law.mixture; give it inside each member"));
+        }
+    }
+    let mut members = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("law.mixture[{i}]");
+        let Value::Table(t) = item else {
+            return Err(Error::input(&field, format!("{} is not allowed; {show_allowed}", show(item))));
+        };
+        let sec = Sec::new(&field, t);
+        let weight = sec.positive("weight")?.ok_or_else(|| {
+            Error::input(format!("{field}.weight"), "missing; a weight > 0 (weights are normalised to sum to 1)")
+        })?;
+        if let Some(k) = t.keys().find(|k| ALL_COEFFS.contains(&k.as_str()) || *k == "mixture" || *k == "mvn") {
+            return Err(Error::input(format!("{field}.{k}"), "not allowed in a mixture member: give preset, uncertainty, draws_file and weight (override coefficients on a single [law])"));
+        }
+        let law = parse_law_member(Some(&sec), base, limited_data, true)?;
+        if let Some(first) = members.first().map(|m: &MixtureMember| &m.law) {
+            if law.shape != first.shape || law.names() != first.names() {
+                return Err(Error::input(&field, format!("preset {} has another form or other coefficients than {} ({}); members must share one form", law.preset, first.preset, first.names().join(", "))));
+            }
+        }
+        members.push(MixtureMember { weight, law });
+    }
+    l.used.borrow_mut().push("mixture".into());
+    let total: f64 = members.iter().map(|m| m.weight).sum();
+    for m in &mut members {
+        m.weight /= total;
+    }
+    let first = members[0].law.clone();
+    Ok(Law {
+        preset: "mixture".into(),
+        source: members
+            .iter()
+            .map(|m| format!("{:.0}% {}", 100.0 * m.weight, m.law.preset))
+            .collect::<Vec<_>>()
+            .join(", "),
+        illustrative: members.iter().any(|m| m.law.illustrative),
+        mixture: members,
+        ..first
+    })
+}
+
 fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
+    if let Some(v) = l.and_then(|l| l.t.get("mixture")) {
+        return parse_mixture(l.expect("has mixture"), v, base, limited_data);
+    }
+    parse_law_member(l, base, limited_data, false)
+}
+
+fn parse_law_member(l: Option<&Sec>, base: &Path, limited_data: bool, member: bool) -> Result<Law> {
     let empty = Table::new();
     let owned;
     let l = match l {
@@ -910,8 +982,11 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
             ))
         }
     };
-    let mut allowed = vec!["preset", "uncertainty", "draws_file", "mvn"];
+    let mut allowed = vec!["preset", "uncertainty", "draws_file", "mvn", "mixture"];
     allowed.extend(ALL_COEFFS);
+    if member {
+        allowed.push("weight");
+    }
     l.finish(&allowed)?;
     Ok(Law {
         preset: preset.name.to_string(),
@@ -920,6 +995,7 @@ fn parse_law(l: Option<&Sec>, base: &Path, limited_data: bool) -> Result<Law> {
         uncertainty,
         illustrative: preset.illustrative,
         source: preset.source.to_string(),
+        mixture: Vec::new(),
     })
 }
 

@@ -282,6 +282,7 @@ mod tests {
                         goodput: 1.0,
                         unique_tokens: unique,
                         anneal: 0.0,
+                        member: 0,
                         throughput: x,
                     })
                     .collect();

@@ -286,6 +286,7 @@ mod tests {
                         goodput: 1.0,
                         unique_tokens: unique,
                         anneal: 0.0,
+                        member: 0,
                         throughput: 1e13 * 1.15f64.powi(i),
                     }
                 })

@@ -351,6 +351,7 @@ mod tests {
                     goodput: 1.0,
                     unique_tokens: unique,
                     anneal: 0.0,
+                    member: 0,
                     throughput: 2e14,
                 };
                 let prep = prepare(shape, &d, 6.0);
