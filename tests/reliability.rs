@@ -341,6 +341,52 @@ fn endless_files_are_refused_quickly() {
 
 // 3. Domain checks on every path that makes coefficients.
 
+/// With A = 1e300 the GPU's f32 gave inf and another plan than the CPU; A and B are now at most
+/// 1e12, and at that bound (with small exponents, losses ~1e11) both backends agree on every
+/// plan and write only finite numbers.
+#[test]
+fn gpu_and_cpu_agree_at_the_largest_allowed_coefficients() {
+    if scalerisk::backend::gpu::adapters().is_empty() {
+        assert!(
+            std::env::var("SCALERISK_REQUIRE_GPU").map_or(true, |v| v != "1"),
+            "SCALERISK_REQUIRE_GPU=1 but no adapter"
+        );
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario_file(
+        dir.path(),
+        "[law]\npreset = \"custom\"\nuncertainty = \"none\"\nE = 1.8\nA = 1e12\nB = 1e12\n\
+         alpha = 0.05\nbeta = 0.05\n",
+    );
+    let plans = |backend: &str| {
+        let out = dir.path().join(backend);
+        let o = run(&[
+            "run",
+            s(&sc),
+            "--backend",
+            backend,
+            "--quiet",
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{backend}: {}", stderr(&o));
+        for f in ["configs.csv", "recommendations.csv", "draws.csv"] {
+            let text = std::fs::read_to_string(out.join(f)).unwrap();
+            assert!(
+                !text.contains("inf") && !text.contains("NaN"),
+                "{backend} {f}"
+            );
+        }
+        let text = std::fs::read_to_string(out.join("recommendations.csv")).unwrap();
+        text.lines()
+            .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(plans("cpu"), plans("gpu"));
+}
+
 #[test]
 fn coefficients_outside_the_law_are_refused_on_every_path() {
     let dir = tempfile::tempdir().unwrap();
