@@ -196,6 +196,42 @@ fn unwritable_targets_are_refused_before_any_work() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
 
+/// The free-space check: an output estimated larger than the file system's free space is
+/// refused before any work (the estimate itself is 320 B per configuration and per draw).
+#[test]
+fn output_larger_than_the_free_space_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("big");
+    let e = scalerisk::export::prepare_run_dir(
+        &target,
+        &scalerisk::export::Target {
+            flag: "--out",
+            force: false,
+            protected: vec![],
+            bytes: 1e30,
+        },
+    )
+    .unwrap_err();
+    assert!(e.is_input(), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("GB free") && msg.contains("big"), "{msg}");
+    assert!(!target.exists());
+    // The same target with a plausible size is prepared, and its lock goes when dropped.
+    let lock = scalerisk::export::prepare_run_dir(
+        &target,
+        &scalerisk::export::Target {
+            flag: "--out",
+            force: false,
+            protected: vec![],
+            bytes: 1e3,
+        },
+    )
+    .unwrap();
+    assert!(dir.path().join(".big.lock").exists());
+    drop(lock);
+    assert!(!dir.path().join(".big.lock").exists());
+}
+
 // 2. Every loop is bounded.
 
 /// The issue's case: 20 runs whose losses dip below 1 (L = 1.8 + 400/P^0.34 + 410/D^0.28 − 2.5)
@@ -304,6 +340,52 @@ fn endless_files_are_refused_quickly() {
 }
 
 // 3. Domain checks on every path that makes coefficients.
+
+/// With A = 1e300 the GPU's f32 gave inf and another plan than the CPU; A and B are now at most
+/// 1e12, and at that bound (with small exponents, losses ~1e11) both backends agree on every
+/// plan and write only finite numbers.
+#[test]
+fn gpu_and_cpu_agree_at_the_largest_allowed_coefficients() {
+    if scalerisk::backend::gpu::adapters().is_empty() {
+        assert!(
+            std::env::var("SCALERISK_REQUIRE_GPU").map_or(true, |v| v != "1"),
+            "SCALERISK_REQUIRE_GPU=1 but no adapter"
+        );
+        eprintln!("skipped: no GPU adapter");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario_file(
+        dir.path(),
+        "[law]\npreset = \"custom\"\nuncertainty = \"none\"\nE = 1.8\nA = 1e12\nB = 1e12\n\
+         alpha = 0.05\nbeta = 0.05\n",
+    );
+    let plans = |backend: &str| {
+        let out = dir.path().join(backend);
+        let o = run(&[
+            "run",
+            s(&sc),
+            "--backend",
+            backend,
+            "--quiet",
+            "--out",
+            s(&out),
+        ]);
+        assert!(o.status.success(), "{backend}: {}", stderr(&o));
+        for f in ["configs.csv", "recommendations.csv", "draws.csv"] {
+            let text = std::fs::read_to_string(out.join(f)).unwrap();
+            assert!(
+                !text.contains("inf") && !text.contains("NaN"),
+                "{backend} {f}"
+            );
+        }
+        let text = std::fs::read_to_string(out.join("recommendations.csv")).unwrap();
+        text.lines()
+            .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(plans("cpu"), plans("gpu"));
+}
 
 #[test]
 fn coefficients_outside_the_law_are_refused_on_every_path() {
@@ -686,6 +768,35 @@ fn minor_refusals_name_the_problem() {
     let p = dir.path().join("dup.csv");
     std::fs::write(&p, "params,tokens,loss,loss\n1,1,1,1\n").unwrap();
     refused(&run(&["fit", s(&p)]), &["\"loss\" twice"]);
+}
+
+/// `plot` on a folder whose CSV lost a column or was cut mid-row: both bad input (exit 2), the
+/// file named (the issue found 1 for one and 2 for the other).
+#[test]
+fn plot_refuses_renamed_columns_and_truncated_csvs_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    let mut args = vec![
+        "run",
+        "scenarios/a100-3days.toml",
+        "--quiet",
+        "--out",
+        s(&out),
+    ];
+    args.extend(SMALL);
+    assert!(run(&args).status.success());
+    let configs = std::fs::read_to_string(out.join("configs.csv")).unwrap();
+    std::fs::write(
+        out.join("configs.csv"),
+        configs.replacen("params", "parameters", 1),
+    )
+    .unwrap();
+    refused(
+        &run(&["plot", s(&out)]),
+        &["configs.csv:", "no column \"params\""],
+    );
+    std::fs::write(out.join("configs.csv"), &configs[..configs.len() / 2]).unwrap();
+    refused(&run(&["plot", s(&out)]), &["configs.csv:", "line"]);
 }
 
 /// An OS error is printed once, not once per layer of context.

@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
         for r in &rows {
             assert!(r.iter().all(|v| v.is_finite()), "{r:?}");
             assert!(r[0] >= 0.0 && r[1..].iter().all(|v| *v > 0.0), "{r:?}");
-            assert!(r[..3].iter().all(|v| *v <= scalerisk::scenario::MAX_TERM), "{r:?}");
+            assert!(
+                r[..3].iter().all(|v| *v <= scalerisk::scenario::MAX_TERM),
+                "{r:?}"
+            );
         }
     }
     if let Ok(runs) = scalerisk::fit::runs::parse(text, "runs.csv") {

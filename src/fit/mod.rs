@@ -248,3 +248,34 @@ impl Interval {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A start whose objective is NaN everywhere (one run with a NaN log loss): argmin's
+    /// More-Thuente line search has no iteration limit and never meets its conditions on NaN,
+    /// so without [`MAX_EVALS`] this start never returns (issue 12).
+    #[test]
+    fn a_start_on_a_nan_objective_ends() {
+        let points = [
+            Point {
+                ln_p: 20.0,
+                ln_d: 23.0,
+                ln_l: f64::NAN,
+            },
+            Point {
+                ln_p: 21.0,
+                ln_d: 24.0,
+                ln_l: 0.5,
+            },
+        ];
+        let f = Objective {
+            points: &points,
+            delta: DEFAULT_DELTA,
+        };
+        let t = std::time::Instant::now();
+        assert!(minimize(&f, vec![6.0, 7.0, 0.5, 0.3, 0.3]).is_none());
+        assert!(t.elapsed().as_secs() < 30, "{:?}", t.elapsed());
+    }
+}
