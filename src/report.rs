@@ -144,6 +144,30 @@ pub fn render(r: &RunResult) -> String {
             Some(format!("{count} bootstrap rows resampled from {source}"))
         }
     };
+    let group = if s.law.mixture.len() > 1 {
+        let each: Vec<String> = s
+            .law
+            .mixture
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} {}",
+                    m.law.preset,
+                    match &m.law.uncertainty {
+                        Uncertainty::None => "at its point values".to_string(),
+                        Uncertainty::Mvn(_) => "with its joint normal".to_string(),
+                        Uncertainty::Draws { count, .. } => format!("with {count} bootstrap rows"),
+                    }
+                )
+            })
+            .collect();
+        Some(format!(
+            "which law is itself uncertain: {}",
+            each.join("; ")
+        ))
+    } else {
+        group
+    };
     let parts: Vec<String> = group.into_iter().chain(varied).collect();
     let _ = writeln!(
         o,
@@ -286,13 +310,24 @@ pub fn render(r: &RunResult) -> String {
     };
     if !sum.variance.is_empty() {
         let top = |key: fn(&crate::aggregate::indices::GroupIndices) -> f64| {
-            let mut v: Vec<_> = sum.variance.iter().map(|g| (g.group.as_str(), key(g))).collect();
+            // An output that does not vary has no indices (NaN): nothing drives it.
+            let mut v: Vec<_> = sum
+                .variance
+                .iter()
+                .map(|g| (g.group.as_str(), key(g)))
+                .filter(|(_, x)| x.is_finite())
+                .collect();
             v.sort_by(|a, b| b.1.total_cmp(&a.1));
-            v.iter()
+            let top: Vec<String> = v
+                .iter()
                 .take(3)
                 .map(|(g, x)| format!("{g} {x:.2}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .collect();
+            if top.is_empty() {
+                "none (it does not vary across draws)".to_string()
+            } else {
+                top.join(", ")
+            }
         };
         let _ = writeln!(
             o,

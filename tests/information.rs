@@ -39,14 +39,22 @@ fn evpi_is_the_plans_mean_regret_and_bounds_the_groups() {
     assert!(groups.iter().any(|v| v.group == "mfu") && groups.iter().any(|v| v.group == "law"));
     let sum: f64 = groups.iter().map(|v| v.value).sum();
     let se = groups.iter().map(|v| v.se * v.se).sum::<f64>().sqrt() + all.se;
-    assert!(sum <= all.value + 2.0 * se, "Σ EVPPI {sum} > EVPI {}", all.value);
+    assert!(
+        sum <= all.value + 2.0 * se,
+        "Σ EVPPI {sum} > EVPI {}",
+        all.value
+    );
     for v in &groups {
         assert!(v.value >= -2.0 * v.se, "{}: {}", v.group, v.value);
         assert_eq!(v.decile_params.len(), 10);
     }
     // Knowing MFU settles how many tokens the run gets: the plan one would pick grows with it.
     let mfu = groups.iter().find(|v| v.group == "mfu").unwrap();
-    assert!(mfu.decile_params[9] > mfu.decile_params[0], "{:?}", mfu.decile_params);
+    assert!(
+        mfu.decile_params[9] > mfu.decile_params[0],
+        "{:?}",
+        mfu.decile_params
+    );
 }
 
 #[test]
@@ -83,7 +91,11 @@ fn variance_indices_name_mfu_and_agree_with_rank_correlation() {
     for g in v {
         for ix in [g.loss_plan, g.params_opt, g.tokens_opt, g.loss_opt] {
             assert!(ix.total.lo <= ix.total.value && ix.total.value <= ix.total.hi);
-            assert!(ix.first.value <= ix.total.value + 0.05, "{}: S1 above ST", g.group);
+            assert!(
+                ix.first.value <= ix.total.value + 0.05,
+                "{}: S1 above ST",
+                g.group
+            );
         }
     }
 }

@@ -72,22 +72,28 @@ pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Setting
             let (optima, means) = cpu::optima_and_means(settings, &g, draws);
             let cands = settings.candidates(&g, draws);
             // The expected-loss rule of `super::choose`: ties go to the lower index.
-            let robust = cands
-                .indices(&g)
-                .into_iter()
-                .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
+            let robust =
+                cands
+                    .indices(&g)
+                    .into_iter()
+                    .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
             // Refined off the grid as the main run's plans are (refine.rs).
             let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
             let refined = robust.map(|i| {
                 let (params, tokens, hours) = g.config(i);
-                let start = refine::Plan { params, tokens, hours };
+                let start = refine::Plan {
+                    params,
+                    tokens,
+                    hours,
+                };
                 let eval = refine::Evaluator::new(settings, draws, &l_star);
                 let bounds = refine::Bounds::for_candidates(&g, settings, draws, cands.met);
                 refine::refine(&eval, &bounds, start, &|_, st| st.loss_mean)
             });
-            let (rp, rd, robust_mean) = refined.map_or((f64::NAN, f64::NAN, f64::NAN), |(p, st)| {
-                (p.params, p.tokens, st.loss_mean)
-            });
+            let (rp, rd, robust_mean) = refined
+                .map_or((f64::NAN, f64::NAN, f64::NAN), |(p, st)| {
+                    (p.params, p.tokens, st.loss_mean)
+                });
             let p_max = g.params[g.feasible_params.saturating_sub(1)];
             // With "until the deadline" on the grid the D axis bounds no optimum.
             let d_max = if g.until_deadline {

@@ -105,7 +105,8 @@ mod tests {
     /// own 95% bootstrap interval must cover the analytic value.
     #[test]
     fn ishigami_indices_are_recovered() {
-        let f = |x: [f64; 3]| x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin();
+        let f =
+            |x: [f64; 3]| x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin();
         let n = 20_000;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let mut draw = || {
@@ -201,8 +202,11 @@ pub fn of_run(
         .iter()
         .enumerate()
         .map(|(gi, g)| {
-            let mixed: Vec<crate::sampling::Draw> =
-                a.iter().zip(b).map(|(x, y)| groups::mix(s, x, y, g)).collect();
+            let mixed: Vec<crate::sampling::Draw> = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| groups::mix(s, x, y, g))
+                .collect();
             let fab = outputs(&mixed);
             let ix = |k: usize| sobol(&fa[k], &fb[k], &fab[k], (gi * 4 + k) as u64);
             GroupIndices {

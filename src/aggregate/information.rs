@@ -127,7 +127,11 @@ pub fn evppi(
     }
     let delta: Vec<f64> = (0..s).map(|i| fitted[best][i] - min[i]).collect();
     let (mean, sd) = stats::mean_sd(&delta);
-    (mean, sd / (s as f64).sqrt(), decile_choices(key, &arg, params))
+    (
+        mean,
+        sd / (s as f64).sqrt(),
+        decile_choices(key, &arg, params),
+    )
 }
 
 /// Per decile of `key`, the size of the candidate chosen most often (ties: the smaller index).

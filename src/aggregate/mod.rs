@@ -355,48 +355,61 @@ pub fn summarize(
         _ => None,
     };
 
-    let (baselines, levels, doubling, sensitivity, variance, information) = if extras
-        == Extras::Skip
-    {
-        (Vec::new(), Vec::new(), None, Vec::new(), Vec::new(), Vec::new())
-    } else {
-        let point = sampling::point_draw(s);
-        let mut baselines = Vec::new();
-        if let Some(i) = baselines::point_estimate(settings, grid, &point) {
-            let plan = baselines::refine_point_estimate(&evaluator, grid, &point, i);
-            baselines.push(recommend(
-                baselines::POINT_ESTIMATE,
-                i,
-                plan,
-                evaluator.stats(&plan),
-            ));
-        }
-        if let Some(i) = baselines::twenty_tokens_per_param(grid, &point, k) {
-            let plan = baselines::twenty_tokens_per_param_plan(grid, &point, k);
-            baselines.push(recommend(
-                baselines::TWENTY_TOKENS_PER_PARAM,
-                i,
-                plan,
-                evaluator.stats(&plan),
-            ));
-        }
-        let levels = frontier::levels(s, grid, draws, settings);
-        let doubling = frontier::doubling(&levels, s.budget.hours);
-        let sensitivity = match recommendations.first() {
-            Some(r) => {
-                let plan = evaluator.column(&r.plan());
-                sensitivity::rows(s, draws, &eval.optima, &plan)
+    let (baselines, levels, doubling, sensitivity, variance, information) =
+        if extras == Extras::Skip {
+            (
+                Vec::new(),
+                Vec::new(),
+                None,
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+            )
+        } else {
+            let point = sampling::point_draw(s);
+            let mut baselines = Vec::new();
+            if let Some(i) = baselines::point_estimate(settings, grid, &point) {
+                let plan = baselines::refine_point_estimate(&evaluator, grid, &point, i);
+                baselines.push(recommend(
+                    baselines::POINT_ESTIMATE,
+                    i,
+                    plan,
+                    evaluator.stats(&plan),
+                ));
             }
-            None => Vec::new(),
+            if let Some(i) = baselines::twenty_tokens_per_param(grid, &point, k) {
+                let plan = baselines::twenty_tokens_per_param_plan(grid, &point, k);
+                baselines.push(recommend(
+                    baselines::TWENTY_TOKENS_PER_PARAM,
+                    i,
+                    plan,
+                    evaluator.stats(&plan),
+                ));
+            }
+            let levels = frontier::levels(s, grid, draws, settings);
+            let doubling = frontier::doubling(&levels, s.budget.hours);
+            let sensitivity = match recommendations.first() {
+                Some(r) => {
+                    let plan = evaluator.column(&r.plan());
+                    sensitivity::rows(s, draws, &eval.optima, &plan)
+                }
+                None => Vec::new(),
+            };
+            let variance = match recommendations.first() {
+                Some(r) => indices::of_run(s, grid, draws, settings, &r.plan()),
+                None => Vec::new(),
+            };
+            let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
+            let information = information::values(s, grid, draws, settings, &means);
+            (
+                baselines,
+                levels,
+                doubling,
+                sensitivity,
+                variance,
+                information,
+            )
         };
-        let variance = match recommendations.first() {
-            Some(r) => indices::of_run(s, grid, draws, settings, &r.plan()),
-            None => Vec::new(),
-        };
-        let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
-        let information = information::values(s, grid, draws, settings, &means);
-        (baselines, levels, doubling, sensitivity, variance, information)
-    };
     let baseline_gains = match recommendations.first() {
         Some(r) => {
             let plan = evaluator.column(&r.plan());

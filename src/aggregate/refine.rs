@@ -146,7 +146,12 @@ pub struct Bounds {
 impl Bounds {
     /// The box of `grid` under the candidate rule of `settings` for these draws; `met`: whether
     /// any plan met `min_completion` (else, as the candidates, every feasible plan may be taken).
-    pub fn for_candidates(grid: &Grid, settings: &cpu::Settings, draws: &[Draw], met: bool) -> Self {
+    pub fn for_candidates(
+        grid: &Grid,
+        settings: &cpu::Settings,
+        draws: &[Draw],
+        met: bool,
+    ) -> Self {
         let cosine = draws.iter().any(|d| d.anneal != 0.0);
         let need = crate::candidates::completions_needed(
             draws.len(),

@@ -8,7 +8,9 @@ use super::{csv_error, finish_csv, num};
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = ["group", "inputs", "value", "se"].map(String::from).to_vec();
+    let mut header: Vec<String> = ["group", "inputs", "value", "se"]
+        .map(String::from)
+        .to_vec();
     header.extend((1..=10).map(|k| format!("decile_{k}_params")));
     w.write_record(&header).map_err(csv_error)?;
     for v in &r.summary.information {

@@ -45,10 +45,11 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
 }
 
 /// Every file name a run folder may hold: what `run` writes and the charts `plot` adds.
-pub const RUN_FILES: [&str; 14] = [
+pub const RUN_FILES: [&str; 15] = [
     "configs.csv",
     "draws.csv",
     "frontier.csv",
+    "information.csv",
     "recommendations.csv",
     "sensitivity.csv",
     "run.json",

@@ -150,9 +150,10 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
         }
         Uncertainty::Draws { rows, .. } => {
             let r = match &source {
-                Source::Random(keys) => {
-                    rand::Rng::random_range(&mut stream::stream(&keys.group[member], i), 0..rows.len())
-                }
+                Source::Random(keys) => rand::Rng::random_range(
+                    &mut stream::stream(&keys.group[member], i),
+                    0..rows.len(),
+                ),
                 Source::Sobol { dims, .. } => {
                     ((uniform(dims.group) * rows.len() as f64) as usize).min(rows.len() - 1)
                 }
@@ -273,7 +274,13 @@ pub fn point_draw(s: &Scenario) -> Draw {
         .mixture
         .iter()
         .enumerate()
-        .fold((0, f64::NEG_INFINITY), |b, (i, m)| if m.weight > b.1 { (i, m.weight) } else { b })
+        .fold((0, f64::NEG_INFINITY), |b, (i, m)| {
+            if m.weight > b.1 {
+                (i, m.weight)
+            } else {
+                b
+            }
+        })
         .0;
     let law = s.law.member(member);
     let mut k = Coeffs::default();

@@ -720,27 +720,48 @@ pub const MAX_MIXTURE: usize = 8;
 fn parse_mixture(l: &Sec, v: &Value, base: &Path, limited_data: bool) -> Result<Law> {
     let show_allowed = "an array of tables, e.g. mixture = [{ preset = \"epoch2024\", weight = 0.6 }, { preset = \"chinchilla\", weight = 0.4 }]";
     let Value::Array(items) = v else {
-        return Err(Error::input("law.mixture", format!("{} is not allowed; {show_allowed}", show(v))));
+        return Err(Error::input(
+            "law.mixture",
+            format!("{} is not allowed; {show_allowed}", show(v)),
+        ));
     };
     if items.is_empty() || items.len() > MAX_MIXTURE {
-        return Err(Error::input("law.mixture", format!("{} members are not allowed; 1 to {MAX_MIXTURE}", items.len())));
+        return Err(Error::input(
+            "law.mixture",
+            format!(
+                "{} members are not allowed; 1 to {MAX_MIXTURE}",
+                items.len()
+            ),
+        ));
     }
     for key in l.t.keys() {
         if key != "mixture" {
-            return Err(Error::input(format!("law.{key}"), "not allowed beside law.mixture; give it inside each member"));
+            return Err(Error::input(
+                format!("law.{key}"),
+                "not allowed beside law.mixture; give it inside each member",
+            ));
         }
     }
     let mut members = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let field = format!("law.mixture[{i}]");
         let Value::Table(t) = item else {
-            return Err(Error::input(&field, format!("{} is not allowed; {show_allowed}", show(item))));
+            return Err(Error::input(
+                &field,
+                format!("{} is not allowed; {show_allowed}", show(item)),
+            ));
         };
         let sec = Sec::new(&field, t);
         let weight = sec.positive("weight")?.ok_or_else(|| {
-            Error::input(format!("{field}.weight"), "missing; a weight > 0 (weights are normalised to sum to 1)")
+            Error::input(
+                format!("{field}.weight"),
+                "missing; a weight > 0 (weights are normalised to sum to 1)",
+            )
         })?;
-        if let Some(k) = t.keys().find(|k| ALL_COEFFS.contains(&k.as_str()) || *k == "mixture" || *k == "mvn") {
+        if let Some(k) = t
+            .keys()
+            .find(|k| ALL_COEFFS.contains(&k.as_str()) || *k == "mixture" || *k == "mvn")
+        {
             return Err(Error::input(format!("{field}.{k}"), "not allowed in a mixture member: give preset, uncertainty, draws_file and weight (override coefficients on a single [law])"));
         }
         let law = parse_law_member(Some(&sec), base, limited_data, true)?;
