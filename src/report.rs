@@ -232,6 +232,50 @@ pub fn render(r: &RunResult) -> String {
                 first.grid.loss_mean
             );
         }
+        for f in &sum.fit_checks {
+            let range = |(lo, hi): (f64, f64), flops: bool| {
+                let show = |x: f64| if flops { format!("{x:.1e}") } else { si(x) };
+                match (lo > 0.0, hi.is_finite()) {
+                    (true, true) => format!("{}–{}", show(lo), show(hi)),
+                    (false, true) => format!("≤{}", show(hi)),
+                    (true, false) => format!("≥{}", show(lo)),
+                    (false, false) => "any".to_string(),
+                }
+            };
+            if f.outside.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "  inside the runs {} was fitted to ({} params, {} tokens, {} FLOPs): {} params, {} tokens, {:.1e} FLOPs",
+                    f.preset,
+                    range(f.range.params, false),
+                    range(f.range.tokens, false),
+                    range(f.range.flops, true),
+                    si(f.params),
+                    si(f.tokens),
+                    6.0 * f.params * f.tokens
+                );
+            } else {
+                let what: Vec<String> = f
+                    .outside
+                    .iter()
+                    .map(|(axis, v, lo, hi)| {
+                        let flops = *axis == "FLOPs";
+                        let show = |x: f64| if flops { format!("{x:.1e}") } else { si(x) };
+                        if v > hi {
+                            format!("{axis} {} > {}", show(*v), show(*hi))
+                        } else {
+                            format!("{axis} {} < {}", show(*v), show(*lo))
+                        }
+                    })
+                    .collect();
+                let _ = writeln!(
+                    o,
+                    "  warning: the plan extrapolates beyond the runs {} was fitted to: {}",
+                    f.preset,
+                    what.join(", ")
+                );
+            }
+        }
         if let Some(c) = &sum.constraint_cost {
             let _ = writeln!(
                 o,

@@ -88,3 +88,53 @@ fn a_mixture_spans_both_members_optima() {
     assert!(member.value > 3.0 * member.se);
     assert!(member.value <= whole.value + 2.0 * (member.se + whole.se));
 }
+
+/// epoch2024's fitted range is the range of the 245 points behind it (data/), recomputed here.
+#[test]
+fn epoch_fit_range_is_the_range_of_its_data() {
+    let mut rd = csv::Reader::from_path("data/chinchilla_fig4_points.csv").unwrap();
+    let h = rd.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (ip, ifl) = (col("Model Size"), col("Training FLOP"));
+    let mut p = (f64::INFINITY, 0.0f64);
+    let mut d = (f64::INFINITY, 0.0f64);
+    let mut c = (f64::INFINITY, 0.0f64);
+    for r in rd.records() {
+        let r = r.unwrap();
+        let (size, flops): (f64, f64) = (r[ip].parse().unwrap(), r[ifl].parse().unwrap());
+        let tokens = flops / (6.0 * size);
+        p = (p.0.min(size), p.1.max(size));
+        d = (d.0.min(tokens), d.1.max(tokens));
+        c = (c.0.min(flops), c.1.max(flops));
+    }
+    let r = laws::fit_range("epoch2024").unwrap();
+    let close = |a: (f64, f64), b: (f64, f64)| {
+        (a.0 / b.0 - 1.0).abs() < 0.01 && (a.1 / b.1 - 1.0).abs() < 0.01
+    };
+    assert!(close(r.params, p), "{:?} vs {p:?}", r.params);
+    assert!(close(r.tokens, d), "{:?} vs {d:?}", r.tokens);
+    assert!(close(r.flops, c), "{:?} vs {c:?}", r.flops);
+}
+
+/// The report says where the plan sits against the fitted runs: inside for one A100 for three
+/// days, beyond them for 64 H100s for a month (22B+ parameters against 16B fitted).
+#[test]
+fn reports_say_where_the_plan_sits_in_the_fitted_range() {
+    let report = |name: &str| {
+        let sets: Vec<String> = ["sampling.draws=512"].map(String::from).to_vec();
+        let s = scenario::from_path(Path::new(&format!("scenarios/{name}.toml")), &sets).unwrap();
+        scalerisk::report::render(&pipeline::run(s, BackendChoice::Cpu, false).unwrap())
+    };
+    let a100 = report("a100-3days");
+    assert!(
+        a100.contains("inside the runs epoch2024 was fitted to"),
+        "{a100}"
+    );
+    let h100 = report("h100-cluster-month");
+    assert!(
+        h100.contains(
+            "warning: the plan extrapolates beyond the runs epoch2024 was fitted to: params"
+        ),
+        "{h100}"
+    );
+}

@@ -133,6 +133,43 @@ pub struct Summary {
     pub information: Vec<information::Value>,
     /// With `law.mixture`: the oracle's bands over each member's draws.
     pub member_bands: Vec<MemberBands>,
+    /// The first objective's plan against each fitted range of the law.
+    pub fit_checks: Vec<FitCheck>,
+}
+
+/// Where a plan sits against the runs behind its law (each member's, for a mixture).
+#[derive(Debug, Clone, Serialize)]
+pub struct FitCheck {
+    pub preset: String,
+    pub range: crate::presets::laws::FitRange,
+    /// The plan's size, median tokens trained and 6·P·D.
+    pub params: f64,
+    pub tokens: f64,
+    /// Axes outside the range: (axis, value, low, high).
+    pub outside: Vec<(&'static str, f64, f64, f64)>,
+}
+
+/// The fitted ranges of a scenario's law: its preset's, or each mixture member's.
+pub fn fit_ranges(s: &Scenario) -> Vec<(String, crate::presets::laws::FitRange)> {
+    let laws: Vec<&crate::scenario::Law> = if s.law.mixture.is_empty() {
+        vec![&s.law]
+    } else {
+        s.law.mixture.iter().map(|m| &m.law).collect()
+    };
+    laws.iter()
+        .filter_map(|l| crate::presets::laws::fit_range(&l.preset).map(|r| (l.preset.clone(), r)))
+        .collect()
+}
+
+/// Whether a plan of `params` training `tokens` lies outside any fitted range of the law.
+pub fn extrapolates(
+    ranges: &[(String, crate::presets::laws::FitRange)],
+    params: f64,
+    tokens: f64,
+) -> bool {
+    ranges
+        .iter()
+        .any(|(_, r)| !r.outside(params, tokens).is_empty())
 }
 
 /// The oracle's bands over the draws of one `law.mixture` member.
@@ -442,6 +479,22 @@ pub fn summarize(
             })
         })
         .collect();
+    let fit_checks = match recommendations.first() {
+        Some(r) => fit_ranges(s)
+            .into_iter()
+            .map(|(preset, range)| {
+                let tokens = r.tokens_trained.p50;
+                FitCheck {
+                    outside: range.outside(r.params, tokens),
+                    preset,
+                    range,
+                    params: r.params,
+                    tokens,
+                }
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     Summary {
         recommendations,
         baselines,
@@ -458,5 +511,6 @@ pub fn summarize(
         variance,
         information,
         member_bands,
+        fit_checks,
     }
 }

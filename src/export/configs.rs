@@ -7,7 +7,7 @@ use crate::pipeline::RunResult;
 use super::{csv_error, num};
 
 /// The fixed header of configs.csv (and of recommendations.csv after `objective`).
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 21] = [
     "params",
     "tokens",
     "hours",
@@ -28,12 +28,36 @@ pub const COLUMNS: [&str; 20] = [
     "p_best",
     "gpu_hours_mean",
     "cost_usd_mean",
+    "extrapolates",
 ];
+
+/// What a row needs beyond the plan: the law's fitted ranges and the median throughput, for the
+/// `extrapolates` flag (the tokens a plan trains at the median throughput against the ranges).
+pub struct Context {
+    ranges: Vec<(String, crate::presets::laws::FitRange)>,
+    throughput_p50: f64,
+}
+
+impl Context {
+    pub fn of(r: &RunResult) -> Self {
+        let mut x: Vec<f64> = r.draws.iter().map(|d| d.throughput).collect();
+        Context {
+            ranges: crate::aggregate::fit_ranges(&r.scenario),
+            throughput_p50: crate::stats::quantile(&mut x, 0.5),
+        }
+    }
+
+    fn extrapolates(&self, r: &RunResult, (p, d, t): (f64, f64, f64)) -> bool {
+        let cap = self.throughput_p50 * 3600.0 * t / (r.scenario.budget.flops_per_param_token * p);
+        crate::aggregate::extrapolates(&self.ranges, p, d.min(cap))
+    }
+}
 
 /// The cells of one plan (P, D, T), in [`COLUMNS`] order; D = ∞ (until the deadline) is
 /// written `inf`.
 pub fn row(
     r: &RunResult,
+    ctx: &Context,
     (p, d, t): (f64, f64, f64),
     feasible: bool,
     s: &ConfigStats,
@@ -72,14 +96,16 @@ pub fn row(
     ];
     let mut cells: Vec<String> = v.iter().map(|x| num(*x)).collect();
     cells[4] = feasible.to_string();
+    cells.push(ctx.extrapolates(r, (p, d, t)).to_string());
     cells
 }
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    let ctx = Context::of(r);
     let mut w = csv::Writer::from_writer(Vec::with_capacity(r.grid.len() * 200));
     w.write_record(COLUMNS).map_err(csv_error)?;
     for (i, s) in r.evaluation.stats.iter().enumerate() {
-        w.write_record(row(r, r.grid.config(i), r.grid.feasible(i), s))
+        w.write_record(row(r, &ctx, r.grid.config(i), r.grid.feasible(i), s))
             .map_err(csv_error)?;
     }
     super::finish_csv(w)

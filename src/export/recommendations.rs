@@ -25,10 +25,12 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     header.extend(configs::COLUMNS);
     header.extend(EXTRA);
     w.write_record(&header).map_err(csv_error)?;
+    let ctx = configs::Context::of(r);
     for rec in r.summary.recommendations.iter().chain(&r.summary.baselines) {
         let mut cells = vec![rec.objective.clone()];
         cells.extend(configs::row(
             r,
+            &ctx,
             (rec.params, rec.tokens, rec.hours),
             true,
             &rec.stats,

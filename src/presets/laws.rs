@@ -73,6 +73,74 @@ pub struct LawPreset {
     pub source: &'static str,
 }
 
+/// The runs a preset was fitted to (MODEL.md §3): outside them its predictions extrapolate.
+/// A bound of 0 (low) or ∞ (high) is one the source does not state.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct FitRange {
+    pub params: (f64, f64),
+    /// Training tokens.
+    pub tokens: (f64, f64),
+    /// Training FLOPs, 6·P·D.
+    pub flops: (f64, f64),
+    pub source: &'static str,
+}
+
+impl FitRange {
+    /// The axes on which (P, D) lies outside the range: ("params", value, low, high), …
+    pub fn outside(&self, params: f64, tokens: f64) -> Vec<(&'static str, f64, f64, f64)> {
+        let flops = 6.0 * params * tokens;
+        [
+            ("params", params, self.params),
+            ("tokens", tokens, self.tokens),
+            ("FLOPs", flops, self.flops),
+        ]
+        .into_iter()
+        .filter(|(_, v, (lo, hi))| v < lo || v > hi)
+        .map(|(n, v, (lo, hi))| (n, v, lo, hi))
+        .collect()
+    }
+}
+
+/// The fitted range of a preset (None for `seed` and `custom`: no runs behind them).
+pub fn fit_range(name: &str) -> Option<FitRange> {
+    match name {
+        // Hoffmann et al. 2022, abstract: "over 400 language models ranging from 70 million to
+        // over 16 billion parameters on 5 to 500 billion tokens"; FLOPs from those corners.
+        "chinchilla" => Some(FitRange {
+            params: (7e7, 1.62e10),
+            tokens: (5e9, 5e11),
+            flops: (6.0 * 7e7 * 5e9, 6.0 * 1.62e10 * 5e11),
+            source: "Hoffmann et al. 2022 (abstract): 70M to 16B parameters on 5B to 500B tokens",
+        }),
+        // The 245 points Besiroglu et al. 2024 extracted from Hoffmann's Fig. 4 and refitted
+        // (data/chinchilla_fig4_points.csv; tokens = FLOPs / 6P); tests recompute them.
+        "epoch2024" => Some(FitRange {
+            params: (5.73e7, 1.62e10),
+            tokens: (2.45e8, 3.18e11),
+            flops: (1.39e18, 1.30e22),
+            source: "the 245 points of Hoffmann et al.'s Fig. 4 refitted by Besiroglu et al. 2024 (data/)",
+        }),
+        // Muennighoff et al. 2023: "up to 900 billion training tokens and 9 billion parameter
+        // models" (datablations README); 10M smallest (paper's model table, via a secondary
+        // summary).
+        "muennighoff2023" => Some(FitRange {
+            params: (1e7, 9e9),
+            tokens: (0.0, 9e11),
+            flops: (0.0, f64::INFINITY),
+            source: "Muennighoff et al. 2023: up to 9B parameters and 900B tokens",
+        }),
+        // Kaplan et al. 2020 §3: "768 to 1.5 billion non-embedding parameters", "22 million to
+        // 23 billion tokens".
+        "kaplan2020" => Some(FitRange {
+            params: (768.0, 1.5e9),
+            tokens: (2.2e7, 2.3e10),
+            flops: (0.0, f64::INFINITY),
+            source: "Kaplan et al. 2020 §3: 768 to 1.5B non-embedding parameters, 22M to 23B tokens",
+        }),
+        _ => None,
+    }
+}
+
 /// The presets, in the order `scalerisk laws` prints them.
 pub fn presets() -> Vec<LawPreset> {
     vec![
