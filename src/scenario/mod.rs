@@ -78,6 +78,8 @@ pub enum Capacity {
         gpu: String,
         peak_tflops: f64,
         memory_gb: f64,
+        /// Memory bandwidth per accelerator, GB/s (the preset's, or `budget.memory_bandwidth_gbs`).
+        memory_bandwidth_gbs: Option<f64>,
         count: u32,
     },
     /// A fixed compute budget of `flops` over `hours` nominal hours (MFU and goodput are 1).
@@ -308,6 +310,9 @@ pub struct Decision {
     pub inference_tokens: Option<f64>,
     /// MFU of inference; None: as training (E[1/mfu] over the draws).
     pub inference_mfu: Option<f64>,
+    /// Sequences decoded together when serving; None: the FLOPs bound alone (batched well
+    /// enough to be compute-bound).
+    pub inference_batch: Option<f64>,
     /// Budget levels of the frontier in hours (default H × 2^k, k = −3..3).
     pub frontier_hours: Vec<f64>,
 }

@@ -530,6 +530,7 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
         ));
     }
     let usd = b.positive("usd_per_gpu_hour")?;
+    let bandwidth = b.positive("memory_bandwidth_gbs")?;
     b.finish(&[
         "gpu",
         "peak_tflops",
@@ -541,6 +542,7 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
         "flops",
         "flops_per_param_token",
         "usd_per_gpu_hour",
+        "memory_bandwidth_gbs",
     ])?;
 
     let capacity = if let Some(flops) = flops {
@@ -552,6 +554,7 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
             ("mfu", mfu.is_some()),
             ("goodput", goodput.is_some()),
             ("usd_per_gpu_hour", usd.is_some()),
+            ("memory_bandwidth_gbs", bandwidth.is_some()),
         ] {
             if given {
                 return Err(Error::input(format!("budget.{key}"), "not used with budget.flops (a compute budget has no hardware, MFU or goodput); remove one of the two"));
@@ -567,11 +570,14 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
                 if memory.is_some() {
                     return Err(Error::input("budget.memory_gb", format!("preset {name} already sets memory ({} GB); drop memory_gb or use peak_tflops with memory_gb", g.memory_gb)));
                 }
-                Capacity::Hardware { gpu: name, peak_tflops: g.peak_tflops, memory_gb: g.memory_gb, count }
+                if bandwidth.is_some() {
+                    return Err(Error::input("budget.memory_bandwidth_gbs", format!("preset {name} already sets it ({} GB/s); give it only with peak_tflops", g.memory_bandwidth_gbs)));
+                }
+                Capacity::Hardware { gpu: name, peak_tflops: g.peak_tflops, memory_gb: g.memory_gb, memory_bandwidth_gbs: Some(g.memory_bandwidth_gbs), count }
             }
             (None, Some(peak)) => {
                 let memory_gb = memory.ok_or_else(|| Error::input("budget.memory_gb", "missing; with peak_tflops give the memory per accelerator in GB"))?;
-                Capacity::Hardware { gpu: "custom".into(), peak_tflops: peak, memory_gb, count }
+                Capacity::Hardware { gpu: "custom".into(), peak_tflops: peak, memory_gb, memory_bandwidth_gbs: bandwidth, count }
             }
             (None, None) => return Err(Error::input("budget", "no budget given; set budget.gpu (a preset), budget.peak_tflops with memory_gb, or budget.flops")),
         }
@@ -1198,6 +1204,13 @@ fn parse_decision(d: Option<&Sec>, budget: &Budget) -> Result<Decision> {
             "0 is not allowed; a share in (0, 1]",
         ));
     }
+    let inference_batch = d.f64("inference_batch")?;
+    if let Some(b) = inference_batch.filter(|b| !(*b >= 1.0 && *b <= 1e9)) {
+        return Err(Error::input(
+            "decision.inference_batch",
+            format!("{b} is not allowed; sequences decoded together, from 1 to 1e9"),
+        ));
+    }
     let frontier_hours = match d.get("frontier_hours") {
         None => (-3..=3).map(|k| budget.hours * 2f64.powi(k)).collect(),
         Some(Value::Array(a)) if !a.is_empty() => {
@@ -1306,6 +1319,7 @@ fn parse_decision(d: Option<&Sec>, budget: &Budget) -> Result<Decision> {
         "target_confidence",
         "inference_tokens",
         "inference_mfu",
+        "inference_batch",
         "frontier_hours",
     ])?;
     Ok(Decision {
@@ -1315,6 +1329,7 @@ fn parse_decision(d: Option<&Sec>, budget: &Budget) -> Result<Decision> {
         target_confidence,
         inference_tokens,
         inference_mfu,
+        inference_batch,
         frontier_hours,
     })
 }
