@@ -189,6 +189,9 @@ impl Bounds {
     }
 }
 
+/// A point of the search in (ln P, ln D, ln T) and, if it is allowed, its score and statistics.
+type Tried = ([f64; 3], Option<(f64, ConfigStats)>);
+
 /// The best plan near `start` under `score` (smaller is better; ∞ refuses a plan), ties broken
 /// by expected loss. Returns the plan and its statistics.
 pub fn refine(
@@ -251,7 +254,7 @@ pub fn refine(
             ((x[0] - 3.0 * bounds.step[0]).max(lo[0]) / LATTICE).ceil() as i64,
             ((x[0] + 3.0 * bounds.step[0]).min(hi[0]) / LATTICE).floor() as i64,
         );
-        let scanned: Vec<([f64; 3], Option<(f64, ConfigStats)>)> = (a..=b)
+        let scanned: Vec<Tried> = (a..=b)
             .into_par_iter()
             .map(|m| {
                 let mut y = x;
@@ -281,7 +284,7 @@ pub fn refine(
         if dims.iter().all(|&j| h[j] < TOL_LN) {
             break;
         }
-        let tried: Vec<([f64; 3], Option<(f64, ConfigStats)>)> = moves
+        let tried: Vec<Tried> = moves
             .par_iter()
             .map(|e| {
                 let mut y = x;
