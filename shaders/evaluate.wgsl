@@ -51,7 +51,8 @@ const PI: f32 = 3.14159265358979;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> draws: array<Draw>;
-// ln P (n_params), then ln D (n_tokens), then ln T (n_hours).
+// ln P (n_params), then ln D (n_tokens), then ln T (n_hours), then per P ln(k(P)/k), the
+// attention term of the training FLOPs (0 when it is not modelled; law::k_at).
 @group(0) @binding(2) var<storage, read> axes: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
@@ -70,7 +71,8 @@ fn evaluate(config: u32, i: u32) -> Eval {
     let ln_t = axes[params.n_params + params.n_tokens + t_idx];
     let dw = draws[i];
 
-    let ln_cap = dw.ln_x + ln_t - ln_p;
+    let ln_kr = axes[params.n_params + params.n_tokens + params.n_hours + p_idx];
+    let ln_cap = dw.ln_x + ln_t - ln_p - ln_kr;
     let ln_run = min(ln_d, ln_cap);
     var ln_deff = ln_run;
     if (ln_run > dw.ln_u) {

@@ -50,7 +50,14 @@ pub struct Candidates {
 impl Candidates {
     /// The candidates of `grid` for draws with these throughputs (FLOP/s), `k` FLOPs per
     /// parameter-token.
-    pub fn new(grid: &Grid, throughput: &[f64], k: f64, min_completion: f64, cosine: bool) -> Self {
+    pub fn new(
+        grid: &Grid,
+        throughput: &[f64],
+        k: f64,
+        attention: Option<crate::law::Attention>,
+        min_completion: f64,
+        cosine: bool,
+    ) -> Self {
         let n = throughput.len();
         let need = completions_needed(n, min_completion, grid.until_deadline && !cosine);
         let mut sorted = throughput.to_vec();
@@ -67,7 +74,8 @@ impl Candidates {
                         // The c-th largest capacity, computed as the backends compute it: D
                         // completes in at least c draws iff D ≤ that capacity.
                         let (pv, tv) = (grid.params[p], grid.hours[t]);
-                        let cap = sorted[c - 1] * 3600.0 * tv / (k * pv);
+                        let kp = crate::law::k_at(k, attention, pv) * pv;
+                        let cap = sorted[c - 1] * 3600.0 * tv / kp;
                         grid.tokens[..finite_d].partition_point(|&dv| dv <= cap)
                     }
                 };
@@ -79,7 +87,7 @@ impl Candidates {
             met: true,
         };
         if min_completion > 0.0 && !(0..grid.len()).any(|i| set.contains(grid, i)) {
-            set = Candidates::new(grid, throughput, k, 0.0, cosine);
+            set = Candidates::new(grid, throughput, k, attention, 0.0, cosine);
             set.met = false;
         }
         set

@@ -133,6 +133,39 @@ pub fn cut_penalty(anneal: f64, d: f64, cap: f64) -> f64 {
     }
 }
 
+/// The attention term of the training FLOPs (Kaplan et al. 2020 §2.1, Table 1): per token the
+/// forward pass adds 2·n_layer·n_ctx·d_model to 2N, so training costs
+/// 6N·(1 + n_ctx/(12·d_model)) with N = 12·n_layer·d_model² (non-embedding). The model's shape
+/// comes from P at a fixed aspect ratio d_model/n_layer (Kaplan §7: width/depth stays fixed when
+/// scaling); see [`Attention::d_model`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Attention {
+    /// Context length n_ctx in tokens.
+    pub context: f64,
+    /// d_model / n_layer.
+    pub aspect_ratio: f64,
+}
+
+impl Attention {
+    /// d_model of a model of `p` non-embedding parameters: P = 12·n_layer·d² with
+    /// n_layer = d / aspect gives d = (P·aspect/12)^(1/3).
+    pub fn d_model(&self, p: f64) -> f64 {
+        (p * self.aspect_ratio / 12.0).cbrt()
+    }
+
+    /// The factor on 6P: 1 + n_ctx / (12·d_model).
+    pub fn factor(&self, p: f64) -> f64 {
+        1.0 + self.context / (12.0 * self.d_model(p))
+    }
+}
+
+/// Training FLOPs per parameter per token of a model of `p` parameters: `k`, times the
+/// attention factor when it is modelled.
+#[inline]
+pub fn k_at(k: f64, attention: Option<Attention>, p: f64) -> f64 {
+    attention.map_or(k, |a| k * a.factor(p))
+}
+
 /// The Chinchilla closed form under C = k·P·D (Hoffmann 2022 eq. 4):
 /// P_opt = G·(C/k)^(β/(α+β)), D_opt = (C/k)/P_opt, G = (αA/(βB))^(1/(α+β)).
 pub fn chinchilla_optimum(k: &Coeffs, flops: f64, flops_per_param_token: f64) -> (f64, f64) {

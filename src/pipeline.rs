@@ -152,6 +152,7 @@ pub fn settings(s: &Scenario) -> cpu::Settings {
     cpu::Settings {
         shape: s.law.shape,
         flops_per_param_token: s.budget.flops_per_param_token,
+        attention: s.budget.attention,
         target_loss: s.decision.target_loss,
         min_completion: s.decision.min_completion,
     }

@@ -25,6 +25,7 @@ fn settings(s: &Scenario) -> cpu::Settings {
     cpu::Settings {
         shape: s.law.shape,
         flops_per_param_token: s.budget.flops_per_param_token,
+        attention: s.budget.attention,
         target_loss: s.decision.target_loss,
         min_completion: s.decision.min_completion,
     }
@@ -181,6 +182,15 @@ fn agreement_with_reference(backend: Backend) {
                 "decision.objectives=[\"expected\"]".into(),
                 "decision.target_loss=3.5".into(),
             ],
+        )
+        .unwrap(),
+    );
+    // Kaplan's FLOPs per token: the capacity of each P carries the attention term.
+    cases.push(
+        scenario::from_str(
+            CASES[0],
+            Path::new("."),
+            &["budget.flops_per_token=kaplan".into()],
         )
         .unwrap(),
     );

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use scalerisk::backend::cpu;
 use scalerisk::grid::Grid;
+use scalerisk::law;
 use scalerisk::pipeline::{self, BackendChoice};
 use scalerisk::presets::laws::EPOCH2024_COV;
 use scalerisk::sampling;
@@ -190,6 +191,7 @@ fn two_configs_four_draws_by_hand() {
     let settings = cpu::Settings {
         shape: s.law.shape,
         flops_per_param_token: 6.0,
+        attention: None,
         target_loss: Some(3.1),
         min_completion: 0.0,
     };
@@ -335,6 +337,7 @@ fn fast_statistics_match_a_brute_force_with_full_sorts() {
     let settings = cpu::Settings {
         shape: s.law.shape,
         flops_per_param_token: 6.0,
+        attention: None,
         target_loss: Some(2.9),
         min_completion: 0.0,
     };
@@ -398,4 +401,40 @@ fn fast_statistics_match_a_brute_force_with_full_sorts() {
         let hits = x.iter().filter(|v| **v <= 2.9).count() as f64 / n;
         assert_eq!(st.p_target, hits, "config {i} p_target");
     }
+}
+
+/// Kaplan et al. 2020 Table 1, row by row, for a 24-layer model of d_model 1248 (d_attn =
+/// d_model, d_ff = 4·d_model) at a 2048-token context: N = 2·d·n_layer·(2·d_attn + d_ff), forward
+/// FLOPs per token = 2N (QKV, projection, feed-forward) + 2·n_layer·n_ctx·d_attn (the attention
+/// mask), training = 3 × forward. `law::k_at` with the same shape's aspect ratio must give the
+/// same FLOPs, and the default aspect ratio must stay within 2% of it.
+#[test]
+fn kaplan_flops_per_token_match_table_1() {
+    let (n_layer, d, n_ctx) = (24.0f64, 1248.0f64, 2048.0f64);
+    let qkv = n_layer * d * 3.0 * d;
+    let project = n_layer * d * d;
+    let ffn = n_layer * 2.0 * d * (4.0 * d);
+    let n = qkv + project + ffn;
+    let forward = 2.0 * qkv + 2.0 * n_layer * n_ctx * d + 2.0 * project + 2.0 * ffn;
+    let training = 3.0 * forward;
+    assert!((n / 448.6e6 - 1.0).abs() < 1e-3, "{n}");
+    let shape = law::Attention {
+        context: n_ctx,
+        aspect_ratio: d / n_layer,
+    };
+    let ours = law::k_at(6.0, Some(shape), n) * n;
+    assert!((ours / training - 1.0).abs() < 1e-9, "{ours} vs {training}");
+    assert!(
+        (training / (6.0 * n) - 1.137).abs() < 0.001,
+        "+13.7% over 6N"
+    );
+    let default = law::Attention {
+        context: n_ctx,
+        aspect_ratio: scalerisk::scenario::DEFAULT_ASPECT_RATIO,
+    };
+    let with_default = law::k_at(6.0, Some(default), n) * n;
+    assert!(
+        (with_default / training - 1.0).abs() < 0.02,
+        "{with_default} vs {training}"
+    );
 }

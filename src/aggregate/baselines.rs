@@ -39,7 +39,7 @@ fn best_completing(grid: &Grid, stats: &[ConfigStats]) -> Option<usize> {
 pub fn twenty_tokens_per_param(
     grid: &Grid,
     point: &Draw,
-    flops_per_param_token: f64,
+    settings: &cpu::Settings,
 ) -> Option<usize> {
     let t = grid.feasible_hours.checked_sub(1)?;
     (0..grid.feasible_params).rev().find_map(|p| {
@@ -49,8 +49,9 @@ pub fn twenty_tokens_per_param(
                 .abs()
                 .total_cmp(&(grid.ln_tokens[b] - target).abs())
         })?;
-        let cap =
-            point.throughput * 3600.0 * grid.hours[t] / (flops_per_param_token * grid.params[p]);
+        let pv = grid.params[p];
+        let kp = crate::law::k_at(settings.flops_per_param_token, settings.attention, pv) * pv;
+        let cap = point.throughput * 3600.0 * grid.hours[t] / kp;
         (grid.tokens[d] <= cap).then(|| grid.index(p, d, t))
     })
 }
@@ -76,16 +77,20 @@ pub fn refine_point_estimate(full: &Evaluator, grid: &Grid, point: &Draw, index:
 }
 
 /// The rule of thumb off the grid: D = 20·P trained in the longest feasible T at the point
-/// draw's throughput, so 6·P·20P = X·3600·T gives P = √(X·3600·T / (20k)) (within the feasible
-/// P range).
-pub fn twenty_tokens_per_param_plan(grid: &Grid, point: &Draw, k: f64) -> Plan {
+/// draw's throughput, so k·P·20P = X·3600·T gives P = √(X·3600·T / (20k)) (within the feasible
+/// P range); with the attention term k depends on P, and a few fixed-point steps settle it.
+pub fn twenty_tokens_per_param_plan(grid: &Grid, point: &Draw, settings: &cpu::Settings) -> Plan {
     let hours = grid.hours[grid.feasible_hours - 1];
     let p_max = grid.params[grid.feasible_params - 1];
+    let k_of = |p: f64| crate::law::k_at(settings.flops_per_param_token, settings.attention, p);
+    let root = |k: f64| (point.throughput * 3600.0 * hours / (TOKENS_PER_PARAM * k)).sqrt();
+    let mut params = root(settings.flops_per_param_token);
+    for _ in 0..20 {
+        params = root(k_of(params));
+    }
     // A hair below the exact root so that D ≤ cap holds after rounding: the plan completes
     // under the point draw, as the rule intends.
-    let params = ((point.throughput * 3600.0 * hours / (TOKENS_PER_PARAM * k)).sqrt()
-        * (1.0 - 1e-12))
-        .clamp(grid.params[0], p_max);
+    let params = (params * (1.0 - 1e-12)).clamp(grid.params[0], p_max);
     Plan {
         params,
         tokens: TOKENS_PER_PARAM * params,

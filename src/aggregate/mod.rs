@@ -54,10 +54,15 @@ impl Recommendation {
 
 /// Per draw, the tokens a plan (P, D, T) trains and the hours it uses: the run stops at D or at
 /// its capacity cap = throughput·3600·T / (k·P), whichever comes first.
-pub fn trained(draws: &[Draw], k: f64, (p, d, t): (f64, f64, f64)) -> (Band, Band) {
+pub fn trained(
+    draws: &[Draw],
+    settings: &cpu::Settings,
+    (p, d, t): (f64, f64, f64),
+) -> (Band, Band) {
+    let kp = crate::law::k_at(settings.flops_per_param_token, settings.attention, p) * p;
     let caps: Vec<f64> = draws
         .iter()
-        .map(|x| x.throughput * 3600.0 * t / (k * p))
+        .map(|x| x.throughput * 3600.0 * t / kp)
         .collect();
     (
         Band::of(caps.iter().map(|&c| d.min(c))),
@@ -307,12 +312,11 @@ pub fn summarize(
     let l_star: Vec<f64> = eval.optima.iter().map(|o| o.loss_grid).collect();
     let evaluator = refine::Evaluator::new(settings, draws, &l_star);
     let bounds = refine::Bounds::for_candidates(grid, settings, draws, pool.met);
-    let k = settings.flops_per_param_token;
     let lifetime =
         |params: f64, st: &ConfigStats| cost.as_ref().map_or(f64::NAN, |c| c.total(params, st));
     let recommend = |name: &str, i: usize, plan: refine::Plan, stats: ConfigStats| {
         let (tokens_trained, hours_used) =
-            trained(draws, k, (plan.params, plan.tokens, plan.hours));
+            trained(draws, settings, (plan.params, plan.tokens, plan.hours));
         Recommendation {
             objective: name.to_string(),
             index: i,
@@ -414,8 +418,8 @@ pub fn summarize(
                     evaluator.stats(&plan),
                 ));
             }
-            if let Some(i) = baselines::twenty_tokens_per_param(grid, &point, k) {
-                let plan = baselines::twenty_tokens_per_param_plan(grid, &point, k);
+            if let Some(i) = baselines::twenty_tokens_per_param(grid, &point, settings) {
+                let plan = baselines::twenty_tokens_per_param_plan(grid, &point, settings);
                 baselines.push(recommend(
                     baselines::TWENTY_TOKENS_PER_PARAM,
                     i,

@@ -46,8 +46,9 @@ pub struct Plan {
 /// Scores any plan against the draws.
 pub struct Evaluator<'a> {
     pub shape: LawShape,
-    /// FLOPs per parameter per token.
+    /// FLOPs per parameter per token, and the attention term when modelled (`law::k_at`).
     pub k: f64,
+    pub attention: Option<law::Attention>,
     pub draws: &'a [Draw],
     /// The reference of regret per draw (the grid oracle's L*).
     pub l_star: &'a [f64],
@@ -60,6 +61,7 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             shape: settings.shape,
             k: settings.flops_per_param_token,
+            attention: settings.attention,
             draws,
             l_star,
             target: settings.target_loss,
@@ -69,7 +71,8 @@ impl<'a> Evaluator<'a> {
     /// The capacity of draw `i` for (P, T): tokens it can process by the deadline, computed as
     /// the backends compute it.
     fn cap(&self, i: usize, plan: &Plan) -> f64 {
-        self.draws[i].throughput * 3600.0 * plan.hours / (self.k * plan.params)
+        self.draws[i].throughput * 3600.0 * plan.hours
+            / (law::k_at(self.k, self.attention, plan.params) * plan.params)
     }
 
     /// The plan's loss in every draw.

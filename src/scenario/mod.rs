@@ -15,7 +15,10 @@ pub use files::{
 };
 pub use overrides::apply_set;
 pub use parse::{from_path, from_str};
-pub use parse::{ANNEAL_GAIN_DEFAULT, MAX_CONFIGS, MAX_DRAWS, MAX_EVALUATIONS};
+pub use parse::{
+    ANNEAL_GAIN_DEFAULT, DEFAULT_ASPECT_RATIO, DEFAULT_CONTEXT, MAX_CONFIGS, MAX_DRAWS,
+    MAX_EVALUATIONS,
+};
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -95,6 +98,8 @@ pub struct Budget {
     pub goodput: Dist,
     /// k: training FLOPs per parameter per token (6; 8 with full activation recomputation).
     pub flops_per_param_token: f64,
+    /// `budget.flops_per_token = "kaplan"`: the attention term (None: "6P", k·P per token).
+    pub attention: Option<crate::law::Attention>,
     pub usd_per_gpu_hour: Option<f64>,
 }
 

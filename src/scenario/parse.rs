@@ -531,6 +531,33 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
     }
     let usd = b.positive("usd_per_gpu_hour")?;
     let bandwidth = b.positive("memory_bandwidth_gbs")?;
+    let flops_model = b.string("flops_per_token")?;
+    let context = b.positive("context")?;
+    let aspect = b.positive("aspect_ratio")?;
+    let attention = match flops_model.as_deref() {
+        None | Some("6P") => {
+            if let Some((key, _)) = [("context", context), ("aspect_ratio", aspect)]
+                .into_iter()
+                .find(|(_, v)| v.is_some())
+            {
+                return Err(Error::input(
+                    format!("budget.{key}"),
+                    "used only with budget.flops_per_token = \"kaplan\" (the attention term)",
+                ));
+            }
+            None
+        }
+        Some("kaplan") => Some(crate::law::Attention {
+            context: context.unwrap_or(DEFAULT_CONTEXT),
+            aspect_ratio: aspect.unwrap_or(DEFAULT_ASPECT_RATIO),
+        }),
+        Some(other) => {
+            return Err(Error::input(
+                "budget.flops_per_token",
+                format!("{other:?} is not allowed; \"6P\" (k·P per token) or \"kaplan\" (plus the attention term)"),
+            ))
+        }
+    };
     b.finish(&[
         "gpu",
         "peak_tflops",
@@ -543,6 +570,9 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
         "flops_per_param_token",
         "usd_per_gpu_hour",
         "memory_bandwidth_gbs",
+        "flops_per_token",
+        "context",
+        "aspect_ratio",
     ])?;
 
     let capacity = if let Some(flops) = flops {
@@ -606,8 +636,19 @@ fn parse_budget(b: &Sec, base: &Path) -> Result<Budget> {
         goodput,
         flops_per_param_token: k,
         usd_per_gpu_hour: usd,
+        attention,
     })
 }
+
+/// `budget.context` with `flops_per_token = "kaplan"`: 2048 tokens, the sequence length of
+/// Chinchilla's and GPT-3's training (Hoffmann et al. 2022; Brown et al. 2020 Table 2.1).
+pub const DEFAULT_CONTEXT: f64 = 2048.0;
+
+/// `budget.aspect_ratio` (d_model / n_layer): 64, a judgement between the GPT-3 family's 43–85
+/// below 2B parameters and 128 above (Brown et al. 2020 Table 2.1; Chinchilla 70B: 8192/80 =
+/// 102). Kaplan et al. 2020 (Fig. 5) find loss nearly insensitive to it, and the FLOPs depend on
+/// it only through d_model ∝ aspect^(1/3).
+pub const DEFAULT_ASPECT_RATIO: f64 = 64.0;
 
 /// The default of `training.anneal_gain`: 0.0538 nats, the annealing term C·η_max·0.9/(1 − λ)
 /// of the one published fit with constants (Wang, Tissue et al. 2025, arXiv 2505.07796, Fig. 3:

@@ -16,6 +16,7 @@ pub struct Tables {
     pub shape: LawShape,
     pub draws: usize,
     pub k: f64,
+    pub attention: Option<crate::law::Attention>,
     pub coeffs: Vec<Coeffs>,
     pub throughput: Vec<f64>,
     pub unique: Vec<f64>,
@@ -86,7 +87,23 @@ fn combine(shape: LawShape, k: &Coeffs, base: f64, dterm: f64) -> f64 {
 }
 
 impl Tables {
-    pub fn new(shape: LawShape, grid: &Grid, draws: &[Draw], k: f64) -> Self {
+    pub fn new(settings: &super::Settings, grid: &Grid, draws: &[Draw]) -> Self {
+        Tables::with(
+            settings.shape,
+            grid,
+            draws,
+            settings.flops_per_param_token,
+            settings.attention,
+        )
+    }
+
+    pub fn with(
+        shape: LawShape,
+        grid: &Grid,
+        draws: &[Draw],
+        k: f64,
+        attention: Option<crate::law::Attention>,
+    ) -> Self {
         let s = draws.len();
         let mut dterm = vec![0.0; grid.tokens.len() * s];
         for (d, (&dv, &ln_d)) in grid.tokens.iter().zip(&grid.ln_tokens).enumerate() {
@@ -98,6 +115,7 @@ impl Tables {
             shape,
             draws: s,
             k,
+            attention,
             coeffs: draws.iter().map(|d| d.coeffs).collect(),
             throughput: draws.iter().map(|d| d.throughput).collect(),
             unique: draws.iter().map(|d| d.unique_tokens).collect(),
@@ -112,6 +130,7 @@ impl Tables {
         let s = self.draws;
         let nt = grid.hours.len();
         let (pv, ln_p) = (grid.params[p], grid.ln_params[p]);
+        let kp = crate::law::k_at(self.k, self.attention, pv) * pv;
         let mut base = vec![0.0; nt * s];
         let mut cap = vec![0.0; nt * s];
         let mut inv_cap = vec![0.0; nt * s];
@@ -119,7 +138,7 @@ impl Tables {
         for (t, &tv) in grid.hours.iter().enumerate() {
             for i in 0..s {
                 let k = &self.coeffs[i];
-                let c = self.throughput[i] * 3600.0 * tv / (self.k * pv);
+                let c = self.throughput[i] * 3600.0 * tv / kp;
                 base[t * s + i] = base_term(self.shape, k, self.unique[i], pv, ln_p, tv);
                 cap[t * s + i] = c;
                 inv_cap[t * s + i] = 1.0 / c;
@@ -286,7 +305,7 @@ mod tests {
                         throughput: x,
                     })
                     .collect();
-                let tables = Tables::new(shape, &grid, &draws, 6.0);
+                let tables = Tables::with(shape, &grid, &draws, 6.0, None);
                 let mut out = vec![0.0; draws.len()];
                 for p in 0..2 {
                     let block = tables.block(&grid, p);

@@ -24,6 +24,8 @@ use evaluate::Tables;
 pub struct Settings {
     pub shape: LawShape,
     pub flops_per_param_token: f64,
+    /// The attention term of the training FLOPs (`law::k_at`), when modelled.
+    pub attention: Option<crate::law::Attention>,
     pub target_loss: Option<f64>,
     /// The candidate rule's completion share (`decision.min_completion`): the oracle, the
     /// reference of regret and p_best, is the best candidate of each draw (`crate::candidates`).
@@ -39,6 +41,7 @@ impl Settings {
             grid,
             &throughput,
             self.flops_per_param_token,
+            self.attention,
             self.min_completion,
             cosine,
         )
@@ -52,7 +55,7 @@ pub fn oracle_pass(
     grid: &Grid,
     draws: &[Draw],
 ) -> (Tables, Vec<DrawOptimum>, Vec<u32>) {
-    let tables = Tables::new(settings.shape, grid, draws, settings.flops_per_param_token);
+    let tables = Tables::new(settings, grid, draws);
     let optima = oracle::optima(&tables, grid, &settings.candidates(grid, draws));
     let mut best_counts = vec![0u32; grid.len()];
     for o in &optima {
@@ -114,7 +117,7 @@ pub fn optima_and_means(
 
 /// The loss of configuration `index` in every draw (for sensitivity: one column of pass 2).
 pub fn config_losses(settings: &Settings, grid: &Grid, draws: &[Draw], index: usize) -> Vec<f64> {
-    let tables = Tables::new(settings.shape, grid, draws, settings.flops_per_param_token);
+    let tables = Tables::new(settings, grid, draws);
     let (p, d, t) = grid.coords(index);
     let mut col = vec![0.0; draws.len()];
     tables.block(grid, p).column(&tables, grid, d, t, &mut col);

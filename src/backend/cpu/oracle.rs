@@ -291,9 +291,9 @@ mod tests {
                     }
                 })
                 .collect();
-            let tables = Tables::new(shape, &grid, &draws, 6.0);
+            let tables = Tables::with(shape, &grid, &draws, 6.0, None);
             let throughput: Vec<f64> = draws.iter().map(|d| d.throughput).collect();
-            let cands = Candidates::new(&grid, &throughput, 6.0, 0.0, false);
+            let cands = Candidates::new(&grid, &throughput, 6.0, None, 0.0, false);
             for p in 0..grid.params.len() {
                 let fast = profile(&tables, &grid, &cands, p);
                 let (loss, arg) = brute_force(&tables, &grid, p);

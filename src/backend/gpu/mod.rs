@@ -312,6 +312,7 @@ impl Gpu {
             .iter()
             .chain(&grid.ln_tokens)
             .chain(grid.hours.iter().map(|t| t.ln()).collect::<Vec<_>>().iter())
+            .chain(twin::ln_k_ratios(settings, grid).iter())
             .map(|v| *v as f32)
             .collect();
 

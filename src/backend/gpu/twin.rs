@@ -94,15 +94,27 @@ fn repetition_gain(r: f64, r_star: f64) -> f64 {
     (1.0 + r_star * (1.0 - (-r / r_star).exp())).ln()
 }
 
-/// `evaluate()` of the shader: (loss, complete, used share of T).
+/// Per grid P, ln(k(P)/k): the attention term of the training FLOPs (`law::k_at`), the last
+/// block of the shader's `axes` (zeros when it is not modelled).
+pub fn ln_k_ratios(settings: &crate::backend::cpu::Settings, grid: &crate::grid::Grid) -> Vec<f64> {
+    grid.params
+        .iter()
+        .map(|&p| {
+            let k = settings.flops_per_param_token;
+            (crate::law::k_at(k, settings.attention, p) / k).ln()
+        })
+        .collect()
+}
+
+/// `evaluate()` of the shader: (loss, complete, used share of T); `ln_kr` = ln(k(P)/k).
 pub fn evaluate(
     shape: LawShape,
-    ln_p: f64,
+    (ln_p, ln_kr): (f64, f64),
     ln_d: f64,
     ln_t: f64,
     dw: &DrawPrep,
 ) -> (f64, bool, f64) {
-    let ln_cap = dw.ln_x + ln_t - ln_p;
+    let ln_cap = dw.ln_x + ln_t - ln_p - ln_kr;
     let ln_run = ln_d.min(ln_cap);
     let mut ln_deff = ln_run;
     if ln_run > dw.ln_u {
@@ -307,6 +319,7 @@ pub fn evaluate_all(
         .map(|d| prepare(settings.shape, d, settings.flops_per_param_token))
         .collect();
     let l_star: Vec<f32> = optima.iter().map(|o| o.loss_grid as f32).collect();
+    let ln_kr = ln_k_ratios(settings, grid);
     let ranks = super::ranks(s);
     let target = settings.target_loss.map(|t| t as f32);
     let stats = (0..grid.len())
@@ -315,7 +328,7 @@ pub fn evaluate_all(
             let (p, d, t) = grid.coords(index);
             let (ln_p, ln_d, ln_t) = (grid.ln_params[p], grid.ln_tokens[d], grid.hours[t].ln());
             let eval = |i: usize| {
-                let (l, c, u) = evaluate(settings.shape, ln_p, ln_d, ln_t, &preps[i]);
+                let (l, c, u) = evaluate(settings.shape, (ln_p, ln_kr[p]), ln_d, ln_t, &preps[i]);
                 (l as f32, c, u as f32)
             };
             let row = config_stats(s, ranks, target, eval, |i| l_star[i]);
@@ -365,7 +378,7 @@ mod tests {
                     let cap = 2e14 * 3600.0 * t / (6.0 * p);
                     let want = law::loss(shape, &k, p, dv.min(cap), t, unique);
                     let (got, complete, used) =
-                        evaluate(shape, f64::ln(p), f64::ln(dv), f64::ln(t), &prep);
+                        evaluate(shape, (f64::ln(p), 0.0), f64::ln(dv), f64::ln(t), &prep);
                     assert!(
                         (got / want - 1.0).abs() < 1e-12,
                         "{shape:?} U={unique} P={p:e}: {got} vs {want}"
