@@ -100,6 +100,38 @@ fn struct_layouts_match_the_host() {
         anneal.offset as usize,
         std::mem::offset_of!(layout::DrawGpu, anneal)
     );
+    // Every member of both shared structs, by name, at the host's offset: moving one field on
+    // either side fails here (checked once by hand: swapping `ln_x` and `ln_u` in evaluate.wgsl
+    // fails this test).
+    let offsets = |name: &str| -> Vec<(String, usize)> {
+        let (_, ty) = module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some(name))
+            .unwrap();
+        let naga::TypeInner::Struct { members, .. } = &ty.inner else {
+            panic!("{name} is not a struct");
+        };
+        members
+            .iter()
+            .map(|m| (m.name.clone().unwrap_or_default(), m.offset as usize))
+            .collect()
+    };
+    macro_rules! host {
+        ($t:ty: $($f:ident),*) => {
+            vec![$((stringify!($f).to_string(), std::mem::offset_of!($t, $f))),*]
+        };
+    }
+    assert_eq!(
+        offsets("Params"),
+        host!(layout::Params: n_draws, n_params, n_tokens, n_hours, config_offset, n_configs,
+            form, time_term, effective_params, has_target, target_loss, _pad, ranks)
+    );
+    assert_eq!(
+        offsets("Draw"),
+        host!(layout::DrawGpu: e, ln_a, ln_b, alpha, beta, c, gamma, ln_x, ln_u, rd_star,
+            rn_star, ln_nopt, l_star, alpha_d, anneal, _pad1)
+    );
     // The output stride the host reads: 10 scalars + 9 rank values must fit.
     const { assert!(10 + 9 <= layout::STRIDE) };
     assert!(STATS_WGSL.contains(&format!("const STRIDE: u32 = {}u;", layout::STRIDE)));
