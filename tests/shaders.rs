@@ -135,4 +135,18 @@ fn struct_layouts_match_the_host() {
     // The output stride the host reads: 10 scalars + 9 rank values must fit.
     const { assert!(10 + 9 <= layout::STRIDE) };
     assert!(STATS_WGSL.contains(&format!("const STRIDE: u32 = {}u;", layout::STRIDE)));
+    // The twin's shape constants are the shader's.
+    use scalerisk::backend::gpu::twin;
+    for (name, value) in [
+        ("WG", twin::WG),
+        ("BINS", twin::BINS as usize),
+        ("RANKS", twin::RANKS),
+        ("LOSS_RANKS", twin::LOSS_RANKS),
+    ] {
+        assert!(
+            STATS_WGSL.contains(&format!("const {name}: u32 = {value}u;")),
+            "the twin's {name} = {value} is not the shader's"
+        );
+    }
+    assert_eq!(twin::WG as u32, layout::WORKGROUP);
 }

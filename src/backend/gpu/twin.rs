@@ -147,10 +147,11 @@ pub fn evaluate(
 }
 
 /// Invocations per workgroup, bins per histogram level, ranks resolved (as in stats.wgsl).
-const WG: usize = 64;
-const BINS: u32 = 256;
-const RANKS: usize = 9;
-const LOSS_RANKS: usize = 7;
+/// (tests/shaders.rs holds each to the shader's `const` of the same name.)
+pub const WG: usize = 64;
+pub const BINS: u32 = 256;
+pub const RANKS: usize = 9;
+pub const LOSS_RANKS: usize = 7;
 
 /// One evaluation as the shader sees it: (loss, complete, used share of T), in f32.
 pub type Eval = (f32, bool, f32);
