@@ -54,7 +54,26 @@ const PI: f32 = 3.14159265358979;
 // ln P (n_params), then ln D (n_tokens), then ln T (n_hours), then per P ln(k(P)/k), the
 // attention term of the training FLOPs (0 when it is not modelled; law::k_at).
 @group(0) @binding(2) var<storage, read> axes: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+// One configuration's output row (host: layout::StatsRow, merged in f64 by gpu::merge).
+struct StatsRow {
+    shift: f32,         // the loss of draw 0: the moments are about it
+    sum: f32,           // Σ (L − shift)
+    sum_sq: f32,        // Σ (L − shift)²
+    regret_sum: f32,    // Σ (L − L*)
+    used: f32,          // Σ min(1, D/cap)
+    complete: f32,      // draws with D ≤ cap
+    hits: f32,          // draws with L ≤ the target loss
+    regret_max: f32,
+    tail_sum: f32,      // Σ (L − threshold) over L > threshold (CVaR)
+    tail_count: f32,
+    ranks: array<f32, 9>,   // the resolved order statistics (Params.ranks)
+    _pad0: f32,
+    _pad1: f32,
+    _pad2: f32,
+    _pad3: f32,
+    _pad4: f32,
+}
+@group(0) @binding(3) var<storage, read_write> out: array<StatsRow>;
 
 // ln(1 + R*·(1 − exp(−R/R*))) for repetition R (Muennighoff 2023), the log-gain over U.
 fn repetition_gain(r: f32, r_star: f32) -> f32 {

@@ -170,19 +170,18 @@ fn config_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     tail = reduce_sum(lid, tail);
 
     if (lid == 0u) {
-        let o = local * STRIDE;
-        out[o + 0u] = shift;
-        out[o + 1u] = s1.x;
-        out[o + 2u] = s1.y;
-        out[o + 3u] = s1.z;
-        out[o + 4u] = s1.w;
-        out[o + 5u] = s2.x;
-        out[o + 6u] = s2.y;
-        out[o + 7u] = -mm.w;
-        out[o + 8u] = tail.x;
-        out[o + 9u] = tail.y;
+        out[local].shift = shift;
+        out[local].sum = s1.x;
+        out[local].sum_sq = s1.y;
+        out[local].regret_sum = s1.z;
+        out[local].used = s1.w;
+        out[local].complete = s2.x;
+        out[local].hits = s2.y;
+        out[local].regret_max = -mm.w;
+        out[local].tail_sum = tail.x;
+        out[local].tail_count = tail.y;
         for (var k = 0u; k < RANKS; k = k + 1u) {
-            out[o + 10u + k] = value[k];
+            out[local].ranks[k] = value[k];
         }
     }
 }

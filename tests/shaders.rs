@@ -100,7 +100,7 @@ fn struct_layouts_match_the_host() {
         anneal.offset as usize,
         std::mem::offset_of!(layout::DrawGpu, anneal)
     );
-    // Every member of both shared structs, by name, at the host's offset: moving one field on
+    // Every member of the three shared structs, by name, at the host's offset: moving one field on
     // either side fails here (checked once by hand: swapping `ln_x` and `ln_u` in evaluate.wgsl
     // fails this test).
     let offsets = |name: &str| -> Vec<(String, usize)> {
@@ -127,6 +127,12 @@ fn struct_layouts_match_the_host() {
         host!(layout::Params: n_draws, n_params, n_tokens, n_hours, config_offset, n_configs,
             form, time_term, effective_params, has_target, target_loss, _pad, ranks)
     );
+    assert_eq!(
+        offsets("StatsRow"),
+        host!(layout::StatsRow: shift, sum, sum_sq, regret_sum, used, complete, hits,
+            regret_max, tail_sum, tail_count, ranks, _pad0, _pad1, _pad2, _pad3, _pad4)
+    );
+    assert_eq!(size("StatsRow"), std::mem::size_of::<layout::StatsRow>());
     assert_eq!(
         offsets("Draw"),
         host!(layout::DrawGpu: e, ln_a, ln_b, alpha, beta, c, gamma, ln_x, ln_u, rd_star,

@@ -45,6 +45,39 @@ pub struct DrawGpu {
     pub _pad1: f32,
 }
 
+/// One configuration's output row of `config_stats` (the shader's `StatsRow`), merged in f64 by
+/// `gpu::merge`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, Default, PartialEq)]
+pub struct StatsRow {
+    /// The loss of draw 0: the moments are about it.
+    pub shift: f32,
+    /// Σ (L − shift).
+    pub sum: f32,
+    /// Σ (L − shift)².
+    pub sum_sq: f32,
+    /// Σ (L − L*).
+    pub regret_sum: f32,
+    /// Σ min(1, D/cap).
+    pub used: f32,
+    /// Draws with D ≤ cap.
+    pub complete: f32,
+    /// Draws with L ≤ the target loss.
+    pub hits: f32,
+    pub regret_max: f32,
+    /// Σ (L − threshold) over L > threshold (CVaR).
+    pub tail_sum: f32,
+    pub tail_count: f32,
+    /// The resolved order statistics, in `Params::ranks` order.
+    pub ranks: [f32; 9],
+    pub _pad0: f32,
+    pub _pad1: f32,
+    pub _pad2: f32,
+    pub _pad3: f32,
+    pub _pad4: f32,
+}
+
+const _: () = assert!(std::mem::size_of::<StatsRow>() == STRIDE * 4);
 const _: () = assert!(std::mem::size_of::<Params>() == 96);
 const _: () = assert!(std::mem::offset_of!(Params, ranks) == 48);
 const _: () = assert!(std::mem::size_of::<DrawGpu>() == 64);

@@ -503,12 +503,12 @@ impl Gpu {
                 let view = slice.get_mapped_range().map_err(|e| {
                     Error::Runtime(format!("GPU {}: reading results: {e}", self.adapter.name))
                 })?;
-                let values: &[f32] = bytemuck::cast_slice(&view);
-                for (j, o) in values.chunks_exact(STRIDE).enumerate() {
+                let rows: &[layout::StatsRow] = bytemuck::cast_slice(&view);
+                for (j, row) in rows.iter().enumerate() {
                     let index = offset + j;
                     let (_, _, t) = grid.coords(index);
                     out_stats.push(merge(
-                        o,
+                        row,
                         s,
                         grid.hours[t],
                         best_counts[index],
@@ -555,32 +555,44 @@ pub fn ranks(s: usize) -> [[u32; 4]; 3] {
 /// The host's f64 merge of one configuration's output row of `config_stats` (layout in
 /// stats.wgsl): moments about the shift, type-7 interpolation between the resolved ranks, CVaR as
 /// threshold + Σ(L − threshold)/m.
-pub fn merge(o: &[f32], s: usize, hours: f64, best: u32, has_target: bool) -> ConfigStats {
-    let o: Vec<f64> = o.iter().map(|v| f64::from(*v)).collect();
+pub fn merge(
+    row: &layout::StatsRow,
+    s: usize,
+    hours: f64,
+    best: u32,
+    has_target: bool,
+) -> ConfigStats {
     let n = s as f64;
     let m = stats::cvar_tail(s, stats::CVAR_LEVEL) as f64;
     let fracs = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q).1);
-    let (s1, s2) = (o[1], o[2]);
+    let f = f64::from;
+    let q = row.ranks.map(f64::from);
+    let (s1, s2) = (f(row.sum), f(row.sum_sq));
     let var = if s > 1 {
         ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0)
     } else {
         f64::NAN
     };
     let sd = var.sqrt();
+    // ranks: loss p05 lo/hi, p50 lo/hi, p95 lo/hi, the CVaR threshold, regret p95 lo/hi.
     ConfigStats {
-        loss_mean: o[0] + s1 / n,
+        loss_mean: f(row.shift) + s1 / n,
         loss_sd: sd,
         loss_se: sd / n.sqrt(),
-        loss_p05: stats::lerp(o[10], o[11], fracs[0]),
-        loss_p50: stats::lerp(o[12], o[13], fracs[1]),
-        loss_p95: stats::lerp(o[14], o[15], fracs[2]),
-        loss_cvar95: o[16] + o[8] / m,
-        p_complete: o[5] / n,
-        p_target: if has_target { o[6] / n } else { f64::NAN },
-        regret_mean: o[3] / n,
-        regret_p95: stats::lerp(o[17], o[18], fracs[2]),
-        regret_max: o[7],
+        loss_p05: stats::lerp(q[0], q[1], fracs[0]),
+        loss_p50: stats::lerp(q[2], q[3], fracs[1]),
+        loss_p95: stats::lerp(q[4], q[5], fracs[2]),
+        loss_cvar95: q[6] + f(row.tail_sum) / m,
+        p_complete: f(row.complete) / n,
+        p_target: if has_target {
+            f(row.hits) / n
+        } else {
+            f64::NAN
+        },
+        regret_mean: f(row.regret_sum) / n,
+        regret_p95: stats::lerp(q[7], q[8], fracs[2]),
+        regret_max: f(row.regret_max),
         p_best: f64::from(best) / n,
-        hours_mean: hours * o[4] / n,
+        hours_mean: hours * f(row.used) / n,
     }
 }

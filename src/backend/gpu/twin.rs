@@ -187,7 +187,7 @@ pub fn config_stats(
     target: Option<f32>,
     eval: impl Fn(usize) -> Eval,
     l_star: impl Fn(usize) -> f32,
-) -> [f32; super::layout::STRIDE] {
+) -> super::layout::StatsRow {
     let rank = |k: usize| ranks[k / 4][k % 4];
     let shift = eval(0).0;
 
@@ -297,12 +297,22 @@ pub fn config_stats(
     }
     let tail = reduce(&mut tail, |a, b| a + b);
 
-    let mut o = [0.0f32; super::layout::STRIDE];
-    o[..10].copy_from_slice(&[
-        shift, s1[0], s1[1], s1[2], s1[3], s2[0], s2[1], -mm[3], tail[0], tail[1],
-    ]);
-    o[10..10 + RANKS].copy_from_slice(&value);
-    o
+    let mut ranks = [0.0f32; RANKS];
+    ranks.copy_from_slice(&value);
+    super::layout::StatsRow {
+        shift,
+        sum: s1[0],
+        sum_sq: s1[1],
+        regret_sum: s1[2],
+        used: s1[3],
+        complete: s2[0],
+        hits: s2[1],
+        regret_max: -mm[3],
+        tail_sum: tail[0],
+        tail_count: tail[1],
+        ranks,
+        ..Default::default()
+    }
 }
 
 /// Every configuration through the twins, prepared and merged as the GPU backend does (the
