@@ -36,6 +36,10 @@ enum Command {
     Run(RunArgs),
     /// Validate a scenario and print it as resolved (presets expanded), without running it.
     ///
+    /// The resolved scenario is printed as JSON, the form run.json records under "scenario"
+    /// (every default filled in, distributions as objects); it is not scenario TOML syntax, so
+    /// edit the TOML file and check again rather than pasting it back.
+    ///
     /// Example: scalerisk check scenarios/a100-3days.toml --set law.preset=chinchilla
     Check {
         /// The scenario TOML file.
@@ -60,7 +64,8 @@ enum Command {
     /// RUNS.csv needs columns params, tokens (or flops, then tokens = flops/(6·params)) and loss;
     /// extra columns are ignored. The objective is Hoffmann et al. 2022 App. D.2 (Huber on log L,
     /// L-BFGS from 4500 starting points); each bootstrap refit starts from the point estimate.
-    /// Use the draws with law.uncertainty = "draws" and law.draws_file = "DRAWS.csv".
+    /// Use the draws with law.uncertainty = "draws" and law.draws_file = "DRAWS.csv" (a path
+    /// relative to the scenario file, or absolute; the line printed at the end gives it absolute).
     ///
     /// Example: scalerisk fit data/chinchilla_fig4_points.csv --drop-highest 5 --out fitted.csv
     Fit(FitArgs),
@@ -108,18 +113,28 @@ struct RunArgs {
     /// Override a scenario key, e.g. --set budget.hours=48 or --set 'budget.mfu={uniform=[0.3,0.4]}' (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// Draw in batches of sampling.draws until the standard error of the recommended plan's mean
-    /// loss is at most TOL and the plan has not changed for two batches (at most 64 batches).
+    /// Rerun at S = b, 2b, 4b, … draws (b = sampling.draws; earlier draws never change) until the
+    /// standard error of the recommended plan's mean loss is at most TOL and the plan is the same
+    /// over the last two doublings (at most 64·b draws); the whole costs under twice the last run
     #[arg(long, value_name = "TOL")]
     precision: Option<f64>,
-    /// Print nothing but errors.
+    /// Print nothing but errors: no progress bar, no report, no notes (the files are written as
+    /// usual; `--json` alone also hides the progress bar).
     #[arg(long)]
     quiet: bool,
     /// Print the summary as one JSON document on stdout instead of the report.
     #[arg(long)]
     json: bool,
-    /// Also draw the four charts into the output folder (as `scalerisk plot`), in this format.
-    #[arg(long, value_enum, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "svg")]
+    /// Also draw the four charts into the output folder (as `scalerisk plot`): `--plot` for SVG,
+    /// `--plot=png` for PNG (the format needs the `=`, so `--plot SCENARIO` keeps the scenario).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "svg"
+    )]
     plot: Option<crate::plot::Format>,
 }
 
@@ -169,7 +184,7 @@ struct FitArgs {
     #[arg(long, value_name = "K", default_value_t = 0)]
     drop_highest: usize,
     /// Training compute at which to report the compute-optimal tokens per parameter.
-    #[arg(long, value_name = "FLOPS", default_value_t = 5.76e23)]
+    #[arg(long, value_name = "FLOPS", default_value = "5.76e23")]
     at_flops: f64,
 }
 
@@ -182,7 +197,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Check { scenario, set } => {
             let s = scenario::from_path(&scenario, &set)?;
             writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
-            writeln!(out, "ok: {} is valid", scenario.display())?;
+            writeln!(
+                out,
+                "ok: {} is valid (above: the resolved scenario as JSON, as run.json records it)",
+                scenario.display()
+            )?;
         }
         Command::Fit(args) => fit_runs(args, &mut out)?,
         Command::Plot { output_dir, format } => {
@@ -400,8 +419,8 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "median of {} runs after a warm-up; one evaluation = one configuration × one draw",
-        args.reps
+        "{} after a warm-up; one evaluation = one configuration × one draw",
+        reps_phrase(args.reps)
     )?;
     if let Some(path) = &args.csv {
         export::write_file_atomic(path, &bench::csv(&rows)?)?;
@@ -523,15 +542,32 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
         scenario::load_law_draws(std::str::from_utf8(&csv)?, "fit draws")
             .map_err(|e| Error::Runtime(format!("the fitted draws would be refused: {e}")))?;
         export::write_file_atomic(&args.out, &csv)?;
+        // law.draws_file is read relative to the scenario file, so the line to copy names the
+        // draws by their absolute path: it works from a scenario in any folder.
+        let absolute = std::fs::canonicalize(&args.out).map_err(|e| Error::io(&args.out, e))?;
         writeln!(
             out,
-            "wrote {} draws to {} (use: law.uncertainty = \"draws\", law.draws_file = \"{}\")",
+            "wrote {} draws to {}\nuse them in a scenario's [law] (draws_file is relative to the scenario file; this path is absolute):\n  uncertainty = \"draws\"\n  draws_file = {}",
             boot.len(),
             args.out.display(),
-            args.out.display()
+            toml_string(&absolute.to_string_lossy())
         )?;
     }
     Ok(())
+}
+
+/// "one run", "median of 5 runs".
+fn reps_phrase(reps: usize) -> String {
+    if reps == 1 {
+        "one run".to_string()
+    } else {
+        format!("median of {reps} runs")
+    }
+}
+
+/// A TOML basic string: quoted, with backslashes and quotes escaped.
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 fn print_laws(out: &mut impl Write) -> std::io::Result<()> {

@@ -62,12 +62,37 @@ pub struct Precision {
     pub met: bool,
 }
 
-/// Batches `--precision` may use before it stops short of its target.
+/// `--precision` stops short of its target at this many times `sampling.draws` (the last of the
+/// doublings b, 2b, 4b, …, 64b).
 pub const MAX_PRECISION_BATCHES: usize = 64;
 
-/// `--precision TOL`: rerun with one more batch of `sampling.draws` draws (draws are
-/// index-addressable, so earlier draws never change) until the standard error of the first
-/// objective's plan is ≤ TOL and that plan is the same for the last two added batches.
+/// The draw counts `--precision` runs at: b, 2b, 4b, … doubling, ending at `limit` (reached
+/// from the last doubling whose double is still within half of it). Each run's cost is about its
+/// draw count, and the runs before the last add up to less than it, so the whole sequence costs
+/// less than twice its last run.
+pub fn precision_schedule(batch: usize, limit: usize) -> Vec<usize> {
+    let mut out = vec![batch.min(limit).max(1)];
+    while let Some(&n) = out.last() {
+        if n >= limit {
+            break;
+        }
+        // Straight to the limit when a doubling would leave less than another doubling below it
+        // (1000, 2000, 4000, 12345 rather than …, 8000, 12345): the runs before the last always
+        // add up to less than the last.
+        out.push(if n.saturating_mul(4) > limit {
+            limit
+        } else {
+            2 * n
+        });
+    }
+    out
+}
+
+/// `--precision TOL`: rerun at S = b, 2b, 4b, … draws (b = `sampling.draws`; draws are
+/// index-addressable, so each run extends the previous one's draws and earlier draws never
+/// change) until the standard error of the first objective's plan is ≤ TOL and that plan is
+/// the same in the last three runs (unchanged over two doublings), or the draw limit is reached.
+/// Doubling keeps the total cost under twice the last run's (S = b, 2b, 3b, … was quadratic).
 pub fn run_to_precision(
     scenario: Scenario,
     backend: BackendChoice,
@@ -85,9 +110,9 @@ pub fn run_to_precision(
             } else {
                 crate::scenario::MAX_DRAWS
             });
+    let schedule = precision_schedule(batch, limit);
     let mut history: Vec<Option<usize>> = Vec::new();
-    let mut n = batch;
-    loop {
+    for (k, &n) in schedule.iter().enumerate() {
         let mut s = scenario.clone();
         s.sampling.draws = n;
         let mut r = run_with(s, backend, show_progress, Extras::Skip)?;
@@ -99,7 +124,7 @@ pub fn run_to_precision(
                 .iter()
                 .all(|h| *h == history[history.len() - 1]);
         let met = se <= tol && stable;
-        if met || n + batch > limit {
+        if met || k + 1 == schedule.len() {
             let t = Instant::now();
             r.summary = aggregate::summarize(
                 &r.scenario,
@@ -110,10 +135,11 @@ pub fn run_to_precision(
                 Extras::All,
             );
             r.timings.aggregate_s += t.elapsed().as_secs_f64();
+            let runs = k + 1;
             r.notes.push(if met {
-                format!("--precision {tol}: met after {n} draws (standard error {se:.2e}, plan unchanged for two batches)")
+                format!("--precision {tol}: met after {n} draws in {runs} runs of doubling size (standard error {se:.2e}, plan unchanged over the last two doublings)")
             } else {
-                format!("--precision {tol}: NOT met; stopped at the limit of {n} draws (standard error {se:.2e}{})", if stable { "" } else { ", plan still changing" })
+                format!("--precision {tol}: NOT met; stopped at the limit of {n} draws after {runs} runs (standard error {se:.2e}{})", if stable { "" } else { ", plan still changing" })
             });
             r.precision = Some(Precision {
                 tol,
@@ -124,8 +150,8 @@ pub fn run_to_precision(
             });
             return Ok(r);
         }
-        n += batch;
     }
+    unreachable!("the schedule is never empty and its last run returns")
 }
 
 /// `auto` uses a hardware GPU only from this many evaluations (configurations × draws) on:
@@ -235,4 +261,42 @@ fn run_with(
         notes,
         precision: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16: S = b, 2b, 3b, … made `--precision` quadratic (341 s for 1e-5). Doubling
+    /// costs less than twice the last run, whatever the limit.
+    #[test]
+    fn precision_doubles_and_costs_under_twice_its_last_run() {
+        assert_eq!(
+            precision_schedule(128, 8192),
+            [128, 256, 512, 1024, 2048, 4096, 8192]
+        );
+        assert_eq!(precision_schedule(100, 1000), [100, 200, 400, 1000]);
+        assert_eq!(precision_schedule(100, 100), [100]);
+        assert_eq!(precision_schedule(100, 50), [50]);
+        assert_eq!(precision_schedule(1000, 12345), [1000, 2000, 4000, 12345]);
+        for (b, limit) in [
+            (1, 1 << 20),
+            (8192, 8192 * 64),
+            (1000, 12345),
+            (3, 7),
+            (5, 9),
+        ] {
+            let s = precision_schedule(b, limit);
+            let total: usize = s.iter().sum();
+            let last = *s.last().unwrap();
+            assert_eq!(last, limit);
+            assert!(total < 2 * last, "{b} {limit}: {s:?}");
+            assert!(s.windows(2).all(|w| w[1] > w[0]), "{s:?}");
+            // Doublings but for the last step.
+            assert!(
+                s[..s.len() - 1].windows(2).all(|w| w[1] == 2 * w[0]),
+                "{s:?}"
+            );
+        }
+    }
 }

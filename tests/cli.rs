@@ -484,3 +484,104 @@ fn bad_csv_rows_and_outputs_are_refused() {
         );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }
+
+/// Issue 16 (3): the usage line `fit` prints works when copied into a scenario in another
+/// folder and run from a third (law.draws_file is relative to the scenario file; the printed
+/// path is absolute).
+#[test]
+fn fit_usage_line_works_when_copied_into_a_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::fs::canonicalize("data/chinchilla_fig4_points.csv").unwrap();
+    let out = scalerisk()
+        .current_dir(dir.path())
+        .arg("fit")
+        .arg(&data)
+        .args(["--drop-highest", "5", "--bootstrap", "24", "--out"])
+        .arg("fits/draws.csv")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("uncertainty = ") || l.starts_with("draws_file = "))
+        .collect();
+    assert_eq!(lines.len(), 2, "no usage lines to copy in {out}");
+    let template = std::fs::read_to_string("scenarios/chinchilla-hindcast.toml").unwrap();
+    assert!(template.contains("uncertainty = \"mvn\""));
+    let scenario = template.replace("uncertainty = \"mvn\"", &lines.join("\n"));
+    std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+    let path = dir.path().join("scenarios").join("mine.toml");
+    std::fs::write(&path, scenario).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    scalerisk()
+        .current_dir(elsewhere.path())
+        .arg("run")
+        .arg(&path)
+        .args(["--draws", "24", "--quiet", "--out"])
+        .arg(elsewhere.path().join("run"))
+        .assert()
+        .success();
+    let draws = read_csv(&elsewhere.path().join("run/draws.csv"));
+    assert_eq!(draws.len(), 24);
+}
+
+/// Issue 16 (7): numbers in help as people read them; `--plot SCENARIO` keeps the scenario;
+/// "median of 1 runs"; `check` says what it prints.
+#[test]
+fn help_plot_bench_and_check_say_what_they_do() {
+    let help = scalerisk().args(["fit", "--help"]).assert().success();
+    let help = String::from_utf8(help.get_output().stdout.clone()).unwrap();
+    assert!(help.contains("[default: 5.76e23]"), "{help}");
+    assert!(!help.contains("576000000000000000000000"), "{help}");
+
+    let dir = tempfile::tempdir().unwrap();
+    scalerisk()
+        .args(["run", "--plot", "scenarios/chinchilla-hindcast.toml"])
+        .args(SMALL)
+        .args(["--quiet", "--out"])
+        .arg(dir.path().join("svg"))
+        .assert()
+        .success();
+    assert!(dir.path().join("svg/frontier.svg").exists());
+    scalerisk()
+        .args(["run", "scenarios/chinchilla-hindcast.toml", "--plot=png"])
+        .args(SMALL)
+        .args(["--quiet", "--out"])
+        .arg(dir.path().join("png"))
+        .assert()
+        .success();
+    assert!(dir.path().join("png/frontier.png").exists());
+
+    // --quiet prints nothing at all on a success; without it the report and the files.
+    let quiet = scalerisk()
+        .args(["run", "scenarios/chinchilla-hindcast.toml", "--quiet"])
+        .args(SMALL)
+        .arg("--out")
+        .arg(dir.path().join("quiet"))
+        .assert()
+        .success();
+    assert!(quiet.get_output().stdout.is_empty());
+    assert!(
+        quiet.get_output().stderr.is_empty(),
+        "{:?}",
+        quiet.get_output()
+    );
+
+    let bench = scalerisk()
+        .args(["bench", "--configs", "64", "--draws", "16", "--reps", "1"])
+        .assert()
+        .success();
+    let bench = String::from_utf8(bench.get_output().stdout.clone()).unwrap();
+    assert!(!bench.contains("of 1 runs"), "{bench}");
+    assert!(bench.contains("one run after a warm-up"), "{bench}");
+
+    scalerisk()
+        .args(["check", "scenarios/a100-3days.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the resolved scenario as JSON"));
+}

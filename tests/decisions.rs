@@ -253,8 +253,8 @@ fn data_scarce_repeats_data_with_a_smaller_model() {
     );
 }
 
-/// `--precision`: batches until the plan's standard error is within the tolerance and the plan
-/// has stopped changing; the result is exactly the plain run at the draws it reports.
+/// `--precision`: doubling batches until the plan's standard error is within the tolerance and
+/// the plan has stopped changing; the result is exactly the plain run at the draws it reports.
 #[test]
 fn precision_stops_when_the_standard_error_is_small_enough() {
     let sets: Vec<String> = [
@@ -273,10 +273,15 @@ fn precision_stops_when_the_standard_error_is_small_enough() {
         let p = r.precision.as_ref().unwrap();
         assert!(p.met, "{p:?}");
         assert!(p.se <= p.tol);
-        assert_eq!(p.draws_used % 128, 0);
+        // Geometric batches: S = 128, 256, 512, … (never 384 or 640).
         assert!(
-            p.draws_used >= 3 * 128,
-            "two unchanged batches need three runs"
+            (p.draws_used / 128).is_power_of_two() && p.draws_used % 128 == 0,
+            "{} draws is not a doubling of 128",
+            p.draws_used
+        );
+        assert!(
+            p.draws_used >= 4 * 128,
+            "unchanged over two doublings needs three runs: 128, 256, 512"
         );
         assert_eq!(r.draws.len(), p.draws_used);
         let mut plain_s = s.clone();

@@ -56,6 +56,19 @@ where
     Ok(())
 }
 
+/// 8192 -> "8,192".
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn title(t: &RunTables, what: &str) -> String {
     if t.illustrative {
         format!("{} — {what} (ILLUSTRATIVE law)", t.name)
@@ -64,12 +77,31 @@ fn title(t: &RunTables, what: &str) -> String {
     }
 }
 
-/// (params, tokens, loss_mean) of the recommendation row `objective`.
+/// (params, tokens, loss_mean) of the recommendation row `objective`. A plan that trains until
+/// the deadline (tokens = inf) is drawn at the median of the tokens it trains
+/// (`tokens_trained_p50`; see [`until_deadline`]).
 fn rec(t: &RunTables, objective: &str) -> Option<(f64, f64, f64)> {
     let names = t.recommendations.text("objective").ok()?;
     let i = names.iter().position(|n| n == objective)?;
     let get = |c: &str| t.recommendations.num(c).ok().map(|v| v[i]);
-    Some((get("params")?, get("tokens")?, get("loss_mean")?))
+    let tokens = match get("tokens")? {
+        d if d.is_finite() => d,
+        _ => get("tokens_trained_p50").unwrap_or(f64::NAN),
+    };
+    Some((get("params")?, tokens, get("loss_mean")?))
+}
+
+/// Whether the recommendation row `objective` trains until the deadline (tokens = inf).
+fn until_deadline(t: &RunTables, objective: &str) -> bool {
+    let Ok(names) = t.recommendations.text("objective") else {
+        return false;
+    };
+    let Some(i) = names.iter().position(|n| n == objective) else {
+        return false;
+    };
+    t.recommendations
+        .num("tokens")
+        .is_ok_and(|v| v[i] == f64::INFINITY)
 }
 
 /// The plan of the first objective (the report's "recommended").
@@ -84,9 +116,11 @@ fn first_rec(t: &RunTables) -> Option<(String, (f64, f64, f64))> {
     Some((name, r))
 }
 
-/// Tick positions on a log axis: 1-2-5 per decade, every digit when the range is narrow, only
-/// powers of ten when it spans many decades. Empty unless 0 < lo < hi < ∞ (so the decade loop
-/// is bounded: a finite f64 range spans at most ~630 decades).
+/// Tick positions on a log axis: 1-2-5 per decade; when that gives fewer than four, evenly
+/// spaced round values on a range narrower than a decade (110M-190M, 7B-16B) and every digit on
+/// a wider one; every k-th power of ten when the range spans many decades (at most ~12). Ticks have at most two significant
+/// digits, so [`si`] and [`flops`] print them distinct. Empty unless 0 < lo < hi < ∞ (so the
+/// decade loop is bounded: a finite f64 range spans at most ~630 decades).
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     if !(lo > 0.0 && lo < hi && hi.is_finite()) {
         return Vec::new();
@@ -99,16 +133,56 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
             .collect()
     };
     let v = pick(&[1.0, 2.0, 5.0]);
-    if v.len() < 4 {
-        pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
-    } else if v.len() > 12 {
-        let all = pick(&[1.0]);
+    if v.len() > 12 {
         // Every k-th power of ten, so a range of hundreds of decades keeps ~12 labels.
+        let all = pick(&[1.0]);
         let k = all.len().div_ceil(12).max(1);
-        all.into_iter().step_by(k).collect()
-    } else {
-        v
+        return all.into_iter().step_by(k).collect();
     }
+    if v.len() >= 4 {
+        return v;
+    }
+    // Inside a decade's width, round values evenly spaced cover the whole range (the digits
+    // 7, 8, 9, 10 of 7B-16B would leave its top half unlabelled).
+    if hi / lo < 10.0 {
+        return linear_ticks(lo, hi);
+    }
+    pick(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+}
+
+/// Four to ten round values (1, 2 or 5 times a power of ten apart) inside [lo, hi], lo < hi.
+fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let raw = (hi - lo) / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| (hi - lo) / s <= 8.0)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last.min(first + 10))
+        .map(|k| k as f64 * step)
+        .filter(|v| *v >= lo && *v <= hi)
+        .collect()
+}
+
+/// Compute in FLOP as people write it: 5.76e23, 1e24 (three significant digits at most).
+pub(crate) fn flops(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return format!("{x}");
+    }
+    let e = x.abs().log10().floor() as i32;
+    let m = x / 10f64.powi(e);
+    // Rounding can carry the mantissa to 10 (9.996e23 -> 1e24).
+    let (m, e) = if (m * 100.0).round() / 100.0 >= 10.0 {
+        (m / 10.0, e + 1)
+    } else {
+        (m, e)
+    };
+    let s = format!("{m:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}e{e}")
 }
 
 /// The padded range of the finite positive values, for a log axis; (1, 10) when there are none.
@@ -296,9 +370,19 @@ where
         )?;
     chart
         .configure_mesh()
-        .x_desc("budget (wall-clock hours on the scenario's hardware)")
+        .x_desc(if t.flops_budget {
+            "budget (training compute, FLOP)"
+        } else {
+            "budget (wall-clock hours on the scenario's hardware)"
+        })
         .y_desc("optimal parameters P* and tokens D*")
-        .x_label_formatter(&|v| format!("{v:.0} h"))
+        .x_label_formatter(&|v| {
+            if t.flops_budget {
+                flops(*v)
+            } else {
+                format!("{} h", si(*v))
+            }
+        })
         .y_label_formatter(&|v| si(*v))
         .draw()?;
     for (what, b, color) in [("P*", &params, BAND), ("D*", &tokens, ACCENT)] {
@@ -379,16 +463,21 @@ where
         .y_desc("uncertain input")
         .x_label_formatter(&|v| format!("{v:.4}"))
         .draw()?;
-    let bar = |i: usize, v: f64| {
+    // The low decile's bar in the upper half of the input's row, the high decile's in the lower
+    // half: when both move the loss the same way they sit side by side, never over each other.
+    let bar = |i: usize, v: f64, upper: bool| {
         let y = (n - 1 - i) as f64;
-        [(base.min(v), y - 0.35), (base.max(v), y + 0.35)]
+        let (a, b) = if upper { (y, y + 0.4) } else { (y - 0.4, y) };
+        [(base.min(v), a), (base.max(v), b)]
     };
     chart
-        .draw_series((0..n).map(|i| Rectangle::new(bar(i, low[i]), BAND.mix(0.8).filled())))?
+        .draw_series((0..n).map(|i| Rectangle::new(bar(i, low[i], true), BAND.mix(0.8).filled())))?
         .label("input in its lowest decile")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BAND.mix(0.8).filled()));
     chart
-        .draw_series((0..n).map(|i| Rectangle::new(bar(i, high[i]), ACCENT.mix(0.8).filled())))?
+        .draw_series(
+            (0..n).map(|i| Rectangle::new(bar(i, high[i], false), ACCENT.mix(0.8).filled())),
+        )?
         .label("input in its highest decile")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], ACCENT.mix(0.8).filled()));
     chart
@@ -408,8 +497,10 @@ where
 {
     let p = t.draws.num("params_opt")?;
     let d = t.draws.num("tokens_opt")?;
-    let (x_lo, x_hi) = log_range(p.iter().copied());
-    let (y_lo, y_hi) = log_range(d.iter().copied());
+    let recommended = first_rec(t).filter(|(_, (rp, rd, _))| rp.is_finite() && rd.is_finite());
+    let marks = || recommended.iter().map(|(_, r)| (r.0, r.1));
+    let (x_lo, x_hi) = log_range(p.iter().copied().chain(marks().map(|m| m.0)));
+    let (y_lo, y_hi) = log_range(d.iter().copied().chain(marks().map(|m| m.1)));
     let mut chart = ChartBuilder::on(root)
         .caption(
             title(t, "where each draw's optimum falls"),
@@ -433,33 +524,50 @@ where
         .x_label_formatter(&|v| si(*v))
         .y_label_formatter(&|v| si(*v))
         .draw()?;
-    // At most 4,096 points: the density reads the same and the file stays small.
+    // At most 4,096 points: the density reads the same and the file stays small. The legend
+    // counts the points drawn.
     let step = (p.len() / 4096).max(1);
-    chart
-        .draw_series(
-            p.iter()
-                .zip(&d)
-                .step_by(step)
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|(x, y)| Circle::new((*x, *y), 2, BAND.mix(0.25).filled())),
-        )?
-        .label(format!(
-            "per-draw optimum ({} draws)",
-            p.len().div_ceil(step)
-        ))
-        .legend(|(x, y)| Circle::new((x + 10, y), 3, BAND.mix(0.5).filled()));
-    // D = 20·P, clipped to the plotted box.
-    let (a, b) = (x_lo.max(y_lo / 20.0), x_hi.min(y_hi / 20.0));
-    let segment: Vec<(f64, f64)> = if a < b && (20.0 * b).is_finite() {
-        vec![(a, 20.0 * a), (b, 20.0 * b)]
+    let shown: Vec<(f64, f64)> = p
+        .iter()
+        .zip(&d)
+        .step_by(step)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (*x, *y))
+        .collect();
+    let label = if shown.len() == p.len() {
+        format!("per-draw optimum ({} draws)", thousands(p.len()))
     } else {
-        Vec::new()
+        format!(
+            "per-draw optimum ({} of {} draws shown)",
+            thousands(shown.len()),
+            thousands(p.len())
+        )
     };
     chart
-        .draw_series(LineSeries::new(segment, GREEN.stroke_width(2)))?
-        .label("20 tokens per parameter")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
-    if let Some((name, (rp, rd, _))) = first_rec(t) {
+        .draw_series(
+            shown
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 2, BAND.mix(0.25).filled())),
+        )?
+        .label(label)
+        .legend(|(x, y)| Circle::new((x + 10, y), 3, BAND.mix(0.5).filled()));
+    // D = 20·P, clipped to the plotted box; in the legend only when some of it is drawn.
+    let (a, b) = (x_lo.max(y_lo / 20.0), x_hi.min(y_hi / 20.0));
+    if a < b && (20.0 * b).is_finite() {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(a, 20.0 * a), (b, 20.0 * b)],
+                GREEN.stroke_width(2),
+            ))?
+            .label("20 tokens per parameter")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
+    }
+    if let Some((name, (rp, rd, _))) = recommended {
+        let tokens = if until_deadline(t, &name) {
+            format!("until the deadline (median {} tokens)", si(rd))
+        } else {
+            format!("{} tokens", si(rd))
+        };
         chart
             .draw_series(std::iter::once(Cross::new(
                 (rp, rd),
@@ -467,9 +575,8 @@ where
                 ACCENT.stroke_width(3),
             )))?
             .label(format!(
-                "recommended ({name}): {} params · {} tokens",
-                si(rp),
-                si(rd)
+                "recommended ({name}): {} params · {tokens}",
+                si(rp)
             ))
             .legend(|(x, y)| Cross::new((x + 10, y), 6, ACCENT.stroke_width(3)));
     }
@@ -498,5 +605,35 @@ mod tests {
         assert!(check_linear(1e300, 1e300 * (1.0 + 1e-15), "x").is_err());
         assert!(check_linear(2.0, 3.0, "x").is_ok());
         assert!(t.elapsed().as_secs() < 1);
+    }
+
+    /// Issue 16: 7B-16B was labelled 7B, 8B, 9B, 10B only; 111M-187M had no label at all.
+    #[test]
+    fn narrow_log_ranges_are_labelled_across_their_whole_width() {
+        for (lo, hi) in [(7e9, 16e9), (1.11e8, 1.87e8), (3e8, 2e9), (0.9, 1.3)] {
+            let t = log_ticks(lo, hi);
+            assert!(t.len() >= 3, "{lo:e}-{hi:e}: {t:?}");
+            assert!(t.iter().all(|v| *v >= lo && *v <= hi), "{t:?}");
+            // The labels reach the top fifth of the range (in log terms).
+            let top = t.last().unwrap().ln();
+            assert!(
+                top >= lo.ln() + 0.8 * (hi.ln() - lo.ln()),
+                "{lo:e}-{hi:e}: {t:?}"
+            );
+            let labels: Vec<String> = t.iter().map(|v| si(*v)).collect();
+            for (i, l) in labels.iter().enumerate() {
+                assert!(!labels[..i].contains(l), "{labels:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn flops_print_as_people_write_them() {
+        assert_eq!(flops(5.76e23), "5.76e23");
+        assert_eq!(flops(1e23), "1e23");
+        assert_eq!(flops(99999999999999991611392.0), "1e23");
+        assert_eq!(flops(2.5e24), "2.5e24");
+        assert_eq!(thousands(8192), "8,192");
+        assert_eq!(thousands(256), "256");
     }
 }
