@@ -69,8 +69,19 @@ pub struct LawPreset {
     pub has_mvn: bool,
     /// Whether the preset ships bootstrap draws for `uncertainty = "draws"`.
     pub has_draws: bool,
+    /// Whether the law carries the time term c·T^−γ.
+    pub time_term: TimeTerm,
     pub illustrative: bool,
     pub source: &'static str,
+}
+
+/// When a preset's law carries the time term c·T^−γ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeTerm {
+    Never,
+    Always,
+    /// When the scenario gives `c` (the `custom` law).
+    WhenGiven,
 }
 
 /// The runs a preset was fitted to (MODEL.md §3): outside them its predictions extrapolate.
@@ -158,6 +169,7 @@ pub fn presets() -> Vec<LawPreset> {
             effective_params: false,
             has_mvn: false,
             has_draws: false,
+            time_term: TimeTerm::Never,
             illustrative: false,
             source: "Hoffmann et al. 2022, Approach 3 (unrounded, as used by Besiroglu et al. 2024)",
         },
@@ -168,6 +180,7 @@ pub fn presets() -> Vec<LawPreset> {
             effective_params: false,
             has_mvn: true,
             has_draws: true,
+            time_term: TimeTerm::Never,
             illustrative: false,
             source: "Besiroglu et al. 2024, \"Chinchilla Scaling: A replication attempt\" (Epoch AI)",
         },
@@ -185,6 +198,7 @@ pub fn presets() -> Vec<LawPreset> {
             effective_params: true,
             has_mvn: false,
             has_draws: false,
+            time_term: TimeTerm::Never,
             illustrative: false,
             source: "Muennighoff et al. 2023, \"Scaling Data-Constrained Language Models\" (datablations README)",
         },
@@ -195,6 +209,7 @@ pub fn presets() -> Vec<LawPreset> {
             effective_params: false,
             has_mvn: false,
             has_draws: false,
+            time_term: TimeTerm::Never,
             illustrative: false,
             source: "Kaplan et al. 2020, Table 2 (P = non-embedding parameters)",
         },
@@ -213,6 +228,7 @@ pub fn presets() -> Vec<LawPreset> {
             effective_params: false,
             has_mvn: false,
             has_draws: false,
+            time_term: TimeTerm::Always,
             illustrative: true,
             source: "the origin document's three-factor law E + a·P^-α + b·D^-β + c·T^-γ: illustrative, not fitted to data",
         },
@@ -223,6 +239,7 @@ pub fn presets() -> Vec<LawPreset> {
             effective_params: false,
             has_mvn: false,
             has_draws: false,
+            time_term: TimeTerm::WhenGiven,
             illustrative: false,
             source: "user-given Chinchilla form, optionally plus c·T^-γ",
         },

@@ -866,7 +866,11 @@ fn parse_law_member(l: Option<&Sec>, base: &Path, limited_data: bool, member: bo
         )
     })?;
     let given_c = l.get("c").is_some();
-    let time_term = preset.name == "seed" || (preset.name == "custom" && given_c);
+    let time_term = match preset.time_term {
+        laws::TimeTerm::Never => false,
+        laws::TimeTerm::Always => true,
+        laws::TimeTerm::WhenGiven => given_c,
+    };
     let shape = LawShape {
         form: preset.form,
         effective_params: preset.effective_params,
