@@ -111,7 +111,7 @@ pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
         let evaluation: Evaluation = match target {
             Target::Cpu => Evaluation {
                 stats: cpu::statistics_pass(&settings, &grid, &oracle, &|_| {}),
-                optima: oracle.1,
+                optima: oracle.optima,
             },
             Target::Gpu(g) => g.evaluate(&settings, &grid, &draws, &|_| {})?,
         };

@@ -189,7 +189,7 @@ pub fn of_run(
     // Outputs of a sample: the plan's loss, P*, D*, L*.
     let outputs = |sample: &[crate::sampling::Draw]| -> [Vec<f64>; 4] {
         let eval = super::refine::Evaluator::new(settings, sample, &[]);
-        let (_, optima, _) = crate::backend::cpu::oracle_pass(settings, grid, sample);
+        let optima = crate::backend::cpu::oracle_pass(settings, grid, sample).optima;
         [
             eval.column(plan),
             optima.iter().map(|o| o.params).collect(),

@@ -48,20 +48,30 @@ impl Settings {
     }
 }
 
+/// What pass 1 hands to pass 2 (of either backend).
+pub struct Oracle {
+    /// The per-draw tables of the evaluation.
+    pub tables: Tables,
+    /// Each draw's best candidate (the reference of regret) and its refinement.
+    pub optima: Vec<DrawOptimum>,
+    /// How many draws each configuration is best in (the p_best tallies), by index.
+    pub best_counts: Vec<u32>,
+}
+
 /// Pass 1, shared by both backends: the draw tables, each draw's optimum, and how many draws
-/// each configuration is best in (the p_best tallies).
-pub fn oracle_pass(
-    settings: &Settings,
-    grid: &Grid,
-    draws: &[Draw],
-) -> (Tables, Vec<DrawOptimum>, Vec<u32>) {
+/// each configuration is best in.
+pub fn oracle_pass(settings: &Settings, grid: &Grid, draws: &[Draw]) -> Oracle {
     let tables = Tables::new(settings, grid, draws);
     let optima = oracle::optima(&tables, grid, &settings.candidates(grid, draws));
     let mut best_counts = vec![0u32; grid.len()];
     for o in &optima {
         best_counts[o.index] += 1;
     }
-    (tables, optima, best_counts)
+    Oracle {
+        tables,
+        optima,
+        best_counts,
+    }
 }
 
 /// Evaluate every configuration of `grid` against `draws`, reporting progress per P block.
@@ -74,7 +84,7 @@ pub fn evaluate(
     let oracle = oracle_pass(settings, grid, draws);
     let stats = statistics_pass(settings, grid, &oracle, progress);
     Evaluation {
-        optima: oracle.1,
+        optima: oracle.optima,
         stats,
     }
 }
@@ -83,10 +93,14 @@ pub fn evaluate(
 pub fn statistics_pass(
     settings: &Settings,
     grid: &Grid,
-    oracle: &(Tables, Vec<DrawOptimum>, Vec<u32>),
+    oracle: &Oracle,
     progress: OnProgress,
 ) -> Vec<ConfigStats> {
-    let (tables, optima, best_counts) = oracle;
+    let Oracle {
+        tables,
+        optima,
+        best_counts,
+    } = oracle;
     let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
     let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
         .into_par_iter()
@@ -107,7 +121,7 @@ pub fn optima_and_means(
     grid: &Grid,
     draws: &[Draw],
 ) -> (Vec<DrawOptimum>, Vec<(f64, f64)>) {
-    let (tables, optima, _) = oracle_pass(settings, grid, draws);
+    let Oracle { tables, optima, .. } = oracle_pass(settings, grid, draws);
     let means: Vec<(f64, f64)> = (0..grid.params.len())
         .into_par_iter()
         .flat_map_iter(|p| stats::block_means(&tables, grid, p))

@@ -299,7 +299,11 @@ impl Gpu {
         progress: OnProgress,
     ) -> Result<Evaluation> {
         let s = draws.len();
-        let (_, optima, best_counts) = cpu::oracle_pass(settings, grid, draws);
+        let cpu::Oracle {
+            optima,
+            best_counts,
+            ..
+        } = cpu::oracle_pass(settings, grid, draws);
         let gpu_draws: Vec<DrawGpu> = draws
             .iter()
             .zip(&optima)

@@ -324,7 +324,11 @@ pub fn evaluate_all(
 ) -> crate::backend::Evaluation {
     use rayon::prelude::*;
     let s = draws.len();
-    let (_, optima, best_counts) = crate::backend::cpu::oracle_pass(settings, grid, draws);
+    let crate::backend::cpu::Oracle {
+        optima,
+        best_counts,
+        ..
+    } = crate::backend::cpu::oracle_pass(settings, grid, draws);
     let preps: Vec<DrawPrep> = draws
         .iter()
         .map(|d| prepare(settings.shape, d, settings.flops_per_param_token))
