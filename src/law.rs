@@ -57,6 +57,51 @@ impl Coeffs {
     }
 }
 
+/// A coefficient by its MODEL.md name (`lnA` etc. give the log).
+pub fn get_coeff(k: &Coeffs, name: &str) -> f64 {
+    match name {
+        "E" => k.e,
+        "A" => k.a,
+        "B" => k.b,
+        "lnE" => k.e.ln(),
+        "lnA" => k.a.ln(),
+        "lnB" => k.b.ln(),
+        "alpha" => k.alpha,
+        "beta" => k.beta,
+        "c" => k.c,
+        "gamma" => k.gamma,
+        "N_c" => k.n_c,
+        "D_c" => k.d_c,
+        "alpha_N" => k.alpha_n,
+        "alpha_D" => k.alpha_d,
+        "R_D_star" => k.r_d_star,
+        "R_N_star" => k.r_n_star,
+        _ => unreachable!("coefficient names are validated by the scenario parser: {name}"),
+    }
+}
+
+/// Set a coefficient by its MODEL.md name; `lnA`, `lnB`, `lnE` set A, B, E through exp.
+pub fn set_coeff(k: &mut Coeffs, name: &str, v: f64) {
+    match name {
+        "E" => k.e = v,
+        "A" => k.a = v,
+        "B" => k.b = v,
+        "lnE" => k.e = v.exp(),
+        "lnA" => k.a = v.exp(),
+        "lnB" => k.b = v.exp(),
+        "alpha" => k.alpha = v,
+        "beta" => k.beta = v,
+        "c" => k.c = v,
+        "gamma" => k.gamma = v,
+        "N_c" => k.n_c = v,
+        "D_c" => k.d_c = v,
+        "alpha_N" => k.alpha_n = v,
+        "alpha_D" => k.alpha_d = v,
+        "R_D_star" => k.r_d_star = v,
+        "R_N_star" => k.r_n_star = v,
+        _ => unreachable!("coefficient names are validated by the scenario parser: {name}"),
+    }
+}
 /// The law of a scenario: form plus whether Muennighoff's effective parameters apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LawShape {

@@ -7,8 +7,8 @@
 
 use super::{Scenario, Uncertainty};
 use crate::error::{Error, Result};
+use crate::law::set_coeff;
 use crate::law::{self, Coeffs};
-use crate::sampling::set_coeff;
 
 /// Largest loss (nats per token) any draw may reach at any grid corner.
 pub const MAX_LOSS: f64 = 1e13;

@@ -23,8 +23,8 @@ pub use parse::{
 use serde::Serialize;
 use std::sync::Arc;
 
+use crate::distributions::dist::Dist;
 use crate::law::LawShape;
-use crate::sampling::dist::Dist;
 
 /// A validated scenario.
 #[derive(Debug, Clone, Serialize)]

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use toml::{Table, Value};
 
 use super::*;
+use crate::distributions::mvn;
 use crate::error::{Error, Result};
 use crate::law::{Form, LawShape};
 use crate::presets::{gpus, laws};
-use crate::sampling::mvn;
 
 /// Most points an axis of the search grid may have.
 pub const MAX_AXIS_POINTS: usize = 100_000;
@@ -1398,12 +1398,12 @@ fn parse_sampling(s: Option<&Sec>) -> Result<Sampling> {
             format!("{method:?} is not allowed; \"random\" or \"sobol\""),
         ));
     }
-    if method == "sobol" && draws > crate::sampling::sobol::MAX_DRAWS {
+    if method == "sobol" && draws > crate::distributions::sobol::MAX_DRAWS {
         return Err(Error::input(
             "sampling.draws",
             format!(
                 "{draws} is not allowed with method \"sobol\"; at most {} (the sequence's length), or use \"random\"",
-                crate::sampling::sobol::MAX_DRAWS
+                crate::distributions::sobol::MAX_DRAWS
             ),
         ));
     }
