@@ -18,6 +18,36 @@ pub(crate) struct Profile {
     pub loss: Vec<f64>,
     pub arg: Vec<u32>,
     pub d_run: Vec<f64>,
+    /// The expected loss of each draw's argmin, for the tie rule.
+    arg_mean: Vec<f64>,
+}
+
+impl Profile {
+    fn new(draws: usize) -> Self {
+        Profile {
+            loss: vec![f64::INFINITY; draws],
+            arg: vec![0; draws],
+            d_run: vec![0.0; draws],
+            arg_mean: vec![f64::INFINITY; draws],
+        }
+    }
+
+    /// Offer the column of configuration `code` = d·n_hours + t: it becomes the argmin of each
+    /// draw where it is lower, or equal with a lower expected loss, or equal on both with a
+    /// lower code (MODEL.md §5). `d_run(i)` gives its tokens trained in draw i.
+    fn offer(&mut self, col: &[f64], code: u32, d_run: impl Fn(usize) -> f64) {
+        let mean = col.iter().sum::<f64>() / col.len() as f64;
+        for (i, &value) in col.iter().enumerate() {
+            let tie_wins = value == self.loss[i]
+                && (mean < self.arg_mean[i] || (mean == self.arg_mean[i] && code < self.arg[i]));
+            if value < self.loss[i] || tie_wins {
+                self.loss[i] = value;
+                self.arg[i] = code;
+                self.arg_mean[i] = mean;
+                self.d_run[i] = d_run(i);
+            }
+        }
+    }
 }
 
 /// The profile of one P over the candidates, without scanning D: loss never increases with
@@ -35,10 +65,7 @@ pub(crate) fn profile(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize
     let s = tables.draws;
     let block = tables.block(grid, p);
     let nt = grid.hours.len();
-    let mut loss = vec![f64::INFINITY; s];
-    let mut arg = vec![0u32; s];
-    let mut d_run = vec![0.0; s];
-    let mut arg_mean = vec![f64::INFINITY; s];
+    let mut prof = Profile::new(s);
     let mut col = vec![0.0; s];
     let mut other = vec![0.0; s];
     for t in 0..grid.feasible_hours {
@@ -77,21 +104,11 @@ pub(crate) fn profile(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize
             }
             lo
         };
-        let mean = col.iter().sum::<f64>() / s as f64;
-        let code = (d * nt + t) as u32;
-        for i in 0..s {
-            let value = col[i];
-            let tie_wins =
-                value == loss[i] && (mean < arg_mean[i] || (mean == arg_mean[i] && code < arg[i]));
-            if value < loss[i] || tie_wins {
-                loss[i] = value;
-                arg[i] = code;
-                arg_mean[i] = mean;
-                d_run[i] = block.d_run(tables, grid, d, t, i);
-            }
-        }
+        prof.offer(&col, (d * nt + t) as u32, |i| {
+            block.d_run(tables, grid, d, t, i)
+        });
     }
-    Profile { loss, arg, d_run }
+    prof
 }
 
 /// The profile of one P under a cosine schedule: a run cut short pays a penalty that depends on
@@ -101,10 +118,7 @@ fn profile_scan(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize) -> P
     let s = tables.draws;
     let block = tables.block(grid, p);
     let nt = grid.hours.len();
-    let mut loss = vec![f64::INFINITY; s];
-    let mut arg = vec![0u32; s];
-    let mut d_run = vec![0.0; s];
-    let mut arg_mean = vec![f64::INFINITY; s];
+    let mut prof = Profile::new(s);
     let mut col = vec![0.0; s];
     for d in 0..grid.tokens.len() {
         for t in 0..grid.feasible_hours {
@@ -117,22 +131,12 @@ fn profile_scan(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize) -> P
                 continue;
             }
             block.column(tables, grid, d, t, &mut col);
-            let mean = col.iter().sum::<f64>() / s as f64;
-            let code = (d * nt + t) as u32;
-            for i in 0..s {
-                let value = col[i];
-                let tie_wins = value == loss[i]
-                    && (mean < arg_mean[i] || (mean == arg_mean[i] && code < arg[i]));
-                if value < loss[i] || tie_wins {
-                    loss[i] = value;
-                    arg[i] = code;
-                    arg_mean[i] = mean;
-                    d_run[i] = block.d_run(tables, grid, d, t, i);
-                }
-            }
+            prof.offer(&col, (d * nt + t) as u32, |i| {
+                block.d_run(tables, grid, d, t, i)
+            });
         }
     }
-    Profile { loss, arg, d_run }
+    prof
 }
 
 /// The oracle of every draw.
