@@ -585,3 +585,37 @@ fn help_plot_bench_and_check_say_what_they_do() {
         .success()
         .stdout(predicate::str::contains("the resolved scenario as JSON"));
 }
+
+/// Issue 16 (5): `--backend gpu` on a software adapter says so, with an estimate, before it
+/// starts (skipped, with the reason printed, where no adapter or a hardware one is found).
+#[test]
+fn gpu_backend_on_a_software_adapter_says_so() {
+    let devices = scalerisk().arg("devices").output().unwrap();
+    let devices = String::from_utf8_lossy(&devices.stdout).to_string();
+    let adapters: Vec<&str> = devices
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("auto:"))
+        .collect();
+    if adapters.is_empty() || !adapters.iter().all(|l| l.contains("[software")) {
+        eprintln!("skipped: no software-only adapter here ({devices})");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let run = scalerisk()
+        .args([
+            "run",
+            "scenarios/chinchilla-hindcast.toml",
+            "--backend",
+            "gpu",
+        ])
+        .args(SMALL)
+        .arg("--out")
+        .arg(dir.path().join("gpu"))
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    assert!(
+        err.contains("is a software adapter") && err.contains("will take about"),
+        "{err}"
+    );
+}
