@@ -69,12 +69,16 @@ impl AdapterSummary {
     }
 
     /// What a run of `evaluations` (configurations × draws) on this adapter will be like, said
-    /// before it starts when the adapter is a software one: `None` on hardware.
+    /// before it starts when the adapter is a software one and the run will take at least
+    /// [`SOFTWARE_NOTE_FROM_S`]: `None` on hardware and for short runs.
     pub fn software_warning(&self, evaluations: f64, cores: usize) -> Option<String> {
         if !self.is_software() {
             return None;
         }
         let gpu = evaluations / (SOFTWARE_EVALS_PER_CORE_S * cores.max(1) as f64);
+        if gpu < SOFTWARE_NOTE_FROM_S {
+            return None;
+        }
         let cpu = evaluations / (CPU_EVALS_PER_CORE_S * cores.max(1) as f64);
         Some(format!(
             "note: --backend gpu: {} is a software adapter (it runs on the CPU); {:.2e} evaluations will take about {} here (--backend cpu: about {})",
@@ -101,6 +105,9 @@ pub const SOFTWARE_EVALS_PER_CORE_S: f64 = 4.5e6;
 /// The CPU backend's rate per core on the same workloads (a100-3days: 1.26e9 evaluations in
 /// 2.3 s on 2 cores, BENCHMARKS.md).
 pub const CPU_EVALS_PER_CORE_S: f64 = 2.5e8;
+
+/// Software-adapter runs estimated shorter than this go without the note.
+pub const SOFTWARE_NOTE_FROM_S: f64 = 2.0;
 
 /// under a second, 3.2 s, 12 s, 2 min 16 s, 1 h 05 min.
 pub fn human_seconds(s: f64) -> String {
@@ -656,6 +663,9 @@ mod software_tests {
         assert!(w.contains(&human_seconds(est)), "{w}");
         a.device_type = "DiscreteGpu".into();
         assert!(a.software_warning(1e9, 2).is_none());
+        a.device_type = "Cpu".into();
+        // A run of a second or so goes without a word.
+        assert!(a.software_warning(4.5e6, 1).is_none());
         assert_eq!(human_seconds(136.0), "2 min 16 s");
         assert_eq!(human_seconds(3.25), "3.2 s");
         assert_eq!(human_seconds(3900.0), "1 h 05 min");
