@@ -220,6 +220,14 @@ fn run_with(
             }
         },
     };
+    if let (Some(g), true) = (&gpu, show_progress) {
+        if let Some(w) = g
+            .adapter
+            .software_warning(evaluations, rayon::current_num_threads())
+        {
+            eprintln!("{w}");
+        }
+    }
     let bar = Progress::new(grid.len(), "evaluating", show_progress);
     let on = |n: usize| bar.inc(n);
     let (evaluation, backend_name, adapter) = match gpu {

@@ -585,3 +585,36 @@ fn help_plot_bench_and_check_say_what_they_do() {
         .success()
         .stdout(predicate::str::contains("the resolved scenario as JSON"));
 }
+
+/// Issue 16 (5): `--backend gpu` on a software adapter says so, with an estimate, before it
+/// starts (skipped, with the reason printed, where no adapter or a hardware one is found).
+#[test]
+fn gpu_backend_on_a_software_adapter_says_so() {
+    let devices = scalerisk().arg("devices").output().unwrap();
+    let devices = String::from_utf8_lossy(&devices.stdout).to_string();
+    let adapters: Vec<&str> = devices
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("auto:"))
+        .collect();
+    if adapters.is_empty() || !adapters.iter().all(|l| l.contains("[software")) {
+        eprintln!("skipped: no software-only adapter here ({devices})");
+        return;
+    }
+    // Enough work for the note (estimated at least 2 s at 4.5e6 evaluations/s per core), and
+    // not much more: the hindcast's 25,600 configurations × draws.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let draws = (3.0 * 4.5e6 * cores as f64 / 25_600.0).ceil() as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let run = scalerisk()
+        .args(["run", "scenarios/chinchilla-hindcast.toml"])
+        .args(["--backend", "gpu", "--draws", &draws.to_string()])
+        .arg("--out")
+        .arg(dir.path().join("gpu"))
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&run.get_output().stderr).to_string();
+    assert!(
+        err.contains("is a software adapter") && err.contains("will take about"),
+        "{err}"
+    );
+}

@@ -68,11 +68,63 @@ impl AdapterSummary {
         self.device_type == "Cpu"
     }
 
+    /// What a run of `evaluations` (configurations × draws) on this adapter will be like, said
+    /// before it starts when the adapter is a software one and the run will take at least
+    /// [`SOFTWARE_NOTE_FROM_S`]: `None` on hardware and for short runs.
+    pub fn software_warning(&self, evaluations: f64, cores: usize) -> Option<String> {
+        if !self.is_software() {
+            return None;
+        }
+        let gpu = evaluations / (SOFTWARE_EVALS_PER_CORE_S * cores.max(1) as f64);
+        if gpu < SOFTWARE_NOTE_FROM_S {
+            return None;
+        }
+        let cpu = evaluations / (CPU_EVALS_PER_CORE_S * cores.max(1) as f64);
+        Some(format!(
+            "note: --backend gpu: {} is a software adapter (it runs on the CPU); {:.2e} evaluations will take about {} here (--backend cpu: about {})",
+            self.name,
+            evaluations,
+            human_seconds(gpu),
+            human_seconds(cpu)
+        ))
+    }
+
     pub fn describe(&self) -> String {
         format!(
             "{} ({}, {}, {})",
             self.name, self.backend, self.device_type, self.driver
         )
+    }
+}
+
+/// Evaluations (configurations × draws, full statistics) per second per CPU core on a software
+/// adapter: lavapipe measured 6.8e6/s on 1.1 cores (BENCHMARKS.md, 1,000,000 × 8,192) and 9.3e6/s
+/// on 2 cores (issue 16, a100-3days); the estimate is good to about 2×.
+pub const SOFTWARE_EVALS_PER_CORE_S: f64 = 4.5e6;
+
+/// The CPU backend's rate per core on the same workloads (a100-3days: 1.26e9 evaluations in
+/// 2.3 s on 2 cores, BENCHMARKS.md).
+pub const CPU_EVALS_PER_CORE_S: f64 = 2.5e8;
+
+/// Software-adapter runs estimated shorter than this go without the note.
+pub const SOFTWARE_NOTE_FROM_S: f64 = 2.0;
+
+/// under a second, 3.2 s, 12 s, 2 min 16 s, 1 h 05 min.
+pub fn human_seconds(s: f64) -> String {
+    if !s.is_finite() {
+        return "an unknown time".into();
+    }
+    if s < 1.0 {
+        return "under a second".into();
+    }
+    if s < 10.0 {
+        return format!("{s:.1} s");
+    }
+    let t = s.round() as u64;
+    match t {
+        0..60 => format!("{t} s"),
+        60..3600 => format!("{} min {:02} s", t / 60, t % 60),
+        _ => format!("{} h {:02} min", t / 3600, (t % 3600) / 60),
     }
 }
 
@@ -598,5 +650,42 @@ pub fn merge(
         regret_max: f(row.regret_max),
         p_best: f64::from(best) / n,
         hours_mean: hours * f(row.used) / n,
+    }
+}
+
+#[cfg(test)]
+mod software_tests {
+    use super::*;
+
+    /// Issue 16 (5): lavapipe took 2 min 16 s for a100-3days (1.26e9 evaluations, 2 cores)
+    /// with no word; the warning names it and estimates that time within 2×.
+    #[test]
+    fn a_software_adapter_is_named_with_an_estimate() {
+        let mut a = AdapterSummary {
+            name: "llvmpipe (LLVM 15.0.6, 256 bits)".into(),
+            backend: "vulkan".into(),
+            device_type: "Cpu".into(),
+            driver: "llvmpipe".into(),
+        };
+        let w = a.software_warning(153_600.0 * 8192.0, 2).unwrap();
+        assert!(
+            w.contains("llvmpipe") && w.contains("software adapter"),
+            "{w}"
+        );
+        let est = 153_600.0 * 8192.0 / (SOFTWARE_EVALS_PER_CORE_S * 2.0);
+        assert!(
+            (68.0..=272.0).contains(&est),
+            "{est} s against the measured 136 s"
+        );
+        assert!(w.contains(&human_seconds(est)), "{w}");
+        a.device_type = "DiscreteGpu".into();
+        assert!(a.software_warning(1e9, 2).is_none());
+        a.device_type = "Cpu".into();
+        // A run of a second or so goes without a word.
+        assert!(a.software_warning(4.5e6, 1).is_none());
+        assert_eq!(human_seconds(136.0), "2 min 16 s");
+        assert_eq!(human_seconds(3.25), "3.2 s");
+        assert_eq!(human_seconds(3900.0), "1 h 05 min");
+        assert_eq!(human_seconds(0.02), "under a second");
     }
 }
