@@ -432,7 +432,9 @@ pub fn summarize(
             let sensitivity = match recommendations.first() {
                 Some(r) => {
                     let plan = evaluator.column(&r.plan());
-                    sensitivity::rows(s, draws, &eval.optima, &plan)
+                    let mut rows = sensitivity::rows(s, draws, &eval.optima, &plan);
+                    rows.extend(sensitivity::group_rows(s, draws, &plan));
+                    rows
                 }
                 None => Vec::new(),
             };

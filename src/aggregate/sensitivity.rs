@@ -99,26 +99,62 @@ pub fn rows(s: &Scenario, draws: &[Draw], optima: &[DrawOptimum], plan_losses: &
     inputs(s, draws)
         .into_iter()
         .map(|(input, v)| {
-            let mut sorted = v.clone();
-            let lo = stats::quantile(&mut sorted, 0.1);
-            let hi = stats::quantile(&mut sorted, 0.9);
-            let mean_where = |keep: &dyn Fn(f64) -> bool| {
-                let sel: Vec<f64> = v
-                    .iter()
-                    .zip(plan_losses)
-                    .filter(|(x, _)| keep(**x))
-                    .map(|(_, l)| *l)
-                    .collect();
-                sel.iter().sum::<f64>() / sel.len() as f64
-            };
+            let (tornado_low, tornado_high) = deciles(&v, plan_losses);
             Row {
                 rho_loss_opt: spearman(&v, &l_star),
                 rho_params_opt: spearman(&v, &p_star),
                 rho_tokens_opt: spearman(&v, &d_star),
                 rho_loss_recommended: spearman(&v, plan_losses),
-                tornado_low: mean_where(&|x| x <= lo),
-                tornado_high: mean_where(&|x| x >= hi),
+                tornado_low,
+                tornado_high,
                 input,
+            }
+        })
+        .collect()
+}
+
+/// The plan's mean loss over the draws where `key` is in its lowest and in its highest decile.
+fn deciles(key: &[f64], plan_losses: &[f64]) -> (f64, f64) {
+    let mut sorted = key.to_vec();
+    let lo = stats::quantile(&mut sorted, 0.1);
+    let hi = stats::quantile(&mut sorted, 0.9);
+    let mean_where = |keep: &dyn Fn(f64) -> bool| {
+        let sel: Vec<f64> = key
+            .iter()
+            .zip(plan_losses)
+            .filter(|(x, _)| keep(**x))
+            .map(|(_, l)| *l)
+            .collect();
+        sel.iter().sum::<f64>() / sel.len() as f64
+    };
+    (mean_where(&|x| x <= lo), mean_where(&|x| x >= hi))
+}
+
+/// A tornado row for each group of several inputs (the law's joint coefficients): no single
+/// input orders its draws, so they are ordered by the part of the plan's loss the group
+/// explains, E[L | group], fitted by the value of information's regression
+/// (`information::design`); the correlations are empty (they are per input).
+pub fn group_rows(s: &Scenario, draws: &[Draw], plan_losses: &[f64]) -> Vec<Row> {
+    use super::{groups, information};
+    groups::groups(s, draws)
+        .into_iter()
+        .filter(|g| g.inputs.len() > 1)
+        .map(|g| {
+            let inputs: Vec<Vec<f64>> = g
+                .inputs
+                .iter()
+                .map(|name| draws.iter().map(|d| groups::input(d, name)).collect())
+                .collect();
+            let key = information::Projector::new(information::design(&inputs)).fit(plan_losses);
+            let (tornado_low, tornado_high) = deciles(&key, plan_losses);
+            Row {
+                input: g.name,
+                rho_loss_opt: f64::NAN,
+                rho_params_opt: f64::NAN,
+                rho_tokens_opt: f64::NAN,
+                rho_loss_recommended: f64::NAN,
+                tornado_low,
+                tornado_high,
             }
         })
         .collect()

@@ -37,9 +37,10 @@ pub fn header() -> Vec<String> {
 /// the law's `lnA` standing for `A`.
 fn group_of<'a>(groups: &'a [GroupIndices], input: &str) -> Option<&'a GroupIndices> {
     groups.iter().find(|g| {
-        g.inputs
-            .iter()
-            .any(|i| i == input || i.strip_prefix("ln") == Some(input))
+        g.group == input
+            || g.inputs
+                .iter()
+                .any(|i| i == input || i.strip_prefix("ln") == Some(input))
     })
 }
 
