@@ -102,14 +102,13 @@ pub fn run_to_precision(
     let batch = scenario.sampling.draws;
     let configs = Grid::new(&scenario).len();
     let by_work = (crate::scenario::MAX_EVALUATIONS / configs as f64) as usize;
-    let limit =
-        (batch * MAX_PRECISION_BATCHES)
-            .min(by_work)
-            .min(if scenario.sampling.method == "sobol" {
-                sampling::sobol::MAX_DRAWS
-            } else {
-                crate::scenario::MAX_DRAWS
-            });
+    let limit = (batch * MAX_PRECISION_BATCHES).min(by_work).min(
+        if scenario.sampling.method == crate::scenario::Method::Sobol {
+            sampling::sobol::MAX_DRAWS
+        } else {
+            crate::scenario::MAX_DRAWS
+        },
+    );
     let schedule = precision_schedule(batch, limit);
     let mut history: Vec<Option<usize>> = Vec::new();
     for (k, &n) in schedule.iter().enumerate() {

@@ -91,7 +91,7 @@ enum Source<'a> {
 }
 
 fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
-    let source = if s.sampling.method == "sobol" {
+    let source = if s.sampling.method == crate::scenario::Method::Sobol {
         let group_len = match &s.law.uncertainty {
             Uncertainty::Mvn(m) => m.names.len(),
             _ => 1,

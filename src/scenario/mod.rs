@@ -326,5 +326,15 @@ pub struct Decision {
 pub struct Sampling {
     pub draws: usize,
     pub seed: u64,
-    pub method: String,
+    pub method: Method,
+}
+
+/// How draws are made (docs/MODEL.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Keyed ChaCha8 streams per input.
+    Random,
+    /// Scrambled Sobol points, one dimension per input.
+    Sobol,
 }

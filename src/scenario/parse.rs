@@ -67,7 +67,7 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
     let decision = parse_decision(root.table("decision")?.as_ref(), &budget)?;
     let sampling = parse_sampling(root.table("sampling")?.as_ref())?;
     let training = parse_training(root.table("training")?.as_ref(), base)?;
-    if sampling.method == "sobol" && law.mixture.len() > 1 {
+    if sampling.method == Method::Sobol && law.mixture.len() > 1 {
         return Err(Error::input(
             "sampling.method",
             "\"sobol\" is not available with law.mixture (the member choice has no Sobol dimension yet); use \"random\"",
@@ -1391,14 +1391,17 @@ fn parse_sampling(s: Option<&Sec>) -> Result<Sampling> {
     };
     let draws = s.integer("draws", 1, MAX_DRAWS as i64)?.unwrap_or(4096) as usize;
     let seed = s.integer("seed", 0, i64::MAX)?.unwrap_or(42) as u64;
-    let method = s.string("method")?.unwrap_or_else(|| "random".into());
-    if method != "random" && method != "sobol" {
-        return Err(Error::input(
-            "sampling.method",
-            format!("{method:?} is not allowed; \"random\" or \"sobol\""),
-        ));
-    }
-    if method == "sobol" && draws > crate::distributions::sobol::MAX_DRAWS {
+    let method = match s.string("method")?.as_deref() {
+        None | Some("random") => Method::Random,
+        Some("sobol") => Method::Sobol,
+        Some(other) => {
+            return Err(Error::input(
+                "sampling.method",
+                format!("{other:?} is not allowed; \"random\" or \"sobol\""),
+            ))
+        }
+    };
+    if method == Method::Sobol && draws > crate::distributions::sobol::MAX_DRAWS {
         return Err(Error::input(
             "sampling.draws",
             format!(
