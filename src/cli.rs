@@ -29,8 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write configs.csv, draws.csv, frontier.csv, recommendations.csv,
-    /// sensitivity.csv and run.json.
+    /// Run a scenario and write configs.csv, draws.csv, frontier.csv, information.csv,
+    /// recommendations.csv, sensitivity.csv and run.json.
     ///
     /// Example: scalerisk run scenarios/a100-3days.toml --out /tmp/a100 --set budget.hours=48
     Run(RunArgs),
