@@ -74,8 +74,8 @@ impl Candidates {
                         // The c-th largest capacity, computed as the backends compute it: D
                         // completes in at least c draws iff D ≤ that capacity.
                         let (pv, tv) = (grid.params[p], grid.hours[t]);
-                        let kp = crate::law::k_at(k, attention, pv) * pv;
-                        let cap = sorted[c - 1] * 3600.0 * tv / kp;
+                        let kp = crate::law::flops_per_token(k, attention, pv);
+                        let cap = crate::law::capacity(sorted[c - 1], tv, kp);
                         grid.tokens[..finite_d].partition_point(|&dv| dv <= cap)
                     }
                 };

@@ -211,6 +211,20 @@ pub fn k_at(k: f64, attention: Option<Attention>, p: f64) -> f64 {
     attention.map_or(k, |a| k * a.factor(p))
 }
 
+/// Training FLOPs per token of a model of `p` parameters: k(P)·P (`k_at`).
+#[inline]
+pub fn flops_per_token(k: f64, attention: Option<Attention>, p: f64) -> f64 {
+    k_at(k, attention, p) * p
+}
+
+/// Tokens a run can process by its deadline (MODEL.md §2): cap = X·3600·T / FLOPs per token.
+/// Every path that decides whether a run completes computes it here, in this order, so they
+/// agree to the bit.
+#[inline]
+pub fn capacity(throughput: f64, hours: f64, flops_per_token: f64) -> f64 {
+    throughput * 3600.0 * hours / flops_per_token
+}
+
 /// The Chinchilla closed form under C = k·P·D (Hoffmann 2022 eq. 4):
 /// P_opt = G·(C/k)^(β/(α+β)), D_opt = (C/k)/P_opt, G = (αA/(βB))^(1/(α+β)).
 pub fn chinchilla_optimum(k: &Coeffs, flops: f64, flops_per_param_token: f64) -> (f64, f64) {

@@ -50,8 +50,9 @@ pub fn twenty_tokens_per_param(
                 .total_cmp(&(grid.ln_tokens[b] - target).abs())
         })?;
         let pv = grid.params[p];
-        let kp = crate::law::k_at(settings.flops_per_param_token, settings.attention, pv) * pv;
-        let cap = point.throughput * 3600.0 * grid.hours[t] / kp;
+        let kp =
+            crate::law::flops_per_token(settings.flops_per_param_token, settings.attention, pv);
+        let cap = crate::law::capacity(point.throughput, grid.hours[t], kp);
         (grid.tokens[d] <= cap).then(|| grid.index(p, d, t))
     })
 }

@@ -59,10 +59,10 @@ pub fn trained(
     settings: &cpu::Settings,
     (p, d, t): (f64, f64, f64),
 ) -> (Band, Band) {
-    let kp = crate::law::k_at(settings.flops_per_param_token, settings.attention, p) * p;
+    let kp = crate::law::flops_per_token(settings.flops_per_param_token, settings.attention, p);
     let caps: Vec<f64> = draws
         .iter()
-        .map(|x| x.throughput * 3600.0 * t / kp)
+        .map(|x| crate::law::capacity(x.throughput, t, kp))
         .collect();
     (
         Band::of(caps.iter().map(|&c| d.min(c))),

@@ -71,8 +71,8 @@ impl<'a> Evaluator<'a> {
     /// The capacity of draw `i` for (P, T): tokens it can process by the deadline, computed as
     /// the backends compute it.
     fn cap(&self, i: usize, plan: &Plan) -> f64 {
-        self.draws[i].throughput * 3600.0 * plan.hours
-            / (law::k_at(self.k, self.attention, plan.params) * plan.params)
+        let kp = law::flops_per_token(self.k, self.attention, plan.params);
+        law::capacity(self.draws[i].throughput, plan.hours, kp)
     }
 
     /// The plan's loss in every draw.

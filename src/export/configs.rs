@@ -49,8 +49,8 @@ impl Context {
 
     fn extrapolates(&self, r: &RunResult, (p, d, t): (f64, f64, f64)) -> bool {
         let b = &r.scenario.budget;
-        let kp = crate::law::k_at(b.flops_per_param_token, b.attention, p) * p;
-        let cap = self.throughput_p50 * 3600.0 * t / kp;
+        let kp = crate::law::flops_per_token(b.flops_per_param_token, b.attention, p);
+        let cap = crate::law::capacity(self.throughput_p50, t, kp);
         crate::aggregate::extrapolates(&self.ranges, p, d.min(cap))
     }
 }

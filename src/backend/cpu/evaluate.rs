@@ -130,7 +130,7 @@ impl Tables {
         let s = self.draws;
         let nt = grid.hours.len();
         let (pv, ln_p) = (grid.params[p], grid.ln_params[p]);
-        let kp = crate::law::k_at(self.k, self.attention, pv) * pv;
+        let kp = crate::law::flops_per_token(self.k, self.attention, pv);
         let mut base = vec![0.0; nt * s];
         let mut cap = vec![0.0; nt * s];
         let mut inv_cap = vec![0.0; nt * s];
@@ -138,7 +138,7 @@ impl Tables {
         for (t, &tv) in grid.hours.iter().enumerate() {
             for i in 0..s {
                 let k = &self.coeffs[i];
-                let c = self.throughput[i] * 3600.0 * tv / kp;
+                let c = crate::law::capacity(self.throughput[i], tv, kp);
                 base[t * s + i] = base_term(self.shape, k, self.unique[i], pv, ln_p, tv);
                 cap[t * s + i] = c;
                 inv_cap[t * s + i] = 1.0 / c;
