@@ -165,7 +165,7 @@ pub fn values(
     means: &[f64],
 ) -> Vec<Value> {
     let cands = settings.candidates(grid, draws);
-    let cosine = draws.iter().any(|d| d.anneal != 0.0);
+    let cosine = crate::sampling::cut_runs_pay(draws);
     let mut pool: Vec<usize> = cands
         .indices(grid)
         .into_iter()

@@ -155,7 +155,7 @@ impl Bounds {
         draws: &[Draw],
         met: bool,
     ) -> Self {
-        let cosine = draws.iter().any(|d| d.anneal != 0.0);
+        let cosine = crate::sampling::cut_runs_pay(draws);
         let need = crate::candidates::completions_needed(
             draws.len(),
             settings.min_completion,

@@ -265,6 +265,12 @@ fn check_domain(field: &str, v: f64, min_exclusive: f64, i: u64) -> Result<()> {
     }
 }
 
+/// Whether runs cut before their planned D pay for it in these draws (a cosine schedule with a
+/// non-zero anneal gain): then a cut run's loss depends on D, not only on its capacity.
+pub fn cut_runs_pay(draws: &[Draw]) -> bool {
+    draws.iter().any(|d| d.anneal != 0.0)
+}
+
 /// Every input at its point value (MODEL.md §5 baselines): coefficients at their presets (or
 /// the mean of a custom joint normal, or an override's point), MFU, goodput and unique data at
 /// their distributions' points.

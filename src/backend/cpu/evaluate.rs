@@ -121,7 +121,7 @@ impl Tables {
             unique: draws.iter().map(|d| d.unique_tokens).collect(),
             dterm,
             anneal: draws.iter().map(|d| d.anneal).collect(),
-            cosine: draws.iter().any(|d| d.anneal != 0.0),
+            cosine: crate::sampling::cut_runs_pay(draws),
         }
     }
 

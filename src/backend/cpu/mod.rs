@@ -36,7 +36,7 @@ impl Settings {
     /// The candidate set of `grid` for these draws.
     pub fn candidates(&self, grid: &Grid, draws: &[Draw]) -> Candidates {
         let throughput: Vec<f64> = draws.iter().map(|d| d.throughput).collect();
-        let cosine = draws.iter().any(|d| d.anneal != 0.0);
+        let cosine = crate::sampling::cut_runs_pay(draws);
         Candidates::new(
             grid,
             &throughput,
