@@ -580,7 +580,7 @@ fn print_laws(out: &mut impl Write) -> std::io::Result<()> {
         let coeffs = p
             .coefficients
             .iter()
-            .map(|(n, _)| match laws::point(&p, n) {
+            .map(|(n, _)| match laws::point(&p, *n) {
                 Some(v) => format!("{n}={}", report_num(v)),
                 None => format!("{n}=?"),
             })

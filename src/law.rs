@@ -57,51 +57,185 @@ impl Coeffs {
     }
 }
 
-/// A coefficient by its MODEL.md name (`lnA` etc. give the log).
-pub fn get_coeff(k: &Coeffs, name: &str) -> f64 {
-    match name {
-        "E" => k.e,
-        "A" => k.a,
-        "B" => k.b,
-        "lnE" => k.e.ln(),
-        "lnA" => k.a.ln(),
-        "lnB" => k.b.ln(),
-        "alpha" => k.alpha,
-        "beta" => k.beta,
-        "c" => k.c,
-        "gamma" => k.gamma,
-        "N_c" => k.n_c,
-        "D_c" => k.d_c,
-        "alpha_N" => k.alpha_n,
-        "alpha_D" => k.alpha_d,
-        "R_D_star" => k.r_d_star,
-        "R_N_star" => k.r_n_star,
-        _ => unreachable!("coefficient names are validated by the scenario parser: {name}"),
+/// One coefficient of a law, named as in docs/MODEL.md (and draws.csv, run.json, scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Coeff {
+    E,
+    A,
+    B,
+    Alpha,
+    Beta,
+    C,
+    Gamma,
+    NC,
+    DC,
+    AlphaN,
+    AlphaD,
+    RDStar,
+    RNStar,
+}
+
+impl Coeff {
+    /// Every coefficient, in the order the docs list them.
+    pub const ALL: [Coeff; 13] = [
+        Coeff::E,
+        Coeff::A,
+        Coeff::B,
+        Coeff::Alpha,
+        Coeff::Beta,
+        Coeff::C,
+        Coeff::Gamma,
+        Coeff::NC,
+        Coeff::DC,
+        Coeff::AlphaN,
+        Coeff::AlphaD,
+        Coeff::RDStar,
+        Coeff::RNStar,
+    ];
+
+    /// The name a scenario, draws.csv and run.json use.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Coeff::E => "E",
+            Coeff::A => "A",
+            Coeff::B => "B",
+            Coeff::Alpha => "alpha",
+            Coeff::Beta => "beta",
+            Coeff::C => "c",
+            Coeff::Gamma => "gamma",
+            Coeff::NC => "N_c",
+            Coeff::DC => "D_c",
+            Coeff::AlphaN => "alpha_N",
+            Coeff::AlphaD => "alpha_D",
+            Coeff::RDStar => "R_D_star",
+            Coeff::RNStar => "R_N_star",
+        }
+    }
+
+    /// The scenario field of an override (`law.E`), for messages.
+    pub const fn field(self) -> &'static str {
+        match self {
+            Coeff::E => "law.E",
+            Coeff::A => "law.A",
+            Coeff::B => "law.B",
+            Coeff::Alpha => "law.alpha",
+            Coeff::Beta => "law.beta",
+            Coeff::C => "law.c",
+            Coeff::Gamma => "law.gamma",
+            Coeff::NC => "law.N_c",
+            Coeff::DC => "law.D_c",
+            Coeff::AlphaN => "law.alpha_N",
+            Coeff::AlphaD => "law.alpha_D",
+            Coeff::RDStar => "law.R_D_star",
+            Coeff::RNStar => "law.R_N_star",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Coeff> {
+        Coeff::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn get(self, k: &Coeffs) -> f64 {
+        match self {
+            Coeff::E => k.e,
+            Coeff::A => k.a,
+            Coeff::B => k.b,
+            Coeff::Alpha => k.alpha,
+            Coeff::Beta => k.beta,
+            Coeff::C => k.c,
+            Coeff::Gamma => k.gamma,
+            Coeff::NC => k.n_c,
+            Coeff::DC => k.d_c,
+            Coeff::AlphaN => k.alpha_n,
+            Coeff::AlphaD => k.alpha_d,
+            Coeff::RDStar => k.r_d_star,
+            Coeff::RNStar => k.r_n_star,
+        }
+    }
+
+    pub fn set(self, k: &mut Coeffs, v: f64) {
+        let slot = match self {
+            Coeff::E => &mut k.e,
+            Coeff::A => &mut k.a,
+            Coeff::B => &mut k.b,
+            Coeff::Alpha => &mut k.alpha,
+            Coeff::Beta => &mut k.beta,
+            Coeff::C => &mut k.c,
+            Coeff::Gamma => &mut k.gamma,
+            Coeff::NC => &mut k.n_c,
+            Coeff::DC => &mut k.d_c,
+            Coeff::AlphaN => &mut k.alpha_n,
+            Coeff::AlphaD => &mut k.alpha_d,
+            Coeff::RDStar => &mut k.r_d_star,
+            Coeff::RNStar => &mut k.r_n_star,
+        };
+        *slot = v;
     }
 }
 
-/// Set a coefficient by its MODEL.md name; `lnA`, `lnB`, `lnE` set A, B, E through exp.
-pub fn set_coeff(k: &mut Coeffs, name: &str, v: f64) {
-    match name {
-        "E" => k.e = v,
-        "A" => k.a = v,
-        "B" => k.b = v,
-        "lnE" => k.e = v.exp(),
-        "lnA" => k.a = v.exp(),
-        "lnB" => k.b = v.exp(),
-        "alpha" => k.alpha = v,
-        "beta" => k.beta = v,
-        "c" => k.c = v,
-        "gamma" => k.gamma = v,
-        "N_c" => k.n_c = v,
-        "D_c" => k.d_c = v,
-        "alpha_N" => k.alpha_n = v,
-        "alpha_D" => k.alpha_d = v,
-        "R_D_star" => k.r_d_star = v,
-        "R_N_star" => k.r_n_star = v,
-        _ => unreachable!("coefficient names are validated by the scenario parser: {name}"),
+impl std::fmt::Display for Coeff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
+
+impl Serialize for Coeff {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// One coordinate of a law's joint uncertainty: a coefficient or, for the scale terms E, A and
+/// B, its logarithm (`lnA`: the Epoch covariance is over ln A, ln B, ln E).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Coord {
+    pub coeff: Coeff,
+    pub log: bool,
+}
+
+impl Coord {
+    pub const fn plain(coeff: Coeff) -> Coord {
+        Coord { coeff, log: false }
+    }
+
+    /// `lnA`, `lnB`, `lnE` or a coefficient's own name.
+    pub fn from_name(name: &str) -> Option<Coord> {
+        match name.strip_prefix("ln") {
+            Some(base @ ("A" | "B" | "E")) => {
+                Coeff::from_name(base).map(|coeff| Coord { coeff, log: true })
+            }
+            _ => Coeff::from_name(name).map(Coord::plain),
+        }
+    }
+
+    pub fn name(self) -> String {
+        if self.log {
+            format!("ln{}", self.coeff.name())
+        } else {
+            self.coeff.name().to_string()
+        }
+    }
+
+    pub fn get(self, k: &Coeffs) -> f64 {
+        let v = self.coeff.get(k);
+        if self.log {
+            v.ln()
+        } else {
+            v
+        }
+    }
+
+    pub fn set(self, k: &mut Coeffs, v: f64) {
+        self.coeff.set(k, if self.log { v.exp() } else { v });
+    }
+}
+
+impl Serialize for Coord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name())
+    }
+}
+
 /// The law of a scenario: form plus whether Muennighoff's effective parameters apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LawShape {
@@ -241,15 +375,15 @@ mod tests {
 
     fn preset_coeffs(name: &str) -> Coeffs {
         let p = laws::find(name).unwrap();
-        let get = |n: &str| laws::point(&p, n).unwrap_or(0.0);
+        let get = |c: Coeff| laws::point(&p, c).unwrap_or(0.0);
         Coeffs {
-            e: get("E"),
-            a: get("A"),
-            b: get("B"),
-            alpha: get("alpha"),
-            beta: get("beta"),
+            e: get(Coeff::E),
+            a: get(Coeff::A),
+            b: get(Coeff::B),
+            alpha: get(Coeff::Alpha),
+            beta: get(Coeff::Beta),
             r_d_star: laws::R_D_STAR,
-            r_n_star: get("R_N_star"),
+            r_n_star: get(Coeff::RNStar),
             ..Coeffs::default()
         }
     }

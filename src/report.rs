@@ -135,11 +135,18 @@ pub fn render(r: &RunResult) -> String {
         .coefficients
         .iter()
         .filter(|c| c.overridden && !c.dist.is_fixed())
-        .map(|c| format!("{} ~ {}", c.name, c.dist.describe()))
+        .map(|c| format!("{} ~ {}", c.coeff, c.dist.describe()))
         .collect();
     let group = match &s.law.uncertainty {
         Uncertainty::None => None,
-        Uncertainty::Mvn(m) => Some(format!("joint normal over {}", m.names.join(", "))),
+        Uncertainty::Mvn(m) => Some(format!(
+            "joint normal over {}",
+            m.names
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
         Uncertainty::Draws { source, count, .. } => {
             Some(format!("{count} bootstrap rows resampled from {source}"))
         }

@@ -745,7 +745,11 @@ fn minor_refusals_name_the_problem() {
         "name = \"b\"\n[budjet]\ngpu = \"a100-80gb\"\nhours = 72\n",
     )
     .unwrap();
-    refused(&run(&["run", s(&p)]), &["budget:", "[budjet]"]);
+    // The refusal leads with the key that is wrong and names the right one.
+    refused(
+        &run(&["run", s(&p)]),
+        &["budjet: unknown key", "did you mean `budget`?"],
+    );
     // Nonsense the issue found accepted.
     for (set, needle) in [
         ("budget.hours=1e300", "budget.hours:"),

@@ -50,13 +50,13 @@ fn a_mixture_spans_both_members_optima() {
     // Each member's compute-optimal tokens per parameter at its point values (Hoffmann eq. 4).
     let tpp = |name: &str| {
         let p = laws::find(name).unwrap();
-        let get = |n: &str| laws::point(&p, n).unwrap();
+        let get = |c: law::Coeff| laws::point(&p, c).unwrap();
         let k = law::Coeffs {
-            e: get("E"),
-            a: get("A"),
-            b: get("B"),
-            alpha: get("alpha"),
-            beta: get("beta"),
+            e: get(law::Coeff::E),
+            a: get(law::Coeff::A),
+            b: get(law::Coeff::B),
+            alpha: get(law::Coeff::Alpha),
+            beta: get(law::Coeff::Beta),
             ..law::Coeffs::default()
         };
         let (p_opt, d_opt) = law::chinchilla_optimum(&k, 5.76e23, 6.0);

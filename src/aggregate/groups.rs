@@ -7,7 +7,8 @@
 //! `law.mixture` the `law` group also holds which member the draw's law comes from, and
 //! `law_member` alone (which fit is right) is a group of the value of information.
 
-use crate::sampling::{get_coeff, set_coeff, Draw};
+use crate::law::{Coeff, Coord};
+use crate::sampling::Draw;
 use crate::scenario::Scenario;
 
 /// What a group holds.
@@ -16,7 +17,7 @@ pub enum Member {
     /// The law's coefficients that come from its joint uncertainty (mvn or bootstrap rows).
     Law,
     /// One coefficient with a distribution of its own.
-    Coeff(String),
+    Coeff(Coeff),
     /// Which member of a `law.mixture` holds (for the value of information only: mixing it
     /// alone would pair one fit's choice with another fit's coefficients).
     LawMember,
@@ -30,58 +31,80 @@ pub enum Member {
 pub struct Group {
     pub name: String,
     pub member: Member,
-    /// The scalar inputs the group carries (names as in draws.csv; `lnA` etc. for the law).
-    pub inputs: Vec<String>,
+    /// The scalar inputs the group carries.
+    pub inputs: Vec<Input>,
     /// Used by the value of information only (not by the pick-freeze indices).
     pub information_only: bool,
 }
 
-/// Whether coefficient `c` of the scenario has a distribution of its own.
-fn independent(s: &Scenario, name: &str) -> bool {
-    s.law
-        .coefficients
-        .iter()
-        .any(|c| c.name == name && c.overridden && !c.dist.is_fixed())
+/// One scalar input of a draw, as the regressions of the value of information see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// A law coefficient, or the log of a scale term (lnA, lnB, lnE).
+    Coeff(Coord),
+    Mfu,
+    Goodput,
+    /// ln of the unique tokens.
+    Unique,
+    Anneal,
+    /// Which `law.mixture` member the draw's law comes from.
+    LawMember,
 }
 
-/// The input of a group in draw `d`, by name (`lnA` etc. give the log).
-pub fn input(d: &Draw, name: &str) -> f64 {
-    match name {
-        "mfu" => d.mfu,
-        "goodput" => d.goodput,
-        "unique_tokens" => d.unique_tokens.ln(),
-        "anneal" => d.anneal,
-        "law_member" => f64::from(d.member),
-        coeff => get_coeff(&d.coeffs, coeff),
+impl Input {
+    /// The name draws.csv, sensitivity.csv and information.csv use.
+    pub fn name(self) -> String {
+        match self {
+            Input::Coeff(c) => c.name(),
+            Input::Mfu => "mfu".into(),
+            Input::Goodput => "goodput".into(),
+            Input::Unique => "unique_tokens".into(),
+            Input::Anneal => "anneal".into(),
+            Input::LawMember => "law_member".into(),
+        }
+    }
+
+    /// Its value in draw `d`.
+    pub fn value(self, d: &Draw) -> f64 {
+        match self {
+            Input::Coeff(c) => c.get(&d.coeffs),
+            Input::Mfu => d.mfu,
+            Input::Goodput => d.goodput,
+            Input::Unique => d.unique_tokens.ln(),
+            Input::Anneal => d.anneal,
+            Input::LawMember => f64::from(d.member),
+        }
     }
 }
 
 /// The groups of a run whose inputs vary across `draws`, in a fixed order.
 pub fn groups(s: &Scenario, draws: &[Draw]) -> Vec<Group> {
-    let varies = |name: &str| {
-        let first = input(&draws[0], name);
+    let varies = |input: Input| {
+        let first = input.value(&draws[0]);
         draws.iter().any(|d| {
-            let v = input(d, name);
+            let v = input.value(d);
             v != first && v.is_finite()
         })
     };
     let mut out = Vec::new();
-    let law: Vec<String> = s
+    let law: Vec<Input> = s
         .law
         .coefficients
         .iter()
-        .filter(|c| !independent(s, &c.name))
-        .map(|c| match c.name.as_str() {
-            "E" | "A" | "B" => format!("ln{}", c.name),
-            other => other.to_string(),
+        .filter(|c| !s.law.is_independent(c.coeff))
+        .map(|c| {
+            Input::Coeff(Coord {
+                coeff: c.coeff,
+                log: matches!(c.coeff, Coeff::E | Coeff::A | Coeff::B),
+            })
         })
-        .filter(|n| varies(n))
+        .filter(|n| varies(*n))
         .collect();
-    let mixture = varies("law_member");
+    let mixture = varies(Input::LawMember);
     if !law.is_empty() || mixture {
         let mut inputs = law;
         if mixture {
-            inputs.push("law_member".into());
+            inputs.push(Input::LawMember);
         }
         out.push(Group {
             name: "law".into(),
@@ -94,31 +117,32 @@ pub fn groups(s: &Scenario, draws: &[Draw]) -> Vec<Group> {
         out.push(Group {
             name: "law_member".into(),
             member: Member::LawMember,
-            inputs: vec!["law_member".into()],
+            inputs: vec![Input::LawMember],
             information_only: true,
         });
     }
-    for (name, member) in [
-        ("mfu", Member::Mfu),
-        ("goodput", Member::Goodput),
-        ("unique_tokens", Member::Unique),
-        ("anneal", Member::Anneal),
+    for (input, member) in [
+        (Input::Mfu, Member::Mfu),
+        (Input::Goodput, Member::Goodput),
+        (Input::Unique, Member::Unique),
+        (Input::Anneal, Member::Anneal),
     ] {
-        if varies(name) {
+        if varies(input) {
             out.push(Group {
-                name: name.into(),
+                name: input.name(),
                 member,
-                inputs: vec![name.into()],
+                inputs: vec![input],
                 information_only: false,
             });
         }
     }
     for c in &s.law.coefficients {
-        if independent(s, &c.name) && varies(&c.name) {
+        let input = Input::Coeff(Coord::plain(c.coeff));
+        if s.law.is_independent(c.coeff) && varies(input) {
             out.push(Group {
-                name: c.name.clone(),
-                member: Member::Coeff(c.name.clone()),
-                inputs: vec![c.name.clone()],
+                name: c.coeff.name().into(),
+                member: Member::Coeff(c.coeff),
+                inputs: vec![input],
                 information_only: false,
             });
         }
@@ -132,14 +156,14 @@ pub fn mix(s: &Scenario, a: &Draw, b: &Draw, g: &Group) -> Draw {
     match &g.member {
         Member::Law => {
             for c in &s.law.coefficients {
-                if !independent(s, &c.name) {
-                    set_coeff(&mut d.coeffs, &c.name, get_coeff(&b.coeffs, &c.name));
+                if !s.law.is_independent(c.coeff) {
+                    c.coeff.set(&mut d.coeffs, c.coeff.get(&b.coeffs));
                 }
             }
             d.member = b.member;
         }
         Member::LawMember => d.member = b.member,
-        Member::Coeff(name) => set_coeff(&mut d.coeffs, name, get_coeff(&b.coeffs, name)),
+        Member::Coeff(c) => c.set(&mut d.coeffs, c.get(&b.coeffs)),
         Member::Mfu => d.mfu = b.mfu,
         Member::Goodput => d.goodput = b.goodput,
         Member::Unique => d.unique_tokens = b.unique_tokens,

@@ -211,7 +211,7 @@ pub fn of_run(
             let ix = |k: usize| sobol(&fa[k], &fb[k], &fab[k], (gi * 4 + k) as u64);
             GroupIndices {
                 group: g.name.clone(),
-                inputs: g.inputs.clone(),
+                inputs: g.inputs.iter().map(|i| i.name()).collect(),
                 loss_plan: ix(0),
                 params_opt: ix(1),
                 tokens_opt: ix(2),

@@ -212,7 +212,7 @@ pub fn values(
         let inputs: Vec<Vec<f64>> = g
             .inputs
             .iter()
-            .map(|name| draws.iter().map(|d| groups::input(d, name)).collect())
+            .map(|input| draws.iter().map(|d| input.value(d)).collect())
             .collect();
         let proj = Projector::new(design(&inputs));
         let key = if inputs.len() == 1 {
@@ -223,7 +223,7 @@ pub fn values(
         let (value, se, decile_params) = evppi(&columns, best, &proj, &key, &params);
         out.push(Value {
             group: g.name.clone(),
-            inputs: g.inputs.clone(),
+            inputs: g.inputs.iter().map(|i| i.name()).collect(),
             value,
             se,
             decile_params,

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::backend::DrawOptimum;
-use crate::sampling::{get_coeff, Draw};
+use crate::sampling::Draw;
 use crate::scenario::Scenario;
 use crate::stats;
 
@@ -72,11 +72,8 @@ pub fn inputs(s: &Scenario, draws: &[Draw]) -> Vec<(String, Vec<f64>)> {
         .iter()
         .map(|c| {
             (
-                c.name.clone(),
-                draws
-                    .iter()
-                    .map(|d| get_coeff(&d.coeffs, &c.name))
-                    .collect(),
+                c.coeff.name().to_string(),
+                draws.iter().map(|d| c.coeff.get(&d.coeffs)).collect(),
             )
         })
         .collect();
@@ -143,7 +140,7 @@ pub fn group_rows(s: &Scenario, draws: &[Draw], plan_losses: &[f64]) -> Vec<Row>
             let inputs: Vec<Vec<f64>> = g
                 .inputs
                 .iter()
-                .map(|name| draws.iter().map(|d| groups::input(d, name)).collect())
+                .map(|input| draws.iter().map(|d| input.value(d)).collect())
                 .collect();
             let key = information::Projector::new(information::design(&inputs)).fit(plan_losses);
             let (tornado_low, tornado_high) = deciles(&key, plan_losses);

@@ -2,6 +2,7 @@
 //! (the Epoch 2024 fit has corr(lnA, α) ≈ 0.9993) still give a valid, accurate factor.
 
 use crate::error::{Error, Result};
+use crate::law::{Coeff, Coord};
 
 /// Lower-triangular Cholesky factor of `cov` (row-major, n×n). When the plain factorisation meets a
 /// non-positive pivot (a singular or numerically indefinite matrix), a diagonal jitter of
@@ -85,29 +86,21 @@ fn try_cholesky(cov: &[Vec<f64>], jitter: f64) -> Option<Vec<Vec<f64>>> {
 /// are always positive once exponentiated, but E, A and B (plain or exp'd) must be at most
 /// [`MAX_TERM`](crate::scenario::MAX_TERM). Names may appear once each.
 pub fn check_support(
-    names: &[String],
+    names: &[Coord],
     mean: &[f64],
     cov: &[Vec<f64>],
-    domain: impl Fn(&str) -> Option<f64>,
+    domain: impl Fn(Coeff) -> Option<f64>,
     field: &str,
 ) -> Result<()> {
     let max_term = crate::scenario::MAX_TERM;
-    for (i, n) in names.iter().enumerate() {
-        let base = n
-            .strip_prefix("ln")
-            .filter(|b| ["A", "B", "E"].contains(b))
-            .unwrap_or(n);
-        if let Some(j) = names[..i].iter().position(|m| {
-            m.strip_prefix("ln")
-                .filter(|b| ["A", "B", "E"].contains(b))
-                .unwrap_or(m)
-                == base
-        }) {
+    for (i, coord) in names.iter().enumerate() {
+        let (n, base) = (coord.name(), coord.coeff.name());
+        if let Some(j) = names[..i].iter().position(|m| m.coeff == coord.coeff) {
             return Err(Error::input(
                 format!("{field}.names"),
                 format!(
                     "{:?} and {n:?} both give {base}; name each coefficient once",
-                    names[j]
+                    names[j].name()
                 ),
             ));
         }
@@ -117,8 +110,8 @@ pub fn check_support(
             "{n} ~ N({}, sd {sd:.4}) reaches {{}} (within 8 standard deviations)",
             mean[i]
         );
-        let is_term = ["A", "B", "E", "c"].contains(&base);
-        if base != n.as_str() {
+        let is_term = [Coeff::A, Coeff::B, Coeff::E, Coeff::C].contains(&coord.coeff);
+        if coord.log {
             if !(hi.exp() <= max_term) {
                 return Err(Error::input(
                     field,
@@ -131,7 +124,9 @@ pub fn check_support(
             }
             continue;
         }
-        let Some(min) = domain(base) else { continue };
+        let Some(min) = domain(coord.coeff) else {
+            continue;
+        };
         if !(lo > min) {
             return Err(Error::input(
                 field,
@@ -185,10 +180,11 @@ mod tests {
 
     #[test]
     fn support_outside_the_domain_is_refused() {
-        let names: Vec<String> = ["lnE", "alpha"].map(String::from).to_vec();
-        let dom = |n: &str| match n {
-            "E" => Some(-f64::MIN_POSITIVE),
-            "alpha" => Some(0.0),
+        let coords = |ns: [&str; 2]| ns.map(|n| Coord::from_name(n).unwrap()).to_vec();
+        let names = coords(["lnE", "alpha"]);
+        let dom = |c: Coeff| match c {
+            Coeff::E => Some(-f64::MIN_POSITIVE),
+            Coeff::Alpha => Some(0.0),
             _ => None,
         };
         let cov = vec![vec![0.01, 0.0], vec![0.0, 1e-4]];
@@ -202,7 +198,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("E = exp("), "{e}");
-        let dup: Vec<String> = ["lnE", "E"].map(String::from).to_vec();
+        let dup = coords(["lnE", "E"]);
         assert!(check_support(&dup, &[0.5, 1.8], &cov, dom, "law.mvn").is_err());
     }
 

@@ -28,16 +28,12 @@ pub fn columns(r: &RunResult) -> Vec<String> {
 }
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
-    let names = r.scenario.law.names();
+    let coeffs = r.scenario.law.coeffs();
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(columns(r)).map_err(csv_error)?;
     for (i, (d, o)) in r.draws.iter().zip(&r.evaluation.optima).enumerate() {
         let mut cells = vec![i.to_string()];
-        cells.extend(
-            names
-                .iter()
-                .map(|n| num(crate::sampling::get_coeff(&d.coeffs, n))),
-        );
+        cells.extend(coeffs.iter().map(|c| num(c.get(&d.coeffs))));
         let unique = if d.unique_tokens.is_finite() {
             num(d.unique_tokens)
         } else {

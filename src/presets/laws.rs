@@ -3,7 +3,7 @@
 // Published constants keep every digit their sources give.
 #![allow(clippy::excessive_precision)]
 
-use crate::law::Form;
+use crate::law::{Coeff, Form};
 
 /// The Epoch AI 2024 bootstrap covariance of (lnA, lnB, lnE, alpha, beta),
 /// Besiroglu et al. 2024, "Chinchilla Scaling: A replication attempt".
@@ -62,7 +62,7 @@ pub struct LawPreset {
     /// Coefficients by their MODEL.md names (E, A, B, alpha, beta, c, gamma, N_c, D_c, alpha_N,
     /// alpha_D, R_N_star) with their point values. `None`: E, A, B of a preset that states its
     /// fit in log space (see [`log_point`]), or a value the user must give.
-    pub coefficients: &'static [(&'static str, Option<f64>)],
+    pub coefficients: &'static [(Coeff, Option<f64>)],
     /// Effective parameters P' (Muennighoff 2023) apply.
     pub effective_params: bool,
     /// Whether the preset carries a covariance for `uncertainty = "mvn"`.
@@ -160,11 +160,11 @@ pub fn presets() -> Vec<LawPreset> {
             form: Form::Additive,
             // Unrounded Approach 3 values as used by Besiroglu 2024 (rounded: E 1.69, A 406.4, B 410.7).
             coefficients: &[
-                ("E", None),
-                ("A", None),
-                ("B", None),
-                ("alpha", Some(0.339_170_84)),
-                ("beta", Some(0.284_908_3)),
+                (Coeff::E, None),
+                (Coeff::A, None),
+                (Coeff::B, None),
+                (Coeff::Alpha, Some(0.339_170_84)),
+                (Coeff::Beta, Some(0.284_908_3)),
             ],
             effective_params: false,
             has_mvn: false,
@@ -176,7 +176,7 @@ pub fn presets() -> Vec<LawPreset> {
         LawPreset {
             name: "epoch2024",
             form: Form::Additive,
-            coefficients: &[("E", None), ("A", None), ("B", None), ("alpha", Some(0.347_813_029_0)), ("beta", Some(0.365_854_117_3))],
+            coefficients: &[(Coeff::E, None), (Coeff::A, None), (Coeff::B, None), (Coeff::Alpha, Some(0.347_813_029_0)), (Coeff::Beta, Some(0.365_854_117_3))],
             effective_params: false,
             has_mvn: true,
             has_draws: true,
@@ -188,12 +188,12 @@ pub fn presets() -> Vec<LawPreset> {
             name: "muennighoff2023",
             form: Form::Additive,
             coefficients: &[
-                ("E", None),
-                ("A", None),
-                ("B", None),
-                ("alpha", Some(0.352_659_6)),
-                ("beta", Some(0.352_659_6)),
-                ("R_N_star", Some(R_N_STAR)),
+                (Coeff::E, None),
+                (Coeff::A, None),
+                (Coeff::B, None),
+                (Coeff::Alpha, Some(0.352_659_6)),
+                (Coeff::Beta, Some(0.352_659_6)),
+                (Coeff::RNStar, Some(R_N_STAR)),
             ],
             effective_params: true,
             has_mvn: false,
@@ -205,7 +205,7 @@ pub fn presets() -> Vec<LawPreset> {
         LawPreset {
             name: "kaplan2020",
             form: Form::Kaplan,
-            coefficients: &[("alpha_N", Some(0.076)), ("alpha_D", Some(0.103)), ("N_c", Some(6.4e13)), ("D_c", Some(1.8e13))],
+            coefficients: &[(Coeff::AlphaN, Some(0.076)), (Coeff::AlphaD, Some(0.103)), (Coeff::NC, Some(6.4e13)), (Coeff::DC, Some(1.8e13))],
             effective_params: false,
             has_mvn: false,
             has_draws: false,
@@ -217,13 +217,13 @@ pub fn presets() -> Vec<LawPreset> {
             name: "seed",
             form: Form::Additive,
             coefficients: &[
-                ("E", None),
-                ("A", None),
-                ("B", None),
-                ("alpha", Some(0.07)),
-                ("beta", Some(0.1)),
-                ("c", None),
-                ("gamma", Some(0.5)),
+                (Coeff::E, None),
+                (Coeff::A, None),
+                (Coeff::B, None),
+                (Coeff::Alpha, Some(0.07)),
+                (Coeff::Beta, Some(0.1)),
+                (Coeff::C, None),
+                (Coeff::Gamma, Some(0.5)),
             ],
             effective_params: false,
             has_mvn: false,
@@ -235,7 +235,7 @@ pub fn presets() -> Vec<LawPreset> {
         LawPreset {
             name: "custom",
             form: Form::Additive,
-            coefficients: &[("E", None), ("A", None), ("B", None), ("alpha", None), ("beta", None), ("c", Some(0.0)), ("gamma", Some(0.0))],
+            coefficients: &[(Coeff::E, None), (Coeff::A, None), (Coeff::B, None), (Coeff::Alpha, None), (Coeff::Beta, None), (Coeff::C, Some(0.0)), (Coeff::Gamma, Some(0.0))],
             effective_params: false,
             has_mvn: false,
             has_draws: false,
@@ -278,18 +278,18 @@ pub fn names() -> String {
 }
 
 /// Point value of a coefficient of a preset, resolving E, A, B from the log-space values.
-pub fn point(preset: &LawPreset, name: &str) -> Option<f64> {
+pub fn point(preset: &LawPreset, coeff: Coeff) -> Option<f64> {
     if let Some([ln_a, ln_b, ln_e, _, _]) = log_point(preset.name) {
-        match name {
-            "A" => return Some(ln_a.exp()),
-            "B" => return Some(ln_b.exp()),
-            "E" => return Some(ln_e.exp()),
+        match coeff {
+            Coeff::A => return Some(ln_a.exp()),
+            Coeff::B => return Some(ln_b.exp()),
+            Coeff::E => return Some(ln_e.exp()),
             _ => {}
         }
     }
     preset
         .coefficients
         .iter()
-        .find(|(n, _)| *n == name)
+        .find(|(c, _)| *c == coeff)
         .and_then(|(_, v)| *v)
 }

@@ -5,14 +5,13 @@ pub mod stream;
 
 // The distributions live in their own leaf module; these paths stay for callers.
 pub use crate::distributions::{dist, mvn, sobol};
-pub use crate::law::{get_coeff, set_coeff};
 
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::law::Coeffs;
+use crate::law::{Coeff, Coeffs};
 use crate::scenario::{Scenario, Schedule, Uncertainty};
 
 /// Every input of one evaluation draw.
@@ -31,6 +30,9 @@ pub struct Draw {
     /// The `law.mixture` member this draw's law comes from (0 for a single law).
     pub member: u32,
 }
+
+/// The columns of a bootstrap draws CSV (`law.uncertainty = "draws"`), in order.
+pub const DRAWS_COLUMNS: [Coeff; 5] = [Coeff::E, Coeff::A, Coeff::B, Coeff::Alpha, Coeff::Beta];
 
 /// Stream keys of every input of a scenario, computed once.
 struct Keys {
@@ -68,7 +70,7 @@ impl Keys {
                 .law
                 .coefficients
                 .iter()
-                .map(|c| stream::key(seed, &format!("law.{}", c.name)))
+                .map(|c| stream::key(seed, c.coeff.field()))
                 .collect(),
         }
     }
@@ -127,7 +129,7 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
     let law = s.law.member(member);
     let mut k = Coeffs::default();
     for c in &law.coefficients {
-        set_coeff(&mut k, &c.name, c.dist.point());
+        c.coeff.set(&mut k, c.dist.point());
     }
     match &law.uncertainty {
         Uncertainty::None => {}
@@ -143,9 +145,9 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
                     .map(|j| standard_normal_quantile(uniform(dims.group + j as u32)))
                     .collect(),
             };
-            for (name, v) in m.names.iter().zip(mvn::transform(&m.mean, &m.chol, &z)) {
-                if !law.is_overridden(name) {
-                    set_coeff(&mut k, name, v);
+            for (coord, v) in m.names.iter().zip(mvn::transform(&m.mean, &m.chol, &z)) {
+                if !law.is_overridden(coord.coeff) {
+                    coord.set(&mut k, v);
                 }
             }
         }
@@ -159,9 +161,9 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
                     ((uniform(dims.group) * rows.len() as f64) as usize).min(rows.len() - 1)
                 }
             };
-            for (name, v) in ["E", "A", "B", "alpha", "beta"].iter().zip(rows[r]) {
-                if !law.is_overridden(name) {
-                    set_coeff(&mut k, name, v);
+            for (coeff, v) in DRAWS_COLUMNS.into_iter().zip(rows[r]) {
+                if !law.is_overridden(coeff) {
+                    coeff.set(&mut k, v);
                 }
             }
         }
@@ -172,16 +174,16 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
     };
     for (c, key) in law.coefficients.iter().zip(&keys.coeffs) {
         if c.overridden && !c.dist.is_fixed() {
-            let field = format!("law.{}", c.name);
+            let field = c.coeff.field();
             let v = match &source {
-                Source::Random(_) => c.dist.sample(&mut stream::stream(key, i), &field)?,
+                Source::Random(_) => c.dist.sample(&mut stream::stream(key, i), field)?,
                 Source::Sobol { .. } => {
                     dim_coeff += 1;
                     c.dist.quantile(uniform(dim_coeff - 1))
                 }
             };
-            check_domain(&field, v, c.domain_min, i)?;
-            set_coeff(&mut k, &c.name, v);
+            check_domain(field, v, c.domain_min, i)?;
+            c.coeff.set(&mut k, v);
         }
     }
     let scalar = |d: &dist::Dist, key: &[u8; 32], dim: u32, field: &str| match &source {
@@ -292,12 +294,12 @@ pub fn point_draw(s: &Scenario) -> Draw {
     let law = s.law.member(member);
     let mut k = Coeffs::default();
     for c in &law.coefficients {
-        set_coeff(&mut k, &c.name, c.dist.point());
+        c.coeff.set(&mut k, c.dist.point());
     }
     if let Uncertainty::Mvn(m) = &law.uncertainty {
-        for (name, v) in m.names.iter().zip(&m.mean) {
-            if !law.is_overridden(name) {
-                set_coeff(&mut k, name, *v);
+        for (coord, v) in m.names.iter().zip(&m.mean) {
+            if !law.is_overridden(coord.coeff) {
+                coord.set(&mut k, *v);
             }
         }
     }

@@ -7,8 +7,7 @@
 
 use super::{Scenario, Uncertainty};
 use crate::error::{Error, Result};
-use crate::law::set_coeff;
-use crate::law::{self, Coeffs};
+use crate::law::{self, Coeff, Coeffs};
 
 /// Largest loss (nats per token) any draw may reach at any grid corner.
 pub const MAX_LOSS: f64 = 1e13;
@@ -16,7 +15,7 @@ pub const MAX_LOSS: f64 = 1e13;
 /// Refuse a scenario whose law can give a non-finite or absurd loss on its grid.
 pub fn check_loss_range(s: &Scenario) -> Result<()> {
     // (name, low, high) of every coefficient, from where its draws come.
-    let mut ranges: Vec<(String, f64, f64)> = s
+    let mut ranges: Vec<(Coeff, f64, f64)> = s
         .law
         .coefficients
         .iter()
@@ -26,37 +25,38 @@ pub fn check_loss_range(s: &Scenario) -> Result<()> {
             } else {
                 (c.dist.point(), c.dist.point())
             };
-            (c.name.clone(), lo, hi)
+            (c.coeff, lo, hi)
         })
         .collect();
-    let mut set_range = |name: &str, lo: f64, hi: f64| {
-        if s.law.is_overridden(name) {
+    let mut set_range = |coeff: Coeff, lo: f64, hi: f64| {
+        if s.law.is_overridden(coeff) {
             return;
         }
-        if let Some(r) = ranges.iter_mut().find(|r| r.0 == name) {
+        if let Some(r) = ranges.iter_mut().find(|r| r.0 == coeff) {
             (r.1, r.2) = (lo, hi);
         }
     };
     match &s.law.uncertainty {
         Uncertainty::None => {}
         Uncertainty::Mvn(m) => {
-            for (i, n) in m.names.iter().enumerate() {
+            for (i, coord) in m.names.iter().enumerate() {
                 let sd = m.cov[i][i].sqrt();
                 let (lo, hi) = (m.mean[i] - 8.0 * sd, m.mean[i] + 8.0 * sd);
-                match n.strip_prefix("ln").filter(|b| ["A", "B", "E"].contains(b)) {
-                    Some(base) => set_range(base, lo.exp(), hi.exp()),
-                    None => set_range(n, lo, hi),
+                if coord.log {
+                    set_range(coord.coeff, lo.exp(), hi.exp());
+                } else {
+                    set_range(coord.coeff, lo, hi);
                 }
             }
         }
         Uncertainty::Draws { rows, .. } => {
-            for (j, name) in ["E", "A", "B", "alpha", "beta"].iter().enumerate() {
+            for (j, coeff) in crate::sampling::DRAWS_COLUMNS.into_iter().enumerate() {
                 let (lo, hi) = rows
                     .iter()
                     .fold((f64::INFINITY, f64::NEG_INFINITY), |a, r| {
                         (a.0.min(r[j]), a.1.max(r[j]))
                     });
-                set_range(name, lo, hi);
+                set_range(coeff, lo, hi);
             }
         }
     }
@@ -71,12 +71,12 @@ pub fn check_loss_range(s: &Scenario) -> Result<()> {
     let (p, d) = (&s.search.params, &s.search.tokens);
     for corner in 0u32..(1 << varying.len()) {
         let mut k = Coeffs::default();
-        for (i, (name, lo, hi)) in ranges.iter().enumerate() {
+        for (i, (coeff, lo, hi)) in ranges.iter().enumerate() {
             let high = varying
                 .iter()
                 .position(|&v| v == i)
                 .is_some_and(|bit| corner & (1 << bit) != 0);
-            set_coeff(&mut k, name, if high { *hi } else { *lo });
+            coeff.set(&mut k, if high { *hi } else { *lo });
         }
         for (pp, dd) in [
             (p.min, d.min),

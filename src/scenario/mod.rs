@@ -1,30 +1,36 @@
 //! Scenarios: the TOML a user writes, validated into a [`Scenario`] before any work starts.
 //!
-//! `parse` checks every field and names field, value and what is allowed on refusal; `overrides`
-//! applies `--set KEY=VALUE`; `files` reads the CSV files a scenario may point to.
+//! `load` reads the file and applies `overrides` (`--set KEY=VALUE`); `raw` is the file's
+//! typed shape (serde, unknown keys refused with the closest name); `budget`, `law` and
+//! `search` validate their sections (`dists` the distributions) and name field, value and what
+//! is allowed on refusal; `domain` is the last check; `files` reads the CSVs a scenario names.
 
+mod budget;
+mod dists;
 mod domain;
 mod files;
+mod law;
+mod load;
 mod overrides;
-mod parse;
+mod raw;
+mod search;
 
+pub use budget::{ANNEAL_GAIN_DEFAULT, DEFAULT_ASPECT_RATIO, DEFAULT_CONTEXT};
 pub use domain::MAX_LOSS;
 pub use files::{
     check_unique_headers, load_column, load_law_draws, read_text, show_headers, MAX_CSV_BYTES,
     MAX_SCENARIO_BYTES, MAX_TERM,
 };
+pub use law::MAX_MIXTURE;
+pub use load::{from_path, from_str, MAX_CONFIGS, MAX_EVALUATIONS};
 pub use overrides::apply_set;
-pub use parse::{from_path, from_str};
-pub use parse::{
-    ANNEAL_GAIN_DEFAULT, DEFAULT_ASPECT_RATIO, DEFAULT_CONTEXT, MAX_CONFIGS, MAX_DRAWS,
-    MAX_EVALUATIONS,
-};
+pub use search::{MAX_AXIS_POINTS, MAX_DRAWS};
 
 use serde::Serialize;
 use std::sync::Arc;
 
 use crate::distributions::dist::Dist;
-use crate::law::LawShape;
+use crate::law::{Coeff, Coord, LawShape};
 
 /// A validated scenario.
 #[derive(Debug, Clone, Serialize)]
@@ -142,7 +148,8 @@ pub struct Data {
 /// One law coefficient and where its value comes from.
 #[derive(Debug, Clone, Serialize)]
 pub struct Coef {
-    pub name: String,
+    #[serde(rename = "name")]
+    pub coeff: Coeff,
     pub dist: Dist,
     /// Given by the user (wins over the preset's group uncertainty).
     pub overridden: bool,
@@ -179,17 +186,29 @@ impl Law {
         self.mixture.get(m).map_or(self, |x| &x.law)
     }
 
-    /// Whether the user overrode this coefficient (by its name, or A for lnA and so on).
-    pub fn is_overridden(&self, name: &str) -> bool {
-        let base = name.strip_prefix("ln").unwrap_or(name);
+    /// Whether the user overrode this coefficient (the coefficient of lnA is A, and so on).
+    pub fn is_overridden(&self, coeff: Coeff) -> bool {
         self.coefficients
             .iter()
-            .any(|c| c.overridden && c.name == base)
+            .any(|c| c.overridden && c.coeff == coeff)
+    }
+
+    /// Whether the coefficient has a distribution of its own (overridden and not fixed), and
+    /// so is drawn independently of the law's joint uncertainty.
+    pub fn is_independent(&self, coeff: Coeff) -> bool {
+        self.coefficients
+            .iter()
+            .any(|c| c.coeff == coeff && c.overridden && !c.dist.is_fixed())
+    }
+
+    /// The coefficients this law uses, in draws.csv order.
+    pub fn coeffs(&self) -> Vec<Coeff> {
+        self.coefficients.iter().map(|c| c.coeff).collect()
     }
 
     /// Names of the coefficients this law uses, in draws.csv order.
-    pub fn names(&self) -> Vec<&str> {
-        self.coefficients.iter().map(|c| c.name.as_str()).collect()
+    pub fn names(&self) -> Vec<&'static str> {
+        self.coefficients.iter().map(|c| c.coeff.name()).collect()
     }
 }
 
@@ -210,8 +229,8 @@ pub enum Uncertainty {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Mvn {
-    /// Coefficient names (lnA, lnB, lnE allowed for log-space groups).
-    pub names: Vec<String>,
+    /// The coordinates (lnA, lnB, lnE allowed for log-space groups), serialised by name.
+    pub names: Vec<Coord>,
     pub mean: Vec<f64>,
     pub cov: Vec<Vec<f64>>,
     #[serde(skip)]
@@ -281,6 +300,11 @@ impl Objective {
         ("target", Objective::Target),
         ("lifetime_cost", Objective::LifetimeCost),
     ];
+
+    /// The objective a scenario names (`"minimax_regret"`).
+    pub fn from_name(name: &str) -> Option<Objective> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
+    }
 
     pub fn name(self) -> &'static str {
         Self::ALL

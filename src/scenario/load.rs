@@ -1,0 +1,157 @@
+//! A scenario file → [`Scenario`]: read, apply `--set`, deserialize the typed shape (`raw`),
+//! validate each section (`budget`, `law`, `search`), then the whole-scenario checks
+//! (something feasible, a size that can finish, a finite loss on the grid).
+
+use std::path::Path;
+
+use toml::Table;
+
+use super::raw::{self, RawScenario};
+use super::*;
+use crate::error::{Error, Result};
+
+/// Read, override (`--set`) and validate a scenario file.
+pub fn from_path(path: &Path, sets: &[String]) -> Result<Scenario> {
+    let text = super::read_text(path, super::MAX_SCENARIO_BYTES, "scenario")?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    from_str(&text, base, sets)
+}
+
+/// Parse and validate scenario text; relative files resolve against `base`.
+pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
+    let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
+        let msg = e.message().to_string();
+        let at = e.span().map(|s| {
+            let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        });
+        Error::input(
+            "scenario",
+            format!("not valid TOML{}: {msg}", at.unwrap_or_default()),
+        )
+    })?;
+    for s in sets {
+        super::apply_set(&mut table, s)?;
+    }
+    validate(raw::deserialize(table)?, base)
+}
+
+/// The sections in dependency order: data before the law (limited data adds coefficients),
+/// the budget before the search and the decision (their defaults come from its hours).
+fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
+    let name = r.name.map(|t| t.0).ok_or_else(|| {
+        Error::input(
+            "name",
+            "missing; give the scenario a name (used for the output folder)",
+        )
+    })?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || name.starts_with('.')
+    {
+        return Err(Error::input("name", format!("{name:?} is not allowed; use letters, digits, '-', '_' and '.' (it names the output folder)")));
+    }
+    let description = r.description.map(|t| t.0).unwrap_or_default();
+    let raw_budget = r
+        .budget
+        .ok_or_else(|| Error::input("budget", "missing; add a [budget] section"))?;
+    let budget = budget::budget(&raw_budget, base)?;
+    let data = budget::data(&r.data.unwrap_or_default(), base)?;
+    let law = law::law(
+        &r.law.unwrap_or_default(),
+        base,
+        data.unique_tokens.is_some(),
+    )?;
+    let search = search::search(&r.search.unwrap_or_default(), &budget)?;
+    let decision = search::decision(&r.decision.unwrap_or_default(), &budget)?;
+    let sampling = search::sampling(&r.sampling.unwrap_or_default())?;
+    let training = budget::training(&r.training.unwrap_or_default(), base)?;
+    if sampling.method == Method::Sobol && law.mixture.len() > 1 {
+        return Err(Error::input(
+            "sampling.method",
+            "\"sobol\" is not available with law.mixture (the member choice has no Sobol dimension yet); use \"random\"",
+        ));
+    }
+    let scenario = Scenario {
+        name,
+        description,
+        budget,
+        data,
+        law,
+        search,
+        decision,
+        sampling,
+        training,
+    };
+    check_feasible_exists(&scenario)?;
+    check_size(&scenario)?;
+    super::domain::check_loss_range(&scenario)?;
+    Ok(scenario)
+}
+
+/// Most configurations a run may have: its outputs (statistics and configs.csv, about 400 bytes
+/// per configuration) must fit in memory, ~8 GB at this limit.
+pub const MAX_CONFIGS: usize = 20_000_000;
+
+/// Most evaluations (configurations × draws) a run may ask for: about 80 minutes of the CPU
+/// backend on 2 cores (~2e8 evaluations/s), seconds to minutes on a GPU.
+pub const MAX_EVALUATIONS: f64 = 1e12;
+
+/// Refuse grids too large to finish, naming the keys to change.
+fn check_size(s: &Scenario) -> Result<()> {
+    let configs = s.search.params.points * s.search.tokens.points * s.search.hours.len();
+    if configs > MAX_CONFIGS {
+        return Err(Error::input(
+            "search",
+            format!(
+                "{} × {} × {} = {configs} configurations is over the limit of {MAX_CONFIGS}; lower search.params.points, search.tokens.points or the number of search.hours",
+                s.search.params.points,
+                s.search.tokens.points,
+                s.search.hours.len()
+            ),
+        ));
+    }
+    let evaluations = configs as f64 * s.sampling.draws as f64;
+    if evaluations > MAX_EVALUATIONS {
+        return Err(Error::input(
+            "sampling.draws",
+            format!(
+                "{} draws × {configs} configurations = {evaluations:.2e} evaluations is over the limit of {MAX_EVALUATIONS:.0e} (about 80 minutes on a 2-core CPU); lower sampling.draws or the grid's points",
+                s.sampling.draws
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// At least one grid configuration must pass the deterministic feasibility rules.
+fn check_feasible_exists(s: &Scenario) -> Result<()> {
+    let p_min = s.search.params.min;
+    if let Some(mem) = s.budget.memory_bytes() {
+        if p_min * s.search.bytes_per_param > mem {
+            return Err(Error::input("search.params.min", format!("{p_min:e} params × {} bytes/param exceeds the {:.0} GB of accelerator memory: no configuration fits; lower search.params.min or add GPUs", s.search.bytes_per_param, mem / 1e9)));
+        }
+    }
+    if let Some(cap) = s.search.max_params {
+        if p_min > cap {
+            return Err(Error::input(
+                "search.max_params",
+                format!(
+                    "{cap:e} is below search.params.min {p_min:e}: no configuration is allowed"
+                ),
+            ));
+        }
+    }
+    if s.search.hours[0] > s.budget.hours {
+        return Err(Error::input(
+            "search.hours",
+            format!(
+                "every value exceeds budget.hours = {}: no configuration fits the budget",
+                s.budget.hours
+            ),
+        ));
+    }
+    Ok(())
+}

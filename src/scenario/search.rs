@@ -1,0 +1,247 @@
+//! `[search]`, `[decision]` and `[sampling]`: the grid, the objectives, the draws.
+
+use super::dists::{positive, probability};
+use super::raw::{Num, RawAxis, RawDecision, RawSampling, RawSearch};
+use super::{Axis, Budget, Decision, Method, Objective, Sampling, Search};
+use crate::error::{Error, Result};
+
+/// Most points an axis of the search grid may have.
+pub const MAX_AXIS_POINTS: usize = 100_000;
+/// Most draws a run may ask for.
+pub const MAX_DRAWS: usize = 10_000_000;
+
+fn axis(field: &str, a: Option<&RawAxis>, default: Axis) -> Result<Axis> {
+    let Some(a) = a else {
+        return Ok(default);
+    };
+    let min = positive(&format!("{field}.min"), a.min)?
+        .ok_or_else(|| Error::input(format!("{field}.min"), "missing; the smallest value (> 0)"))?;
+    let max = positive(&format!("{field}.max"), a.max)?
+        .ok_or_else(|| Error::input(format!("{field}.max"), "missing; the largest value"))?;
+    let points = a.points.map(|w| w.0).ok_or_else(|| {
+        Error::input(
+            format!("{field}.points"),
+            "missing; how many log-spaced points",
+        )
+    })? as usize;
+    if min < 1.0 {
+        return Err(Error::input(
+            format!("{field}.min"),
+            format!("{min} is not allowed; at least 1"),
+        ));
+    }
+    if min > max || (min == max && points != 1) || (min < max && points < 2) {
+        return Err(Error::input(field, format!("min {min}, max {max}, points {points} is not allowed; need min < max with points >= 2 (or min = max with points = 1)")));
+    }
+    Ok(Axis { min, max, points })
+}
+
+/// A list of hours as written, for messages.
+fn show_list(xs: &[Num]) -> String {
+    let cells: Vec<String> = xs.iter().map(|x| x.0.to_string()).collect();
+    format!("[{}]", cells.join(", "))
+}
+
+pub fn search(s: &RawSearch, budget: &Budget) -> Result<Search> {
+    let params = axis(
+        "search.params",
+        s.params.as_ref(),
+        Axis {
+            min: 1e7,
+            max: 1e11,
+            points: 128,
+        },
+    )?;
+    let tokens = axis(
+        "search.tokens",
+        s.tokens.as_ref(),
+        Axis {
+            min: 1e8,
+            max: 1e13,
+            points: 128,
+        },
+    )?;
+    let hours = match &s.hours {
+        None => vec![budget.hours],
+        Some(given) => {
+            if given.is_empty() || given.iter().any(|x| x.0 <= 0.0) {
+                return Err(Error::input(
+                    "search.hours",
+                    format!(
+                        "{} is not allowed; a non-empty list of hours > 0",
+                        show_list(given)
+                    ),
+                ));
+            }
+            let mut xs: Vec<f64> = given.iter().map(|x| x.0).collect();
+            xs.sort_by(f64::total_cmp);
+            if xs.windows(2).any(|w| w[0] == w[1]) {
+                return Err(Error::input(
+                    "search.hours",
+                    format!(
+                        "{} repeats a value; list each number of hours once",
+                        show_list(given)
+                    ),
+                ));
+            }
+            xs
+        }
+    };
+    Ok(Search {
+        params,
+        tokens,
+        hours,
+        max_params: positive("search.max_params", s.max_params)?,
+        bytes_per_param: positive("search.bytes_per_param", s.bytes_per_param)?.unwrap_or(16.0),
+        until_deadline: s.until_deadline.is_none_or(|f| f.0),
+    })
+}
+
+pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
+    let target_loss = positive("decision.target_loss", d.target_loss)?;
+    let min_completion = probability("decision.min_completion", d.min_completion)?.unwrap_or(0.0);
+    let target_confidence =
+        probability("decision.target_confidence", d.target_confidence)?.unwrap_or(0.9);
+    let inference_tokens = positive("decision.inference_tokens", d.inference_tokens)?;
+    let inference_mfu = probability("decision.inference_mfu", d.inference_mfu)?;
+    if inference_mfu == Some(0.0) {
+        return Err(Error::input(
+            "decision.inference_mfu",
+            "0 is not allowed; a share in (0, 1]",
+        ));
+    }
+    let inference_batch = d.inference_batch.map(|b| b.0);
+    if let Some(b) = inference_batch.filter(|b| !(*b >= 1.0 && *b <= 1e9)) {
+        return Err(Error::input(
+            "decision.inference_batch",
+            format!("{b} is not allowed; sequences decoded together, from 1 to 1e9"),
+        ));
+    }
+    let frontier_hours = match &d.frontier_hours {
+        None => (-3..=3).map(|k| budget.hours * 2f64.powi(k)).collect(),
+        Some(given) => {
+            if given.is_empty() || given.iter().any(|h| h.0 <= 0.0) {
+                return Err(Error::input(
+                    "decision.frontier_hours",
+                    format!(
+                        "{} is not allowed; a non-empty list of hours > 0",
+                        show_list(given)
+                    ),
+                ));
+            }
+            let mut v: Vec<f64> = given.iter().map(|h| h.0).collect();
+            v.sort_by(f64::total_cmp);
+            v.dedup();
+            v
+        }
+    };
+    let all = Objective::ALL
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut objectives = match &d.objectives {
+        None => {
+            let mut v = vec![
+                Objective::Expected,
+                Objective::P95,
+                Objective::Cvar95,
+                Objective::MinimaxRegret,
+                Objective::PBest,
+            ];
+            if target_loss.is_some() {
+                v.push(Objective::Target);
+            }
+            v
+        }
+        Some(names) if names.is_empty() => {
+            return Err(Error::input(
+                "decision.objectives",
+                format!("[] is not allowed; a non-empty list of {all}"),
+            ))
+        }
+        Some(names) => {
+            let mut v = Vec::new();
+            for name in names {
+                let o = Objective::from_name(&name.0).ok_or_else(|| {
+                    Error::input(
+                        "decision.objectives",
+                        format!("{:?} is not allowed; allowed: {all}", name.0),
+                    )
+                })?;
+                if !v.contains(&o) {
+                    v.push(o);
+                }
+            }
+            v
+        }
+    };
+    if inference_tokens.is_some() && !objectives.contains(&Objective::LifetimeCost) {
+        objectives.push(Objective::LifetimeCost);
+    }
+    if objectives.contains(&Objective::LifetimeCost) {
+        if inference_tokens.is_none() {
+            return Err(Error::input(
+                "decision.objectives",
+                "\"lifetime_cost\" needs decision.inference_tokens (tokens the model will serve)",
+            ));
+        }
+        if target_loss.is_none() {
+            return Err(Error::input(
+                "decision.inference_tokens",
+                "lifetime_cost needs decision.target_loss: the cheapest plan is chosen among those reaching it",
+            ));
+        }
+        if budget.gpu_count().is_none() {
+            return Err(Error::input(
+                "decision.inference_tokens",
+                "lifetime_cost counts GPU-hours, so it needs a hardware budget (budget.gpu or budget.peak_tflops), not budget.flops",
+            ));
+        }
+    }
+    if objectives.contains(&Objective::Target) && target_loss.is_none() {
+        return Err(Error::input(
+            "decision.objectives",
+            "\"target\" needs decision.target_loss",
+        ));
+    }
+    Ok(Decision {
+        objectives,
+        min_completion,
+        target_loss,
+        target_confidence,
+        inference_tokens,
+        inference_mfu,
+        inference_batch,
+        frontier_hours,
+    })
+}
+
+pub fn sampling(s: &RawSampling) -> Result<Sampling> {
+    let draws = s.draws.map_or(4096, |w| w.0) as usize;
+    let seed = s.seed.map_or(42, |w| w.0) as u64;
+    let method = match s.method.as_ref().map(|t| t.0.as_str()) {
+        None | Some("random") => Method::Random,
+        Some("sobol") => Method::Sobol,
+        Some(other) => {
+            return Err(Error::input(
+                "sampling.method",
+                format!("{other:?} is not allowed; \"random\" or \"sobol\""),
+            ))
+        }
+    };
+    if method == Method::Sobol && draws > crate::distributions::sobol::MAX_DRAWS {
+        return Err(Error::input(
+            "sampling.draws",
+            format!(
+                "{draws} is not allowed with method \"sobol\"; at most {} (the sequence's length), or use \"random\"",
+                crate::distributions::sobol::MAX_DRAWS
+            ),
+        ));
+    }
+    Ok(Sampling {
+        draws,
+        seed,
+        method,
+    })
+}
