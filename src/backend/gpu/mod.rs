@@ -751,6 +751,23 @@ pub fn merge(
 mod software_tests {
     use super::*;
 
+    /// The values `SCALERISK_GPU_FAULT` takes (docs/RELIABILITY.md); anything else is refused
+    /// as bad input naming the variable.
+    #[test]
+    fn faults_parse_from_their_documented_names() {
+        assert_eq!(Fault::parse(None).unwrap(), None);
+        assert_eq!(Fault::parse(Some("")).unwrap(), None);
+        assert_eq!(
+            Fault::parse(Some("device_lost")).unwrap(),
+            Some(Fault::DeviceLost)
+        );
+        assert_eq!(Fault::parse(Some("shader")).unwrap(), Some(Fault::Shader));
+        assert_eq!(Fault::parse(Some("alloc")).unwrap(), Some(Fault::Alloc));
+        let e = Fault::parse(Some("oom")).unwrap_err();
+        assert!(e.is_input() && e.to_string().contains(FAULT_ENV), "{e}");
+        assert_eq!(Options::default().fault, None);
+    }
+
     /// Issue 16 (5): lavapipe took 2 min 16 s for a100-3days (1.26e9 evaluations, 2 cores)
     /// with no word; the warning names it and estimates that time within 2×.
     #[test]
