@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use scalerisk::backend::{cpu, gpu};
+use scalerisk::backend::{cpu, gpu, Backend};
 use scalerisk::bench::workload;
 use scalerisk::grid::Grid;
 use scalerisk::pipeline;
@@ -31,13 +31,17 @@ fn stages(c: &mut Criterion) {
     g.bench_function("cpu_statistics_pass", |b| {
         b.iter(|| cpu::statistics_pass(&settings, &grid, &oracle, &|_| {}))
     });
-    match gpu::Gpu::new() {
+    match gpu::Gpu::new(gpu::Options::default()) {
         Ok(Some(device)) => {
-            g.bench_function("gpu_evaluate", |b| {
-                b.iter(|| device.evaluate(&settings, &grid, &draws, &|_| {}).unwrap())
+            g.bench_function("gpu_statistics_pass", |b| {
+                b.iter(|| {
+                    device
+                        .statistics(&settings, &grid, &draws, &oracle, &|_| {})
+                        .unwrap()
+                })
             });
         }
-        _ => eprintln!("gpu_evaluate skipped: {}", gpu::NO_ADAPTER_FIX),
+        _ => eprintln!("gpu_statistics_pass skipped: {}", gpu::NO_ADAPTER_FIX),
     }
     g.finish();
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::aggregate::{self, Extras};
-use crate::backend::{cpu, gpu, Evaluation};
+use crate::backend::{Backend, Oracle};
 use crate::error::Result;
 use crate::grid::Grid;
 use crate::pipeline::{self, RunResult, Timings};
@@ -29,7 +29,10 @@ pub struct Row {
     pub seconds: f64,
     pub evals_per_sec: f64,
     pub sampling_s: f64,
+    /// Pass 1 (the oracle), on the host in f64 for every backend.
     pub oracle_s: f64,
+    /// Pass 2 on this backend (for the GPU: the host's preparation and upload, the dispatches,
+    /// the read-back and the merge).
     pub stats_s: f64,
     pub output_s: f64,
     /// GPU time of the statistics kernels (timestamp queries), where the adapter supports them.
@@ -88,14 +91,10 @@ fn median(mut v: Vec<f64>) -> f64 {
     crate::stats::quantile(&mut v, 0.5)
 }
 
-/// Which backend runs the statistics.
-pub enum Target<'a> {
-    Cpu,
-    Gpu(&'a gpu::Gpu),
-}
-
-/// Time `reps` runs (after one warm-up) of `target` on the workload.
-pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
+/// Time `reps` runs (after one warm-up) of `backend` on the workload: sampling, pass 1 (the
+/// oracle, on the host in f64 whatever the backend), `backend`'s pass 2, and the output, each
+/// timed once per run.
+pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> {
     let settings = pipeline::settings(s);
     let mut stages: [Vec<f64>; 4] = Default::default();
     let mut kernel: Vec<f64> = Vec::new();
@@ -105,21 +104,12 @@ pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
         let draws = sampling::draws(s, 0..s.sampling.draws)?;
         let sampling_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        let oracle = cpu::oracle_pass(&settings, &grid, &draws);
+        let oracle = Oracle::new(&settings, &grid, &draws);
         let oracle_s = t1.elapsed().as_secs_f64();
         let t2 = Instant::now();
-        let evaluation: Evaluation = match target {
-            Target::Cpu => Evaluation {
-                stats: cpu::statistics_pass(&settings, &grid, &oracle, &|_| {}),
-                optima: oracle.optima,
-            },
-            Target::Gpu(g) => g.evaluate(&settings, &grid, &draws, &|_| {})?,
-        };
-        // The GPU path runs its own oracle pass on the host: count it once, in oracle_s.
-        let stats_s = match target {
-            Target::Cpu => t2.elapsed().as_secs_f64(),
-            Target::Gpu(_) => (t2.elapsed().as_secs_f64() - oracle_s).max(0.0),
-        };
+        let stats = backend.statistics(&settings, &grid, &draws, &oracle, &|_| {})?;
+        let stats_s = t2.elapsed().as_secs_f64();
+        let evaluation = oracle.into_evaluation(stats);
         let t3 = Instant::now();
         let summary = aggregate::summarize(s, &grid, &draws, &evaluation, &settings, Extras::Skip);
         let result = RunResult {
@@ -144,24 +134,15 @@ pub fn measure(s: &Scenario, target: &Target, reps: usize) -> Result<Row> {
             {
                 v.push(x);
             }
-            if let Target::Gpu(g) = target {
-                kernel.extend(g.kernel_seconds());
-            }
+            kernel.extend(backend.kernel_seconds());
         }
     }
     let [sampling_s, oracle_s, stats_s, output_s] = stages.map(median);
     let seconds = sampling_s + oracle_s + stats_s + output_s;
     let grid = Grid::new(s);
-    let (backend, adapter) = match target {
-        Target::Cpu => (
-            "cpu".to_string(),
-            format!("{} CPU threads (f64)", rayon::current_num_threads()),
-        ),
-        Target::Gpu(g) => ("gpu".to_string(), g.adapter.describe()),
-    };
     Ok(Row {
-        backend,
-        adapter,
+        backend: backend.name().to_string(),
+        adapter: backend.describe(),
         configs: grid.len(),
         draws: s.sampling.draws,
         reps,

@@ -346,7 +346,7 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
 }
 
 fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    use crate::bench::{self, Target};
+    use crate::bench;
     if args.configs < 4 || args.configs > 100_000_000 {
         Err(Error::input(
             "--configs",
@@ -373,7 +373,7 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let s = bench::workload(args.configs, args.draws)?;
     let gpu = match args.backend {
         BenchBackend::Cpu => None,
-        _ => Some(crate::backend::gpu::Gpu::new()?.ok_or_else(|| {
+        _ => Some(crate::backend::gpu::Gpu::from_env()?.ok_or_else(|| {
             Error::input(
                 "--backend",
                 format!("gpu: {}", crate::backend::gpu::NO_ADAPTER_FIX),
@@ -382,10 +382,10 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     };
     let mut rows = Vec::new();
     if args.backend != BenchBackend::Gpu {
-        rows.push(bench::measure(&s, &Target::Cpu, args.reps)?);
+        rows.push(bench::measure(&s, &crate::backend::cpu::Cpu, args.reps)?);
     }
     if let Some(g) = &gpu {
-        rows.push(bench::measure(&s, &Target::Gpu(g), args.reps)?);
+        rows.push(bench::measure(&s, g, args.reps)?);
     }
     writeln!(
         out,

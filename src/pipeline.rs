@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::aggregate::{self, Extras, Summary};
-use crate::backend::{cpu, gpu, Evaluation};
+use crate::backend::{cpu, gpu, Backend, Evaluation, Oracle, Settings};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::progress::Progress;
@@ -173,14 +173,59 @@ pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> R
 }
 
 /// What a backend needs from the scenario besides grid and draws.
-pub fn settings(s: &Scenario) -> cpu::Settings {
-    cpu::Settings {
+pub fn settings(s: &Scenario) -> Settings {
+    Settings {
         shape: s.law.shape,
         flops_per_param_token: s.budget.flops_per_param_token,
         attention: s.budget.attention,
         target_loss: s.decision.target_loss,
         min_completion: s.decision.min_completion,
     }
+}
+
+/// The backend `choice` names for a run of `evaluations` (configurations × draws): `auto` takes
+/// a hardware GPU from [`AUTO_MIN_EVALUATIONS`] on (any adapter under `SCALERISK_AUTO=any`) and
+/// the CPU otherwise, with a note in `notes` when the GPU could not start. The GPU's options
+/// (injected faults) come from the environment, read here once.
+fn choose(
+    choice: BackendChoice,
+    evaluations: f64,
+    show_progress: bool,
+    notes: &mut Vec<String>,
+) -> Result<Box<dyn Backend>> {
+    let gpu = match choice {
+        BackendChoice::Cpu => None,
+        BackendChoice::Gpu => {
+            Some(gpu::Gpu::from_env()?.ok_or_else(|| {
+                Error::input("--backend", format!("gpu: {}", gpu::NO_ADAPTER_FIX))
+            })?)
+        }
+        BackendChoice::Auto if evaluations < AUTO_MIN_EVALUATIONS && !auto_takes_any_adapter() => {
+            None
+        }
+        BackendChoice::Auto => match gpu::Gpu::from_env() {
+            Ok(Some(g)) if !g.adapter.is_software() || auto_takes_any_adapter() => Some(g),
+            Ok(_) => None,
+            Err(e) => {
+                notes.push(format!("GPU unavailable ({e}); ran on the CPU"));
+                None
+            }
+        },
+    };
+    Ok(match gpu {
+        Some(g) => {
+            if show_progress {
+                if let Some(w) = g
+                    .adapter
+                    .software_warning(evaluations, rayon::current_num_threads())
+                {
+                    eprintln!("{w}");
+                }
+            }
+            Box::new(g)
+        }
+        None => Box::new(cpu::Cpu),
+    })
 }
 
 fn run_with(
@@ -198,58 +243,27 @@ fn run_with(
 
     let t1 = Instant::now();
     let settings = settings(&scenario);
-    let cpu_name = || format!("{} CPU threads (f64)", rayon::current_num_threads());
     let evaluations = grid.len() as f64 * draws.len() as f64;
-    let gpu = match backend {
-        BackendChoice::Cpu => None,
-        BackendChoice::Gpu => {
-            Some(gpu::Gpu::new()?.ok_or_else(|| {
-                Error::input("--backend", format!("gpu: {}", gpu::NO_ADAPTER_FIX))
-            })?)
-        }
-        BackendChoice::Auto if evaluations < AUTO_MIN_EVALUATIONS && !auto_takes_any_adapter() => {
-            None
-        }
-        BackendChoice::Auto => match gpu::Gpu::new() {
-            Ok(Some(g)) if !g.adapter.is_software() || auto_takes_any_adapter() => Some(g),
-            Ok(_) => None,
-            Err(e) => {
-                notes.push(format!("GPU unavailable ({e}); ran on the CPU"));
-                None
-            }
-        },
-    };
-    if let (Some(g), true) = (&gpu, show_progress) {
-        if let Some(w) = g
-            .adapter
-            .software_warning(evaluations, rayon::current_num_threads())
-        {
-            eprintln!("{w}");
-        }
-    }
+    let chosen = choose(backend, evaluations, show_progress, &mut notes)?;
     let bar = Progress::new(grid.len(), "evaluating", show_progress);
     let on = |n: usize| bar.inc(n);
-    let (evaluation, backend_name, adapter) = match gpu {
-        None => (
-            cpu::evaluate(&settings, &grid, &draws, &on),
-            "cpu",
-            cpu_name(),
-        ),
-        Some(g) => match g.evaluate(&settings, &grid, &draws, &on) {
-            Ok(e) => (e, "gpu", g.adapter.describe()),
-            Err(e) if backend == BackendChoice::Auto && !e.is_input() => {
-                notes.push(format!("GPU run failed ({e}); reran on the CPU"));
-                let bar = Progress::new(grid.len(), "evaluating on the CPU", show_progress);
-                let on = |n: usize| bar.inc(n);
-                (
-                    cpu::evaluate(&settings, &grid, &draws, &on),
-                    "cpu",
-                    cpu_name(),
-                )
-            }
-            Err(e) => return Err(e),
-        },
+    // Pass 1 once, whatever runs pass 2 (and reruns it).
+    let oracle = Oracle::new(&settings, &grid, &draws);
+    let (stats, ran) = match chosen.statistics(&settings, &grid, &draws, &oracle, &on) {
+        Ok(stats) => (stats, &*chosen),
+        // Only the GPU fails at run time; the CPU reruns pass 2 with the same oracle.
+        Err(e) if backend == BackendChoice::Auto && !e.is_input() => {
+            notes.push(format!("GPU run failed ({e}); reran on the CPU"));
+            let bar = Progress::new(grid.len(), "evaluating on the CPU", show_progress);
+            let on = |n: usize| bar.inc(n);
+            let stats = cpu::Cpu.statistics(&settings, &grid, &draws, &oracle, &on)?;
+            bar.finish();
+            (stats, &cpu::Cpu as &dyn Backend)
+        }
+        Err(e) => return Err(e),
     };
+    let (backend_name, adapter) = (ran.name(), ran.describe());
+    let evaluation = oracle.into_evaluation(stats);
     bar.finish();
     timings.evaluate_s = t1.elapsed().as_secs_f64();
 

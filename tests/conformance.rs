@@ -1,28 +1,22 @@
-//! One conformance suite, written once and instantiated for every backend (cubecl's habit).
-//! The GPU instance skips with a printed reason when no adapter exists, unless
-//! SCALERISK_REQUIRE_GPU=1 (set by .ci/run), where "no adapter" fails.
+//! One conformance suite, written once over `&dyn Backend` and instantiated for every backend
+//! (cubecl's habit): the CPU (f64), the GPU and the Rust twins of its shaders (f32), each held to
+//! the brute force below (the CPU backend is never its own reference). The GPU instance skips
+//! with a printed reason when no adapter exists, unless SCALERISK_REQUIRE_GPU=1 (set by
+//! .ci/run), where "no adapter" fails.
 
 use std::path::Path;
 
-use scalerisk::backend::{cpu, gpu, ConfigStats, Evaluation};
+use scalerisk::backend::{cpu, gpu, Backend, ConfigStats, Oracle, Settings};
 use scalerisk::grid::Grid;
 use scalerisk::sampling::{self, Draw};
 use scalerisk::scenario::{self, Scenario};
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Backend {
-    Cpu,
-    Gpu,
-    /// The Rust twins of the shaders (f32, the shaders' shape), run on the CPU.
-    Twin,
-}
 
 fn scenario(text: &str) -> Scenario {
     scenario::from_str(text, Path::new("."), &[]).expect("valid scenario")
 }
 
-fn settings(s: &Scenario) -> cpu::Settings {
-    cpu::Settings {
+fn settings(s: &Scenario) -> Settings {
+    Settings {
         shape: s.law.shape,
         flops_per_param_token: s.budget.flops_per_param_token,
         attention: s.budget.attention,
@@ -31,25 +25,31 @@ fn settings(s: &Scenario) -> cpu::Settings {
     }
 }
 
-/// Evaluate with `backend`; None when the GPU is absent (and not required).
-fn evaluate(backend: Backend, s: &Scenario, grid: &Grid, draws: &[Draw]) -> Option<Evaluation> {
-    match backend {
-        Backend::Cpu => Some(cpu::evaluate(&settings(s), grid, draws, &|_| {})),
-        Backend::Twin => Some(gpu::twin::evaluate_all(&settings(s), grid, draws)),
-        Backend::Gpu => match gpu::Gpu::new().expect("GPU start") {
-            Some(g) => Some(
-                g.evaluate(&settings(s), grid, draws, &|_| {})
-                    .expect("GPU run"),
-            ),
-            None if std::env::var("SCALERISK_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
-                panic!("SCALERISK_REQUIRE_GPU=1 but {}", gpu::NO_ADAPTER_FIX)
-            }
-            None => {
-                eprintln!("skipped: {}", gpu::NO_ADAPTER_FIX);
-                None
-            }
-        },
+/// The GPU instance with `options`; None when there is no adapter (and none is required).
+fn gpu_with(options: gpu::Options) -> Option<gpu::Gpu> {
+    match gpu::Gpu::new(options).expect("GPU start") {
+        Some(g) => Some(g),
+        None if std::env::var("SCALERISK_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("SCALERISK_REQUIRE_GPU=1 but {}", gpu::NO_ADAPTER_FIX)
+        }
+        None => {
+            eprintln!("skipped: {}", gpu::NO_ADAPTER_FIX);
+            None
+        }
     }
+}
+
+fn gpu() -> Option<Box<dyn Backend>> {
+    gpu_with(gpu::Options::default()).map(|g| Box::new(g) as Box<dyn Backend>)
+}
+
+fn cpu() -> Option<Box<dyn Backend>> {
+    Some(Box::new(cpu::Cpu))
+}
+
+/// The Rust twins of the shaders (f32, the shaders' shape), run on the CPU.
+fn twin() -> Option<Box<dyn Backend>> {
+    Some(Box::new(gpu::twin::Twin))
 }
 
 /// The brute force every backend is held to (the CPU backend included, which must not be its
@@ -146,13 +146,13 @@ fn reference(s: &Scenario, grid: &Grid, draws: &[Draw]) -> (Vec<(usize, f64)>, V
 /// relative, quantiles and CVaR within max(1e-4·|L|, 0.02·sd), probabilities within a few near-tie
 /// draws. For the CPU backend itself the bound is f64 rounding.
 fn assert_agrees(
-    backend: Backend,
+    backend: &dyn Backend,
     got: &ConfigStats,
     want: &ConfigStats,
     draws: usize,
     what: &str,
 ) {
-    let exact = backend == Backend::Cpu;
+    let exact = backend.name() == "cpu";
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-300);
     // The CPU backend's tables and the reference formula round differently (exp(−β·ln D)
     // against powf): f64 rounding, a few ulps of each loss.
@@ -262,7 +262,7 @@ const CASES: [&str; 3] = [
     "#,
 ];
 
-fn agreement_with_reference(backend: Backend) {
+fn agreement_with_reference(backend: &dyn Backend) {
     let mut cases: Vec<Scenario> = CASES.iter().map(|t| scenario(t)).collect();
     cases.push(
         scenario::from_str(
@@ -295,11 +295,11 @@ fn agreement_with_reference(backend: Backend) {
     for s in &cases {
         let grid = Grid::new(s);
         let draws = sampling::draws(s, 0..s.sampling.draws).unwrap();
-        let Some(got) = evaluate(backend, s, &grid, &draws) else {
-            return;
-        };
+        let got = backend
+            .evaluate(&settings(s), &grid, &draws, &|_| {})
+            .expect("evaluation");
         let (optima, want) = reference(s, &grid, &draws);
-        // Every backend takes its oracle from the CPU pass; here it is held to the scan.
+        // Every backend takes its oracle from pass 1 on the host; here it is held to the scan.
         for (j, (o, (index, loss))) in got.optima.iter().zip(&optima).enumerate() {
             assert_eq!(o.index, *index, "{}: draw {j}'s best candidate", s.name);
             assert!(
@@ -322,7 +322,7 @@ fn agreement_with_reference(backend: Backend) {
 }
 
 /// Hoffmann 2022 eq. 4: P_opt ≈ 4.036e10 at 5.76e23 FLOPs (the oracle, within 2%).
-fn hoffmann_gopher_budget(backend: Backend) {
+fn hoffmann_gopher_budget(backend: &dyn Backend) {
     let s = scenario(
         r#"
         name = "hindcast"
@@ -340,9 +340,9 @@ fn hoffmann_gopher_budget(backend: Backend) {
     );
     let grid = Grid::new(&s);
     let draws = sampling::draws(&s, 0..3).unwrap();
-    let Some(e) = evaluate(backend, &s, &grid, &draws) else {
-        return;
-    };
+    let e = backend
+        .evaluate(&settings(&s), &grid, &draws, &|_| {})
+        .expect("evaluation");
     for o in &e.optima {
         assert!((o.params / 4.036e10 - 1.0).abs() < 0.02, "{:e}", o.params);
     }
@@ -353,44 +353,51 @@ fn hoffmann_gopher_budget(backend: Backend) {
 }
 
 /// Repeated runs give identical numbers.
-fn repeatable(backend: Backend) {
+fn repeatable(backend: &dyn Backend) {
     let s = scenario(CASES[1]);
     let grid = Grid::new(&s);
     let draws = sampling::draws(&s, 0..s.sampling.draws).unwrap();
-    let Some(a) = evaluate(backend, &s, &grid, &draws) else {
-        return;
+    let run = || {
+        backend
+            .evaluate(&settings(&s), &grid, &draws, &|_| {})
+            .expect("evaluation")
+            .stats
     };
-    let b = evaluate(backend, &s, &grid, &draws).unwrap();
+    let (a, b) = (run(), run());
     // Debug prints the shortest round-trip text, so equal text is equal bits (NaN included).
-    assert!(
-        format!("{:?}", a.stats) == format!("{:?}", b.stats),
-        "two runs differ"
-    );
+    assert!(format!("{a:?}") == format!("{b:?}"), "two runs differ");
 }
 
+/// The suite for the backend `$make()` returns (None: skipped, the reason printed).
 macro_rules! conformance {
-    ($name:ident, $backend:expr) => {
+    ($name:ident, $make:expr) => {
         mod $name {
             use super::*;
             #[test]
             fn agrees_with_the_f64_reference() {
-                agreement_with_reference($backend);
+                if let Some(b) = $make() {
+                    agreement_with_reference(&*b);
+                }
             }
             #[test]
             fn finds_the_hoffmann_optimum() {
-                hoffmann_gopher_budget($backend);
+                if let Some(b) = $make() {
+                    hoffmann_gopher_budget(&*b);
+                }
             }
             #[test]
             fn repeats_exactly() {
-                repeatable($backend);
+                if let Some(b) = $make() {
+                    repeatable(&*b);
+                }
             }
         }
     };
 }
 
-conformance!(cpu_backend, Backend::Cpu);
-conformance!(gpu_backend, Backend::Gpu);
-conformance!(shader_twins, Backend::Twin);
+conformance!(cpu_backend, cpu);
+conformance!(gpu_backend, gpu);
+conformance!(shader_twins, twin);
 
 /// The GPU and the Rust twin of its shaders, configuration by configuration: means to f32
 /// summation noise, resolved quantiles and CVaR to a few fine histogram bins (1/16384 of four
@@ -400,11 +407,17 @@ fn gpu_output_matches_the_shader_twins() {
     let s = scenario(CASES[1]);
     let grid = Grid::new(&s);
     let draws = sampling::draws(&s, 0..s.sampling.draws).unwrap();
-    let Some(g) = evaluate(Backend::Gpu, &s, &grid, &draws) else {
+    let Some(g) = gpu() else {
         return;
     };
-    let t = gpu::twin::evaluate_all(&settings(&s), &grid, &draws);
-    for (i, (a, b)) in g.stats.iter().zip(&t.stats).enumerate() {
+    let settings = settings(&s);
+    let oracle = Oracle::new(&settings, &grid, &draws);
+    let on_both = |b: &dyn Backend| {
+        b.statistics(&settings, &grid, &draws, &oracle, &|_| {})
+            .expect("statistics")
+    };
+    let (g, t) = (on_both(&*g), on_both(&gpu::twin::Twin));
+    for (i, (a, b)) in g.iter().zip(&t).enumerate() {
         let span = (b.loss_p95 - b.loss_p05).abs().max(b.loss_sd) * 4.0 + 1e-12;
         for (what, x, y) in [
             ("loss_mean", a.loss_mean, b.loss_mean),
@@ -429,16 +442,26 @@ fn gpu_results_do_not_depend_on_the_dispatch_split() {
     let s = scenario(CASES[1]);
     let grid = Grid::new(&s);
     let draws = sampling::draws(&s, 0..s.sampling.draws).unwrap();
-    let Some(whole) = evaluate(Backend::Gpu, &s, &grid, &draws) else {
+    let Some(g) = gpu_with(gpu::Options::default()) else {
         return;
     };
-    let mut g = gpu::Gpu::new().unwrap().expect("adapter seen above");
-    g.set_max_chunk(7);
+    let settings = settings(&s);
+    let oracle = Oracle::new(&settings, &grid, &draws);
+    let whole = g
+        .statistics(&settings, &grid, &draws, &oracle, &|_| {})
+        .unwrap();
+    let g = gpu_with(gpu::Options {
+        max_chunk: Some(7),
+        ..Default::default()
+    })
+    .expect("adapter seen above");
     assert_eq!(g.chunk_configs(), 7);
-    let split = g.evaluate(&settings(&s), &grid, &draws, &|_| {}).unwrap();
+    let split = g
+        .statistics(&settings, &grid, &draws, &oracle, &|_| {})
+        .unwrap();
     assert!(grid.len() > 7, "the case must span several dispatches");
     assert!(
-        format!("{:?}", whole.stats) == format!("{:?}", split.stats),
+        format!("{whole:?}") == format!("{split:?}"),
         "results depend on the dispatch split"
     );
 }

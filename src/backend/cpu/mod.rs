@@ -13,65 +13,44 @@ pub mod stats;
 use rayon::prelude::*;
 
 use super::{ConfigStats, DrawOptimum, Evaluation, OnProgress};
-use crate::candidates::Candidates;
 use crate::grid::Grid;
-use crate::law::LawShape;
 use crate::sampling::Draw;
 use evaluate::Tables;
 
-/// What the evaluation needs besides grid and draws.
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
-    pub shape: LawShape,
-    pub flops_per_param_token: f64,
-    /// The attention term of the training FLOPs (`law::k_at`), when modelled.
-    pub attention: Option<crate::law::Attention>,
-    pub target_loss: Option<f64>,
-    /// The candidate rule's completion share (`decision.min_completion`): the oracle, the
-    /// reference of regret and p_best, is the best candidate of each draw (`crate::candidates`).
-    pub min_completion: f64,
-}
+/// Pass 1's output (re-exported here, where it was first defined).
+pub use super::Oracle;
+/// The settings type every stage uses, defined with the backends (re-exported here, where it
+/// was first defined).
+pub use super::Settings;
 
-impl Settings {
-    /// The candidate set of `grid` for these draws.
-    pub fn candidates(&self, grid: &Grid, draws: &[Draw]) -> Candidates {
-        let throughput: Vec<f64> = draws.iter().map(|d| d.throughput).collect();
-        let cosine = crate::sampling::cut_runs_pay(draws);
-        Candidates::new(
-            grid,
-            &throughput,
-            self.flops_per_param_token,
-            self.attention,
-            self.min_completion,
-            cosine,
-        )
+/// The f64 reference on every CPU core.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu;
+
+impl super::Backend for Cpu {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn describe(&self) -> String {
+        format!("{} CPU threads (f64)", rayon::current_num_threads())
+    }
+
+    fn statistics(
+        &self,
+        settings: &Settings,
+        grid: &Grid,
+        _draws: &[Draw],
+        oracle: &Oracle,
+        progress: OnProgress,
+    ) -> crate::error::Result<Vec<ConfigStats>> {
+        Ok(statistics_pass(settings, grid, oracle, progress))
     }
 }
 
-/// What pass 1 hands to pass 2 (of either backend).
-pub struct Oracle {
-    /// The per-draw tables of the evaluation.
-    pub tables: Tables,
-    /// Each draw's best candidate (the reference of regret) and its refinement.
-    pub optima: Vec<DrawOptimum>,
-    /// How many draws each configuration is best in (the p_best tallies), by index.
-    pub best_counts: Vec<u32>,
-}
-
-/// Pass 1, shared by both backends: the draw tables, each draw's optimum, and how many draws
-/// each configuration is best in.
+/// Pass 1, shared by every backend: see [`Oracle::new`].
 pub fn oracle_pass(settings: &Settings, grid: &Grid, draws: &[Draw]) -> Oracle {
-    let tables = Tables::new(settings, grid, draws);
-    let optima = oracle::optima(&tables, grid, &settings.candidates(grid, draws));
-    let mut best_counts = vec![0u32; grid.len()];
-    for o in &optima {
-        best_counts[o.index] += 1;
-    }
-    Oracle {
-        tables,
-        optima,
-        best_counts,
-    }
+    Oracle::new(settings, grid, draws)
 }
 
 /// Evaluate every configuration of `grid` against `draws`, reporting progress per P block.
@@ -83,10 +62,7 @@ pub fn evaluate(
 ) -> Evaluation {
     let oracle = oracle_pass(settings, grid, draws);
     let stats = statistics_pass(settings, grid, &oracle, progress);
-    Evaluation {
-        optima: oracle.optima,
-        stats,
-    }
+    oracle.into_evaluation(stats)
 }
 
 /// Pass 2 given pass 1's output: every configuration's statistics, in index order.

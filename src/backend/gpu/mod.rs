@@ -1,10 +1,12 @@
 //! The GPU backend: WGSL compute shaders through wgpu (f32), agreeing with the f64 CPU reference
 //! within docs/MODEL.md §6.
 //!
-//! The per-draw oracle runs on the host in f64 (`cpu::oracle`, O(P × T × draws) thanks to its
-//! closed-form profile); the GPU runs `shaders/stats.wgsl`, one workgroup per configuration,
-//! split into dispatches that respect the device's limits. Getting a device (`Gpu::new`) is
-//! separate from running with one (`Gpu::evaluate`), so tests can inject theirs.
+//! The per-draw oracle is pass 1's [`Oracle`], computed once on the host in f64 by the caller
+//! (`cpu::oracle`, O(P × T × draws) thanks to its closed-form profile); the GPU runs `shaders/stats.wgsl`, one workgroup per configuration,
+//! split into dispatches that respect the device's limits. Getting a device (`Gpu::new`, with its
+//! [`Options`]: injected faults, a smaller dispatch) is separate from running with one (the
+//! [`Backend`] impl: buffer set-up, chunk encoding, read-back and merge), so tests can inject
+//! theirs.
 
 pub mod layout;
 pub mod twin;
@@ -14,8 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use wgpu::util::DeviceExt;
 
-use super::cpu;
-use super::{ConfigStats, Evaluation, OnProgress};
+use super::{Backend, ConfigStats, DrawOptimum, OnProgress, Oracle, Settings};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
 use crate::sampling::Draw;
@@ -169,8 +170,8 @@ pub fn adapters() -> Vec<AdapterSummary> {
         .collect()
 }
 
-/// Faults a test or a drill can inject through `SCALERISK_GPU_FAULT` (docs/RELIABILITY.md); each
-/// goes through the real wgpu failure path, not a stand-in error.
+/// Faults a test or a drill can inject (docs/RELIABILITY.md), through [`Options`] or
+/// `SCALERISK_GPU_FAULT`; each goes through the real wgpu failure path, not a stand-in error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// `device_lost`: the device is destroyed just before the first dispatch.
@@ -181,12 +182,13 @@ pub enum Fault {
     Alloc,
 }
 
-/// The environment variable that injects a [`Fault`].
+/// The environment variable that injects a [`Fault`] (read by [`Options::from_env`]).
 pub const FAULT_ENV: &str = "SCALERISK_GPU_FAULT";
 
 impl Fault {
-    fn from_env() -> Result<Option<Fault>> {
-        match std::env::var(FAULT_ENV).ok().as_deref() {
+    /// `device_lost | shader | alloc`, or None when unset or empty.
+    pub fn parse(value: Option<&str>) -> Result<Option<Fault>> {
+        match value {
             None | Some("") => Ok(None),
             Some("device_lost") => Ok(Some(Fault::DeviceLost)),
             Some("shader") => Ok(Some(Fault::Shader)),
@@ -199,6 +201,27 @@ impl Fault {
     }
 }
 
+/// How a [`Gpu`] runs besides its device: what tests and drills change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The fault to inject, None in ordinary runs.
+    pub fault: Option<Fault>,
+    /// Caps configurations per dispatch below the device's limits (tests: results must not
+    /// depend on how the work is split).
+    pub max_chunk: Option<usize>,
+}
+
+impl Options {
+    /// The options of a run of the binary: the fault of `SCALERISK_GPU_FAULT` when set. Read
+    /// once, where the `Gpu` is created (`pipeline`, `cli`), never during a run.
+    pub fn from_env() -> Result<Options> {
+        Ok(Options {
+            fault: Fault::parse(std::env::var(FAULT_ENV).ok().as_deref())?,
+            max_chunk: None,
+        })
+    }
+}
+
 /// A device with the statistics pipeline built once.
 pub struct Gpu {
     device: wgpu::Device,
@@ -208,19 +231,65 @@ pub struct Gpu {
     lost: Arc<AtomicBool>,
     /// The first error wgpu raised outside an error scope (it would panic by default).
     uncaptured: Arc<Mutex<Option<String>>>,
-    fault: Option<Fault>,
-    /// Caps configurations per dispatch below the device's limits (tests: results must not
-    /// depend on how the work is split).
-    max_chunk: Option<usize>,
+    options: Options,
     /// Whether the device writes GPU timestamps (then `kernel_seconds` is measured).
     timestamps: bool,
-    /// GPU time of the statistics kernels of the last `evaluate`, from timestamp queries.
+    /// GPU time of the statistics kernels of the last `statistics`, from timestamp queries.
     kernel_ns: Mutex<Option<f64>>,
 }
 
+/// The timestamp queries around each dispatch: a query set of 2, resolved and read back per
+/// chunk.
+struct Timestamps {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    read: wgpu::Buffer,
+}
+
+/// Everything one statistics pass binds, set up once per pass and reused by every chunk.
+struct Buffers {
+    params: wgpu::Buffer,
+    out: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    stamps: Option<Timestamps>,
+}
+
+/// One chunk's output read back to the host.
+struct ChunkOutput {
+    rows: Vec<layout::StatsRow>,
+    /// GPU nanoseconds of the chunk's kernel, where the timestamps could be read.
+    kernel_ns: Option<f64>,
+}
+
+/// The uniform of the chunk of `count` configurations from `offset`.
+fn chunk_params(
+    settings: &Settings,
+    grid: &Grid,
+    n_draws: usize,
+    offset: usize,
+    count: usize,
+) -> Params {
+    Params {
+        n_draws: n_draws as u32,
+        n_params: grid.params.len() as u32,
+        n_tokens: grid.tokens.len() as u32,
+        n_hours: grid.hours.len() as u32,
+        config_offset: offset as u32,
+        n_configs: count as u32,
+        form: u32::from(settings.shape.form == crate::law::Form::Kaplan),
+        time_term: u32::from(settings.shape.time_term),
+        effective_params: u32::from(settings.shape.effective_params),
+        has_target: u32::from(settings.target_loss.is_some()),
+        target_loss: settings.target_loss.unwrap_or(0.0) as f32,
+        _pad: 0,
+        ranks: ranks(n_draws),
+    }
+}
+
 impl Gpu {
-    /// The high-performance adapter, or `Ok(None)` when there is none.
-    pub fn new() -> Result<Option<Gpu>> {
+    /// The high-performance adapter with `options`, or `Ok(None)` when there is none.
+    pub fn new(options: Options) -> Result<Option<Gpu>> {
         let instance = instance();
         let Ok(adapter) =
             pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
@@ -245,7 +314,6 @@ impl Gpu {
             ..Default::default()
         }))
         .map_err(|e| Error::Runtime(format!("GPU {}: cannot open a device: {e}", summary.name)))?;
-        let fault = Fault::from_env()?;
         let lost = Arc::new(AtomicBool::new(false));
         let flag = lost.clone();
         device.set_device_lost_callback(move |_, _| flag.store(true, Ordering::SeqCst));
@@ -256,7 +324,7 @@ impl Gpu {
             slot.get_or_insert_with(|| e.to_string());
         }));
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let source = if fault == Some(Fault::Shader) {
+        let source = if options.fault == Some(Fault::Shader) {
             "@compute @workgroup_size(64) fn config_stats() { let x: f32 = undefined_name; }"
         } else {
             STATS_WGSL
@@ -287,11 +355,16 @@ impl Gpu {
             adapter: summary,
             lost,
             uncaptured,
-            fault,
-            max_chunk: None,
+            options,
             timestamps,
             kernel_ns: Mutex::new(None),
         }))
+    }
+
+    /// [`Gpu::new`] with the options of the environment ([`Options::from_env`]): how the binary
+    /// gets its GPU.
+    pub fn from_env() -> Result<Option<Gpu>> {
+        Gpu::new(Options::from_env()?)
     }
 
     /// Configurations per dispatch: at most 65,535 workgroups (and the device's limit), and an
@@ -302,22 +375,8 @@ impl Gpu {
         let bytes = l.max_storage_buffer_binding_size.min(l.max_buffer_size) as usize;
         by_groups
             .min(bytes / (STRIDE * 4))
-            .min(self.max_chunk.unwrap_or(usize::MAX))
+            .min(self.options.max_chunk.unwrap_or(usize::MAX))
             .max(1)
-    }
-
-    /// Seconds the statistics kernels ran on the GPU in the last `evaluate`, measured with
-    /// timestamp queries; None where the adapter does not support them.
-    pub fn kernel_seconds(&self) -> Option<f64> {
-        self.kernel_ns
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .map(|ns| ns * 1e-9)
-    }
-
-    /// At most `n` configurations per dispatch (and never more than the device allows).
-    pub fn set_max_chunk(&mut self, n: usize) {
-        self.max_chunk = Some(n.max(1));
     }
 
     fn check(&self, what: &str) -> Result<()> {
@@ -342,23 +401,21 @@ impl Gpu {
         Ok(())
     }
 
-    /// Every statistic of every configuration (the oracle on the host in f64, see module docs).
-    pub fn evaluate(
+    /// Buffer set-up: the prepared draws (with each draw's L* from `optima`) and the grid's
+    /// axes uploaded, the uniform, an output and a staging buffer of one chunk, the bind group
+    /// and the timestamp queries. Draws over the binding limit are an input error; a failed
+    /// allocation (out of memory, over a limit, or [`Fault::Alloc`]) a runtime one.
+    fn set_up(
         &self,
-        settings: &cpu::Settings,
+        settings: &Settings,
         grid: &Grid,
         draws: &[Draw],
-        progress: OnProgress,
-    ) -> Result<Evaluation> {
+        optima: &[DrawOptimum],
+    ) -> Result<Buffers> {
         let s = draws.len();
-        let cpu::Oracle {
-            optima,
-            best_counts,
-            ..
-        } = cpu::oracle_pass(settings, grid, draws);
         let gpu_draws: Vec<DrawGpu> = draws
             .iter()
-            .zip(&optima)
+            .zip(optima)
             .map(|(d, o)| {
                 twin::prepare(settings.shape, d, settings.flops_per_param_token).to_gpu(o.loss_grid)
             })
@@ -381,7 +438,6 @@ impl Gpu {
         {
             return Err(Error::input("sampling.draws", format!("{s} draws need {draw_bytes} bytes on the GPU, over this adapter's storage binding limit of {} bytes; use fewer draws or --backend cpu", limits.max_storage_buffer_binding_size)));
         }
-        let ranks = ranks(s);
         let chunk = self.chunk_configs();
         let oom_scope = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -399,18 +455,18 @@ impl Gpu {
                 contents: bytemuck::cast_slice(&axes),
                 usage: wgpu::BufferUsages::STORAGE,
             });
-        let params_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+        let params = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params"),
             size: std::mem::size_of::<Params>() as u64,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let out_bytes = if self.fault == Some(Fault::Alloc) {
+        let out_bytes = if self.options.fault == Some(Fault::Alloc) {
             limits.max_buffer_size.saturating_add(4)
         } else {
             (chunk * STRIDE * 4) as u64
         };
-        let out_buf = self.device.create_buffer(&wgpu::BufferDescriptor {
+        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("out"),
             size: out_bytes,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
@@ -436,7 +492,7 @@ impl Gpu {
             entries: &[
                 wgpu::BindGroupEntry {
                     binding: 0,
-                    resource: params_buf.as_entire_binding(),
+                    resource: params.as_entire_binding(),
                 },
                 wgpu::BindGroupEntry {
                     binding: 1,
@@ -448,149 +504,187 @@ impl Gpu {
                 },
                 wgpu::BindGroupEntry {
                     binding: 3,
-                    resource: out_buf.as_entire_binding(),
+                    resource: out.as_entire_binding(),
                 },
             ],
         });
-
-        let mut out_stats = Vec::with_capacity(grid.len());
-        // Timestamps around each dispatch: a query set of 2, resolved and read back per chunk.
-        let stamps = self.timestamps.then(|| {
-            let set = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+        let stamps = self.timestamps.then(|| Timestamps {
+            set: self.device.create_query_set(&wgpu::QuerySetDescriptor {
                 label: Some("stats timestamps"),
                 ty: wgpu::QueryType::Timestamp,
                 count: 2,
-            });
-            let resolve = self.device.create_buffer(&wgpu::BufferDescriptor {
+            }),
+            resolve: self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("timestamps resolve"),
                 size: 16,
                 usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
-            });
-            let read = self.device.create_buffer(&wgpu::BufferDescriptor {
+            }),
+            read: self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("timestamps read"),
                 size: 16,
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
-            });
-            (set, resolve, read)
+            }),
         });
-        let period_ns = f64::from(self.queue.get_timestamp_period());
-        let mut kernel_ns = 0.0;
-        let mut offset = 0;
-        if self.fault == Some(Fault::DeviceLost) {
-            self.device.destroy();
+        Ok(Buffers {
+            params,
+            out,
+            staging,
+            bind_group,
+            stamps,
+        })
+    }
+
+    /// Chunk encoding: `params` written to the uniform, one dispatch of `params.n_configs`
+    /// workgroups between the timestamps, and the copy of its rows to the staging buffer.
+    fn encode_chunk(&self, b: &Buffers, params: &Params) -> wgpu::CommandBuffer {
+        self.queue
+            .write_buffer(&b.params, 0, bytemuck::bytes_of(params));
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("stats"),
+            });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("config_stats"),
+                timestamp_writes: b.stamps.as_ref().map(|t| wgpu::ComputePassTimestampWrites {
+                    query_set: &t.set,
+                    beginning_of_pass_write_index: Some(0),
+                    end_of_pass_write_index: Some(1),
+                }),
+            });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &b.bind_group, &[]);
+            pass.dispatch_workgroups(params.n_configs, 1, 1);
         }
-        while offset < grid.len() {
-            let count = chunk.min(grid.len() - offset);
-            let params = Params {
-                n_draws: s as u32,
-                n_params: grid.params.len() as u32,
-                n_tokens: grid.tokens.len() as u32,
-                n_hours: grid.hours.len() as u32,
-                config_offset: offset as u32,
-                n_configs: count as u32,
-                form: u32::from(settings.shape.form == crate::law::Form::Kaplan),
-                time_term: u32::from(settings.shape.time_term),
-                effective_params: u32::from(settings.shape.effective_params),
-                has_target: u32::from(settings.target_loss.is_some()),
-                target_loss: settings.target_loss.unwrap_or(0.0) as f32,
-                _pad: 0,
-                ranks,
-            };
-            self.queue
-                .write_buffer(&params_buf, 0, bytemuck::bytes_of(&params));
-            let mut encoder = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("stats"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("config_stats"),
-                    timestamp_writes: stamps.as_ref().map(|(set, _, _)| {
-                        wgpu::ComputePassTimestampWrites {
-                            query_set: set,
-                            beginning_of_pass_write_index: Some(0),
-                            end_of_pass_write_index: Some(1),
-                        }
-                    }),
-                });
-                pass.set_pipeline(&self.pipeline);
-                pass.set_bind_group(0, &bind_group, &[]);
-                pass.dispatch_workgroups(count as u32, 1, 1);
-            }
-            if let Some((set, resolve, read)) = &stamps {
-                encoder.resolve_query_set(set, 0..2, resolve, 0);
-                encoder.copy_buffer_to_buffer(resolve, 0, read, 0, 16);
-            }
-            let bytes = (count * STRIDE * 4) as u64;
-            encoder.copy_buffer_to_buffer(&out_buf, 0, &staging, 0, bytes);
-            self.queue.submit(Some(encoder.finish()));
-            let slice = staging.slice(..bytes);
-            let mapped = Arc::new(AtomicBool::new(false));
-            let done = mapped.clone();
-            slice.map_async(wgpu::MapMode::Read, move |r| {
+        if let Some(t) = &b.stamps {
+            encoder.resolve_query_set(&t.set, 0..2, &t.resolve, 0);
+            encoder.copy_buffer_to_buffer(&t.resolve, 0, &t.read, 0, 16);
+        }
+        let bytes = (params.n_configs as usize * STRIDE * 4) as u64;
+        encoder.copy_buffer_to_buffer(&b.out, 0, &b.staging, 0, bytes);
+        encoder.finish()
+    }
+
+    /// Read-back of a submitted chunk of `count` configurations: wait for the device, surface a
+    /// lost device or an uncaptured error, copy the rows out of the staging buffer and read the
+    /// timestamps.
+    fn read_back(&self, b: &Buffers, count: usize) -> Result<ChunkOutput> {
+        let bytes = (count * STRIDE * 4) as u64;
+        let slice = b.staging.slice(..bytes);
+        let mapped = Arc::new(AtomicBool::new(false));
+        let done = mapped.clone();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            done.store(r.is_ok(), Ordering::SeqCst)
+        });
+        let stamped = Arc::new(AtomicBool::new(false));
+        if let Some(t) = &b.stamps {
+            let done = stamped.clone();
+            t.read.slice(..).map_async(wgpu::MapMode::Read, move |r| {
                 done.store(r.is_ok(), Ordering::SeqCst)
             });
-            let stamped = Arc::new(AtomicBool::new(false));
-            if let Some((_, _, read)) = &stamps {
-                let done = stamped.clone();
-                read.slice(..).map_async(wgpu::MapMode::Read, move |r| {
-                    done.store(r.is_ok(), Ordering::SeqCst)
-                });
-            }
-            self.device
-                .poll(wgpu::PollType::wait_indefinitely())
-                .map_err(|e| {
-                    Error::Runtime(format!(
-                        "GPU {}: {e}; rerun with --backend cpu",
-                        self.adapter.name
-                    ))
-                })?;
-            self.check("the statistics pass")?;
-            if !mapped.load(Ordering::SeqCst) {
-                return Err(Error::Runtime(format!(
-                    "GPU {}: the results could not be read back; rerun with --backend cpu",
+        }
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| {
+                Error::Runtime(format!(
+                    "GPU {}: {e}; rerun with --backend cpu",
                     self.adapter.name
-                )));
-            }
-            {
-                let view = slice.get_mapped_range().map_err(|e| {
-                    Error::Runtime(format!("GPU {}: reading results: {e}", self.adapter.name))
-                })?;
-                let rows: &[layout::StatsRow] = bytemuck::cast_slice(&view);
-                for (j, row) in rows.iter().enumerate() {
-                    let index = offset + j;
-                    let (_, _, t) = grid.coords(index);
-                    out_stats.push(merge(
-                        row,
-                        s,
-                        grid.hours[t],
-                        best_counts[index],
-                        settings.target_loss.is_some(),
-                    ));
+                ))
+            })?;
+        self.check("the statistics pass")?;
+        if !mapped.load(Ordering::SeqCst) {
+            return Err(Error::Runtime(format!(
+                "GPU {}: the results could not be read back; rerun with --backend cpu",
+                self.adapter.name
+            )));
+        }
+        let rows = {
+            let view = slice.get_mapped_range().map_err(|e| {
+                Error::Runtime(format!("GPU {}: reading results: {e}", self.adapter.name))
+            })?;
+            bytemuck::cast_slice::<u8, layout::StatsRow>(&view).to_vec()
+        };
+        b.staging.unmap();
+        let mut kernel_ns = None;
+        if let Some(t) = &b.stamps {
+            if stamped.load(Ordering::SeqCst) {
+                if let Ok(view) = t.read.slice(..).get_mapped_range() {
+                    let ts: &[u64] = bytemuck::cast_slice(&view);
+                    let period_ns = f64::from(self.queue.get_timestamp_period());
+                    kernel_ns = Some(ts[1].saturating_sub(ts[0]) as f64 * period_ns);
                 }
+                t.read.unmap();
             }
-            staging.unmap();
-            if let Some((_, _, read)) = &stamps {
-                if stamped.load(Ordering::SeqCst) {
-                    if let Ok(view) = read.slice(..).get_mapped_range() {
-                        let t: &[u64] = bytemuck::cast_slice(&view);
-                        kernel_ns += t[1].saturating_sub(t[0]) as f64 * period_ns;
-                    }
-                    read.unmap();
-                }
+        }
+        Ok(ChunkOutput { rows, kernel_ns })
+    }
+}
+
+impl Backend for Gpu {
+    fn name(&self) -> &'static str {
+        "gpu"
+    }
+
+    fn describe(&self) -> String {
+        self.adapter.describe()
+    }
+
+    /// Every statistic of every configuration: buffers set up once, then per chunk (within the
+    /// device's limits) an encoded dispatch, its read-back and the f64 merge on the host. The
+    /// oracle is pass 1's, on the host (see module docs).
+    fn statistics(
+        &self,
+        settings: &Settings,
+        grid: &Grid,
+        draws: &[Draw],
+        oracle: &Oracle,
+        progress: OnProgress,
+    ) -> Result<Vec<ConfigStats>> {
+        let s = draws.len();
+        let buffers = self.set_up(settings, grid, draws, &oracle.optima)?;
+        let chunk = self.chunk_configs();
+        if self.options.fault == Some(Fault::DeviceLost) {
+            self.device.destroy();
+        }
+        let mut out = Vec::with_capacity(grid.len());
+        let mut kernel_ns = 0.0;
+        let mut offset = 0;
+        while offset < grid.len() {
+            let count = chunk.min(grid.len() - offset);
+            let commands =
+                self.encode_chunk(&buffers, &chunk_params(settings, grid, s, offset, count));
+            self.queue.submit(Some(commands));
+            let chunk_out = self.read_back(&buffers, count)?;
+            kernel_ns += chunk_out.kernel_ns.unwrap_or(0.0);
+            for (j, row) in chunk_out.rows.iter().enumerate() {
+                let index = offset + j;
+                let (_, _, t) = grid.coords(index);
+                out.push(merge(
+                    row,
+                    s,
+                    grid.hours[t],
+                    oracle.best_counts[index],
+                    settings.target_loss.is_some(),
+                ));
             }
             offset += count;
             progress(count);
         }
         *self.kernel_ns.lock().unwrap_or_else(|p| p.into_inner()) =
-            stamps.is_some().then_some(kernel_ns);
-        Ok(Evaluation {
-            optima,
-            stats: out_stats,
-        })
+            buffers.stamps.is_some().then_some(kernel_ns);
+        Ok(out)
+    }
+
+    /// Seconds the statistics kernels ran on the GPU in the last `statistics`, measured with
+    /// timestamp queries; None where the adapter does not support them.
+    fn kernel_seconds(&self) -> Option<f64> {
+        self.kernel_ns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|ns| ns * 1e-9)
     }
 }
 
@@ -656,6 +750,23 @@ pub fn merge(
 #[cfg(test)]
 mod software_tests {
     use super::*;
+
+    /// The values `SCALERISK_GPU_FAULT` takes (docs/RELIABILITY.md); anything else is refused
+    /// as bad input naming the variable.
+    #[test]
+    fn faults_parse_from_their_documented_names() {
+        assert_eq!(Fault::parse(None).unwrap(), None);
+        assert_eq!(Fault::parse(Some("")).unwrap(), None);
+        assert_eq!(
+            Fault::parse(Some("device_lost")).unwrap(),
+            Some(Fault::DeviceLost)
+        );
+        assert_eq!(Fault::parse(Some("shader")).unwrap(), Some(Fault::Shader));
+        assert_eq!(Fault::parse(Some("alloc")).unwrap(), Some(Fault::Alloc));
+        let e = Fault::parse(Some("oom")).unwrap_err();
+        assert!(e.is_input() && e.to_string().contains(FAULT_ENV), "{e}");
+        assert_eq!(Options::default().fault, None);
+    }
 
     /// Issue 16 (5): lavapipe took 2 min 16 s for a100-3days (1.26e9 evaluations, 2 cores)
     /// with no word; the warning names it and estimates that time within 2×.

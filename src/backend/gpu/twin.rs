@@ -4,9 +4,10 @@
 //!   prepared draw), in f64; tests hold it against `law::loss`, the reference.
 //! - `config_stats` twins `config_stats` of `shaders/stats.wgsl`: the 64 invocations of a
 //!   workgroup as 64 strided accumulators, the same tree reductions, the same four passes and
-//!   two-level 256-bin histograms, in f32. `evaluate_all` runs it for every configuration with
-//!   the host's preparation and merge, so tests/conformance.rs holds it to the f64 CPU backend
-//!   with the GPU's tolerances, and compares it with the GPU's raw output where an adapter exists.
+//!   two-level 256-bin histograms, in f32. `Twin`, a `Backend`, runs it for every configuration
+//!   with the host's preparation and merge, so tests/conformance.rs holds it to the f64 brute
+//!   force with the GPU's tolerances, and compares it with the GPU's output where an adapter
+//!   exists.
 
 use super::layout::DrawGpu;
 use crate::law::{Coeffs, Form, LawShape};
@@ -96,7 +97,7 @@ fn repetition_gain(r: f64, r_star: f64) -> f64 {
 
 /// Per grid P, ln(k(P)/k): the attention term of the training FLOPs (`law::k_at`), the last
 /// block of the shader's `axes` (zeros when it is not modelled).
-pub fn ln_k_ratios(settings: &crate::backend::cpu::Settings, grid: &crate::grid::Grid) -> Vec<f64> {
+pub fn ln_k_ratios(settings: &crate::backend::Settings, grid: &crate::grid::Grid) -> Vec<f64> {
     grid.params
         .iter()
         .map(|&p| {
@@ -315,42 +316,63 @@ pub fn config_stats(
     }
 }
 
-/// Every configuration through the twins, prepared and merged as the GPU backend does (the
-/// oracle on the host in f64, evaluations rounded to f32 as the shader holds them).
-pub fn evaluate_all(
-    settings: &crate::backend::cpu::Settings,
-    grid: &crate::grid::Grid,
-    draws: &[Draw],
-) -> crate::backend::Evaluation {
-    use rayon::prelude::*;
-    let s = draws.len();
-    let crate::backend::cpu::Oracle {
-        optima,
-        best_counts,
-        ..
-    } = crate::backend::cpu::oracle_pass(settings, grid, draws);
-    let preps: Vec<DrawPrep> = draws
-        .iter()
-        .map(|d| prepare(settings.shape, d, settings.flops_per_param_token))
-        .collect();
-    let l_star: Vec<f32> = optima.iter().map(|o| o.loss_grid as f32).collect();
-    let ln_kr = ln_k_ratios(settings, grid);
-    let ranks = super::ranks(s);
-    let target = settings.target_loss.map(|t| t as f32);
-    let stats = (0..grid.len())
-        .into_par_iter()
-        .map(|index| {
-            let (p, d, t) = grid.coords(index);
-            let (ln_p, ln_d, ln_t) = (grid.ln_params[p], grid.ln_tokens[d], grid.hours[t].ln());
-            let eval = |i: usize| {
-                let (l, c, u) = evaluate(settings.shape, (ln_p, ln_kr[p]), ln_d, ln_t, &preps[i]);
-                (l as f32, c, u as f32)
-            };
-            let row = config_stats(s, ranks, target, eval, |i| l_star[i]);
-            super::merge(&row, s, grid.hours[t], best_counts[index], target.is_some())
-        })
-        .collect();
-    crate::backend::Evaluation { optima, stats }
+/// The twins as a backend: every configuration through `config_stats`, prepared and merged as
+/// the GPU backend does (the oracle on the host in f64, evaluations rounded to f32 as the shader
+/// holds them), on the CPU.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Twin;
+
+impl crate::backend::Backend for Twin {
+    fn name(&self) -> &'static str {
+        "twin"
+    }
+
+    fn describe(&self) -> String {
+        "the Rust twins of the shaders (f32, on the CPU)".into()
+    }
+
+    fn statistics(
+        &self,
+        settings: &crate::backend::Settings,
+        grid: &crate::grid::Grid,
+        draws: &[Draw],
+        oracle: &crate::backend::Oracle,
+        progress: crate::backend::OnProgress,
+    ) -> crate::error::Result<Vec<crate::backend::ConfigStats>> {
+        use rayon::prelude::*;
+        let s = draws.len();
+        let preps: Vec<DrawPrep> = draws
+            .iter()
+            .map(|d| prepare(settings.shape, d, settings.flops_per_param_token))
+            .collect();
+        let l_star: Vec<f32> = oracle.optima.iter().map(|o| o.loss_grid as f32).collect();
+        let ln_kr = ln_k_ratios(settings, grid);
+        let ranks = super::ranks(s);
+        let target = settings.target_loss.map(|t| t as f32);
+        let stats = (0..grid.len())
+            .into_par_iter()
+            .map(|index| {
+                let (p, d, t) = grid.coords(index);
+                let (ln_p, ln_d, ln_t) = (grid.ln_params[p], grid.ln_tokens[d], grid.hours[t].ln());
+                let eval = |i: usize| {
+                    let (l, c, u) =
+                        evaluate(settings.shape, (ln_p, ln_kr[p]), ln_d, ln_t, &preps[i]);
+                    (l as f32, c, u as f32)
+                };
+                let row = config_stats(s, ranks, target, eval, |i| l_star[i]);
+                let merged = super::merge(
+                    &row,
+                    s,
+                    grid.hours[t],
+                    oracle.best_counts[index],
+                    target.is_some(),
+                );
+                progress(1);
+                merged
+            })
+            .collect();
+        Ok(stats)
+    }
 }
 
 #[cfg(test)]
