@@ -57,6 +57,13 @@ impl Coeffs {
     }
 }
 
+/// Largest value E, A, B (and c) may take in any draw: no language model's loss is near it, and
+/// every loss, square and sum stays finite in the GPU's f32.
+pub const MAX_TERM: f64 = 1e12;
+
+/// The columns of a bootstrap draws CSV (`law.uncertainty = "draws"`, `scalerisk fit`), in order.
+pub const BOOTSTRAP_COLUMNS: [Coeff; 5] = [Coeff::E, Coeff::A, Coeff::B, Coeff::Alpha, Coeff::Beta];
+
 /// One coefficient of a law, named as in docs/MODEL.md (and draws.csv, run.json, scenarios).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Coeff {

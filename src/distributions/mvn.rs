@@ -84,7 +84,7 @@ fn try_cholesky(cov: &[Vec<f64>], jitter: f64) -> Option<Vec<Vec<f64>>> {
 /// marginal N(mean, var) within 8 standard deviations must stay in its domain. `domain(name)`
 /// gives the bound a value must exceed (None: not a coefficient of the law); `lnA`, `lnB`, `lnE`
 /// are always positive once exponentiated, but E, A and B (plain or exp'd) must be at most
-/// [`MAX_TERM`](crate::scenario::MAX_TERM). Names may appear once each.
+/// [`MAX_TERM`](crate::law::MAX_TERM). Names may appear once each.
 pub fn check_support(
     names: &[Coord],
     mean: &[f64],
@@ -92,7 +92,7 @@ pub fn check_support(
     domain: impl Fn(Coeff) -> Option<f64>,
     field: &str,
 ) -> Result<()> {
-    let max_term = crate::scenario::MAX_TERM;
+    let max_term = crate::law::MAX_TERM;
     for (i, coord) in names.iter().enumerate() {
         let (n, base) = (coord.name(), coord.coeff.name());
         if let Some(j) = names[..i].iter().position(|m| m.coeff == coord.coeff) {

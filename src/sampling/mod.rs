@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::law::{Coeff, Coeffs};
+use crate::law::Coeffs;
 use crate::scenario::{Scenario, Schedule, Uncertainty};
 
 /// Every input of one evaluation draw.
@@ -30,9 +30,6 @@ pub struct Draw {
     /// The `law.mixture` member this draw's law comes from (0 for a single law).
     pub member: u32,
 }
-
-/// The columns of a bootstrap draws CSV (`law.uncertainty = "draws"`), in order.
-pub const DRAWS_COLUMNS: [Coeff; 5] = [Coeff::E, Coeff::A, Coeff::B, Coeff::Alpha, Coeff::Beta];
 
 /// Stream keys of every input of a scenario, computed once.
 struct Keys {
@@ -161,7 +158,7 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
                     ((uniform(dims.group) * rows.len() as f64) as usize).min(rows.len() - 1)
                 }
             };
-            for (coeff, v) in DRAWS_COLUMNS.into_iter().zip(rows[r]) {
+            for (coeff, v) in crate::law::BOOTSTRAP_COLUMNS.into_iter().zip(rows[r]) {
                 if !law.is_overridden(coeff) {
                     coeff.set(&mut k, v);
                 }

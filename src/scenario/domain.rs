@@ -50,7 +50,7 @@ pub fn check_loss_range(s: &Scenario) -> Result<()> {
             }
         }
         Uncertainty::Draws { rows, .. } => {
-            for (j, coeff) in crate::sampling::DRAWS_COLUMNS.into_iter().enumerate() {
+            for (j, coeff) in crate::law::BOOTSTRAP_COLUMNS.into_iter().enumerate() {
                 let (lo, hi) = rows
                     .iter()
                     .fold((f64::INFINITY, f64::NEG_INFINITY), |a, r| {

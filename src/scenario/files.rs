@@ -8,9 +8,7 @@ use crate::error::{Error, Result};
 pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
 /// Largest CSV input read (a draws file, a column to resample, a runs CSV): 256 MiB.
 pub const MAX_CSV_BYTES: u64 = 256 << 20;
-/// Largest value E, A, B (and c) may take in any draw: no language model's loss is near it, and
-/// every loss, square and sum stays finite in the GPU's f32.
-pub const MAX_TERM: f64 = 1e12;
+pub use crate::law::MAX_TERM;
 
 /// The text of a file, refused (naming `field`) when it cannot be read, is larger than `cap`
 /// bytes (read at most `cap` + 1 bytes, so `/dev/zero` or a huge file fails at once) or is not

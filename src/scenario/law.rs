@@ -201,7 +201,7 @@ fn single(l: &RawLaw, prefix: &str, base: &Path, limited_data: bool) -> Result<L
         None
     };
     let draws_median = |coeff: Coeff| {
-        let col = crate::sampling::DRAWS_COLUMNS
+        let col = crate::law::BOOTSTRAP_COLUMNS
             .iter()
             .position(|c| *c == coeff)?;
         let (_, rows) = law_draws.as_ref()?;
