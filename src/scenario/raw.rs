@@ -563,7 +563,6 @@ pub fn to_input_error(e: serde_path_to_error::Error<toml::de::Error>) -> Error {
         msg.to_string()
     } else if let Some((key, allowed)) = parse_unknown_field(&message) {
         // The path already ends with the unknown key.
-        debug_assert!(field.ends_with(key));
         unknown_key_message(key, &allowed)
     } else if let Some(m) = invalid_type_message(&field, &message) {
         m
