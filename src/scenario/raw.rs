@@ -135,14 +135,25 @@ pub enum DistSpec {
 }
 
 /// The distribution kinds a table may name.
-pub const DIST_KINDS: &[&str] = &[
-    "fixed",
-    "uniform",
-    "normal",
-    "lognormal",
-    "triangular",
-    "pert",
-    "draws",
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Fixed,
+    Uniform,
+    Normal,
+    LogNormal,
+    Triangular,
+    Pert,
+    Draws,
+}
+
+const KINDS: [(&str, Kind); 7] = [
+    ("fixed", Kind::Fixed),
+    ("uniform", Kind::Uniform),
+    ("normal", Kind::Normal),
+    ("lognormal", Kind::LogNormal),
+    ("triangular", Kind::Triangular),
+    ("pert", Kind::Pert),
+    ("draws", Kind::Draws),
 ];
 
 /// A refusal inside a value, below the field serde is at: `sub` is the rest of the path
@@ -180,23 +191,23 @@ impl DistSpec {
                 show(v)
             ));
         };
-        let kinds: Vec<&str> = t
+        let kinds: Vec<(&str, Kind)> = t
             .keys()
-            .map(String::as_str)
-            .filter(|k| DIST_KINDS.contains(k))
+            .filter_map(|k| KINDS.into_iter().find(|(n, _)| n == k))
             .collect();
-        let [kind] = kinds[..] else {
+        let [(kind, which)] = kinds[..] else {
+            let names: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
             return Err(format!(
                 "give exactly one distribution kind of {}; found {}",
-                DIST_KINDS.join(", "),
-                if kinds.is_empty() {
+                KINDS.map(|(n, _)| n).join(", "),
+                if names.is_empty() {
                     "none".to_string()
                 } else {
-                    kinds.join(" and ")
+                    names.join(" and ")
                 }
             ));
         };
-        let allowed: &[&str] = if kind == "normal" {
+        let allowed: &[&str] = if which == Kind::Normal {
             &["normal", "min", "max"]
         } else {
             &[kind]
@@ -208,11 +219,11 @@ impl DistSpec {
             ));
         }
         let arg = &t[kind];
-        Ok(match kind {
-            "fixed" => {
+        Ok(match which {
+            Kind::Fixed => {
                 DistSpec::Fixed(numbers(kind, &Value::Array(vec![arg.clone()]), 1, "value")?[0])
             }
-            "uniform" => {
+            Kind::Uniform => {
                 let x = numbers(kind, arg, 2, "low, high")?;
                 if x[0] >= x[1] {
                     return Err(format!("uniform low {} >= high {}; low must be < high (a plain number fixes the value)", x[0], x[1]));
@@ -222,7 +233,7 @@ impl DistSpec {
                     high: x[1],
                 }
             }
-            "normal" => {
+            Kind::Normal => {
                 let x = numbers(kind, arg, 2, "mean, sd")?;
                 if x[1] <= 0.0 {
                     return Err(format!("normal sd {} is not allowed; sd must be > 0", x[1]));
@@ -252,7 +263,7 @@ impl DistSpec {
                     max,
                 }
             }
-            "lognormal" => {
+            Kind::LogNormal => {
                 let x = numbers(kind, arg, 2, "median, sigma")?;
                 if x[0] <= 0.0 || x[1] <= 0.0 {
                     return Err(format!(
@@ -265,19 +276,19 @@ impl DistSpec {
                     sigma: x[1],
                 }
             }
-            "triangular" | "pert" => {
+            Kind::Triangular | Kind::Pert => {
                 let x = numbers(kind, arg, 3, "low, mode, high")?;
                 if !(x[0] <= x[1] && x[1] <= x[2] && x[0] < x[2]) {
                     return Err(format!("{kind} [{}, {}, {}] is not allowed; need low <= mode <= high and low < high", x[0], x[1], x[2]));
                 }
                 let (low, mode, high) = (x[0], x[1], x[2]);
-                if kind == "pert" {
+                if which == Kind::Pert {
                     DistSpec::Pert { low, mode, high }
                 } else {
                     DistSpec::Triangular { low, mode, high }
                 }
             }
-            "draws" => {
+            Kind::Draws => {
                 let Value::Table(d) = arg else {
                     return Err(
                         "draws takes { file = \"draws.csv\", column = \"name\" }".to_string()
@@ -307,7 +318,6 @@ impl DistSpec {
                     column: text("column", "the column to resample")?,
                 }
             }
-            _ => unreachable!("kind is one of DIST_KINDS, each handled above"),
         })
     }
 }
