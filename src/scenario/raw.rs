@@ -195,6 +195,16 @@ impl DistSpec {
             .keys()
             .filter_map(|k| KINDS.into_iter().find(|(n, _)| n == k))
             .collect();
+        if let (true, Some(key)) = (
+            kinds.is_empty(),
+            t.keys().find(|k| *k != "min" && *k != "max"),
+        ) {
+            // A misspelt kind (`unif`): name it and the closest kind.
+            return Err(below(
+                &format!(".{key}"),
+                unknown_key_message(key, &KINDS.map(|(n, _)| n)),
+            ));
+        }
         let [(kind, which)] = kinds[..] else {
             let names: Vec<&str> = kinds.iter().map(|(n, _)| *n).collect();
             return Err(format!(
@@ -650,6 +660,10 @@ mod tests {
         assert_eq!(
             refuse("[budget]\nmfu = { normal = [0.4, 0.1], mn = 0.1 }"),
             "budget.mfu.mn: unknown key; did you mean `min`? allowed here: normal, min, max"
+        );
+        assert_eq!(
+            refuse("[budget]\nmfu = { unif = [0.3, 0.5] }"),
+            "budget.mfu.unif: unknown key; did you mean `uniform`? allowed here: fixed, uniform, normal, lognormal, triangular, pert, draws"
         );
         assert_eq!(
             refuse("[budget]\nmfu = { draws = { file = \"a.csv\" } }"),
