@@ -84,6 +84,12 @@ pub fn search(s: &RawSearch, budget: &Budget) -> Result<Search> {
                     ),
                 ));
             }
+            // Training until the deadline is always a candidate, as D = ∞ is on the token
+            // axis: `--set budget.hours=48` then plans 48 h, not the listed 36 h below it.
+            if !xs.contains(&budget.hours) {
+                xs.push(budget.hours);
+                xs.sort_by(f64::total_cmp);
+            }
             xs
         }
     };
