@@ -359,3 +359,14 @@ fn cosine_plans_fix_their_tokens_and_are_not_dominated() {
         assert!(!dominated, "{:?} dominates the plan", r.grid.config(i));
     }
 }
+
+/// A shorter budget by one flag: the budget's hours join the grid's listed hours (a100 lists
+/// 18, 36, 54, 72), so the plan may train until the new deadline instead of the listed 36 h.
+#[test]
+fn shorter_budget_plans_until_its_own_deadline() {
+    let s = load("a100-3days", &["budget.hours=48"]);
+    assert_eq!(s.search.hours, vec![18.0, 36.0, 48.0, 54.0, 72.0]);
+    let r = pipeline::run(s, BackendChoice::Cpu, false).unwrap();
+    let expected = rec(&r.summary.recommendations, "expected");
+    assert_eq!(expected.hours, 48.0, "{expected:?}");
+}
