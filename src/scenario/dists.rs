@@ -10,22 +10,17 @@ use crate::error::{Error, Result};
 
 /// The distribution of `field`; a `draws` column is read from `base`'s folder.
 pub fn dist(field: &str, spec: &DistSpec, base: &Path) -> Result<Dist> {
-    Ok(match spec.clone() {
-        DistSpec::Fixed(x) => Dist::Fixed(x),
-        DistSpec::Uniform { low, high } => Dist::Uniform { low, high },
-        DistSpec::Normal { mean, sd, min, max } => Dist::Normal { mean, sd, min, max },
-        DistSpec::LogNormal { median, sigma } => Dist::LogNormal { median, sigma },
-        DistSpec::Triangular { low, mode, high } => Dist::Triangular { low, mode, high },
-        DistSpec::Pert { low, mode, high } => Dist::Pert { low, mode, high },
-        DistSpec::Column { file, column } => {
-            let values = super::load_column(&base.join(&file), &column, &format!("{field}.draws"))?;
-            Dist::Column {
-                file,
-                column,
+    match &spec.0 {
+        Dist::Column { file, column, .. } => {
+            let values = super::load_column(&base.join(file), column, &format!("{field}.draws"))?;
+            Ok(Dist::Column {
+                file: file.clone(),
+                column: column.clone(),
                 values: Arc::new(values),
-            }
+            })
         }
-    })
+        other => Ok(other.clone()),
+    }
 }
 
 /// An optional distribution.

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 use super::search::{MAX_AXIS_POINTS, MAX_DRAWS};
+use crate::distributions::dist::Dist;
 use crate::error::Error;
 
 /// A finite number: a TOML integer or float.
@@ -99,40 +100,11 @@ impl<'de> Deserialize<'de> for Flag {
 
 /// One scalar input as written: a number, or a table naming one distribution kind
 /// (`{ uniform = [low, high] }`, the externally tagged form; `normal` may add `min` and `max`).
-/// Its parameters are checked here (low < high, sd > 0, …), so every `DistSpec` is a valid
-/// distribution; a `draws` column is read later, against the scenario's folder.
+/// Its parameters are checked here (low < high, sd > 0, …), so it holds a valid [`Dist`],
+/// except that a `draws` column's values are read later, against the scenario's folder
+/// (`dists::dist`); until then they are empty.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DistSpec {
-    Fixed(f64),
-    Uniform {
-        low: f64,
-        high: f64,
-    },
-    Normal {
-        mean: f64,
-        sd: f64,
-        min: Option<f64>,
-        max: Option<f64>,
-    },
-    LogNormal {
-        median: f64,
-        sigma: f64,
-    },
-    Triangular {
-        low: f64,
-        mode: f64,
-        high: f64,
-    },
-    Pert {
-        low: f64,
-        mode: f64,
-        high: f64,
-    },
-    Column {
-        file: String,
-        column: String,
-    },
-}
+pub struct DistSpec(pub Dist);
 
 /// The distribution kinds a table may name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,10 +149,10 @@ fn numbers(kind: &str, v: &Value, n: usize, names: &str) -> Result<Vec<f64>, Str
 
 impl DistSpec {
     /// The checks of one value as written (no field name: the caller's path says where).
-    fn from_value(v: &Value) -> Result<DistSpec, String> {
+    fn from_value(v: &Value) -> Result<Dist, String> {
         if let Some(x) = number(v) {
             return if x.is_finite() {
-                Ok(DistSpec::Fixed(x))
+                Ok(Dist::Fixed(x))
             } else {
                 Err(format!("{x} is not allowed; a finite number is needed"))
             };
@@ -231,14 +203,14 @@ impl DistSpec {
         let arg = &t[kind];
         Ok(match which {
             Kind::Fixed => {
-                DistSpec::Fixed(numbers(kind, &Value::Array(vec![arg.clone()]), 1, "value")?[0])
+                Dist::Fixed(numbers(kind, &Value::Array(vec![arg.clone()]), 1, "value")?[0])
             }
             Kind::Uniform => {
                 let x = numbers(kind, arg, 2, "low, high")?;
                 if x[0] >= x[1] {
                     return Err(format!("uniform low {} >= high {}; low must be < high (a plain number fixes the value)", x[0], x[1]));
                 }
-                DistSpec::Uniform {
+                Dist::Uniform {
                     low: x[0],
                     high: x[1],
                 }
@@ -266,7 +238,7 @@ impl DistSpec {
                         return Err(format!("normal min {lo} >= max {hi}; min must be < max"));
                     }
                 }
-                DistSpec::Normal {
+                Dist::Normal {
                     mean: x[0],
                     sd: x[1],
                     min,
@@ -281,7 +253,7 @@ impl DistSpec {
                         x[0], x[1]
                     ));
                 }
-                DistSpec::LogNormal {
+                Dist::LogNormal {
                     median: x[0],
                     sigma: x[1],
                 }
@@ -293,9 +265,9 @@ impl DistSpec {
                 }
                 let (low, mode, high) = (x[0], x[1], x[2]);
                 if which == Kind::Pert {
-                    DistSpec::Pert { low, mode, high }
+                    Dist::Pert { low, mode, high }
                 } else {
-                    DistSpec::Triangular { low, mode, high }
+                    Dist::Triangular { low, mode, high }
                 }
             }
             Kind::Draws => {
@@ -323,9 +295,10 @@ impl DistSpec {
                         unknown_key_message(extra, &["file", "column"]),
                     ));
                 }
-                DistSpec::Column {
+                Dist::Column {
                     file: text("file", "the CSV to resample")?,
                     column: text("column", "the column to resample")?,
+                    values: Default::default(),
                 }
             }
         })
@@ -335,7 +308,9 @@ impl DistSpec {
 impl<'de> Deserialize<'de> for DistSpec {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        DistSpec::from_value(&v).map_err(de::Error::custom)
+        DistSpec::from_value(&v)
+            .map(DistSpec)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -705,13 +680,13 @@ mod tests {
         let b = raw.budget.unwrap();
         assert_eq!(
             b.mfu,
-            Some(DistSpec::Normal {
+            Some(DistSpec(Dist::Normal {
                 mean: 0.4,
                 sd: 0.1,
                 min: Some(0.2),
                 max: None
-            })
+            }))
         );
-        assert_eq!(b.goodput, Some(DistSpec::Fixed(0.9)));
+        assert_eq!(b.goodput, Some(DistSpec(Dist::Fixed(0.9))));
     }
 }

@@ -42,6 +42,22 @@ fn show_list(xs: &[Num]) -> String {
     format!("[{}]", cells.join(", "))
 }
 
+/// A non-empty list of hours > 0, sorted.
+fn hours_list(field: &str, given: &[Num]) -> Result<Vec<f64>> {
+    if given.is_empty() || given.iter().any(|h| h.0 <= 0.0) {
+        return Err(Error::input(
+            field,
+            format!(
+                "{} is not allowed; a non-empty list of hours > 0",
+                show_list(given)
+            ),
+        ));
+    }
+    let mut v: Vec<f64> = given.iter().map(|h| h.0).collect();
+    v.sort_by(f64::total_cmp);
+    Ok(v)
+}
+
 pub fn search(s: &RawSearch, budget: &Budget) -> Result<Search> {
     let params = axis(
         "search.params",
@@ -64,17 +80,7 @@ pub fn search(s: &RawSearch, budget: &Budget) -> Result<Search> {
     let hours = match &s.hours {
         None => vec![budget.hours],
         Some(given) => {
-            if given.is_empty() || given.iter().any(|x| x.0 <= 0.0) {
-                return Err(Error::input(
-                    "search.hours",
-                    format!(
-                        "{} is not allowed; a non-empty list of hours > 0",
-                        show_list(given)
-                    ),
-                ));
-            }
-            let mut xs: Vec<f64> = given.iter().map(|x| x.0).collect();
-            xs.sort_by(f64::total_cmp);
+            let mut xs = hours_list("search.hours", given)?;
             if xs.windows(2).any(|w| w[0] == w[1]) {
                 return Err(Error::input(
                     "search.hours",
@@ -126,17 +132,7 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
     let frontier_hours = match &d.frontier_hours {
         None => (-3..=3).map(|k| budget.hours * 2f64.powi(k)).collect(),
         Some(given) => {
-            if given.is_empty() || given.iter().any(|h| h.0 <= 0.0) {
-                return Err(Error::input(
-                    "decision.frontier_hours",
-                    format!(
-                        "{} is not allowed; a non-empty list of hours > 0",
-                        show_list(given)
-                    ),
-                ));
-            }
-            let mut v: Vec<f64> = given.iter().map(|h| h.0).collect();
-            v.sort_by(f64::total_cmp);
+            let mut v = hours_list("decision.frontier_hours", given)?;
             v.dedup();
             v
         }
