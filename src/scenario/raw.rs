@@ -353,6 +353,7 @@ pub struct RawBudget {
     pub flops_per_token: Option<Text>,
     pub context: Option<Num>,
     pub aspect_ratio: Option<Num>,
+    pub vocabulary: Option<Num>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -656,7 +657,7 @@ mod tests {
         );
     }
 
-    const RAW_BUDGET_KEYS: [&str; 14] = [
+    const RAW_BUDGET_KEYS: [&str; 15] = [
         "gpu",
         "peak_tflops",
         "memory_gb",
@@ -671,6 +672,7 @@ mod tests {
         "flops_per_token",
         "context",
         "aspect_ratio",
+        "vocabulary",
     ];
 
     #[test]
