@@ -376,6 +376,14 @@ pub struct Decision {
     /// Sequences decoded together when serving; None: the FLOPs bound alone (batched well
     /// enough to be compute-bound).
     pub inference_batch: Option<f64>,
+    /// Tokens each served sequence holds in its KV cache (`decision.inference_context`): adds
+    /// the KV cache's reads to the bandwidth bound and the attention FLOPs to the FLOPs bound.
+    /// None: weights only (MODEL.md §5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference_context: Option<f64>,
+    /// Key-value heads over query heads (`decision.kv_head_ratio`; None: 1, multi-head).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kv_head_ratio: Option<f64>,
     /// Budget levels of the frontier in hours (default H × 2^k, k = −3..3).
     pub frontier_hours: Vec<f64>,
 }

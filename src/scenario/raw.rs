@@ -474,6 +474,8 @@ pub struct RawDecision {
     pub inference_tokens: Option<Num>,
     pub inference_mfu: Option<Num>,
     pub inference_batch: Option<Num>,
+    pub inference_context: Option<Num>,
+    pub kv_head_ratio: Option<Num>,
     pub frontier_hours: Option<Vec<Num>>,
 }
 
