@@ -130,6 +130,19 @@ pub fn render(r: &RunResult) -> String {
     } else {
         let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
     }
+    if let Some(m) = s.law.shape.embedding {
+        // The law counts no embeddings (MODEL.md §1): say what it sees of the first plan.
+        if let Some(rec) = r.summary.recommendations.first() {
+            let _ = writeln!(
+                o,
+                "  P counts a tied {}-token embedding; {} sees the non-embedding N: {} of the plan's {}",
+                m.vocabulary.unwrap_or(f64::NAN),
+                s.law.preset,
+                si(m.non_embedding(rec.params)),
+                si(rec.params)
+            );
+        }
+    }
     let varied: Vec<String> = s
         .law
         .coefficients

@@ -292,3 +292,49 @@ fn vocabulary_refusals_are_one_line() {
     let s = scenario(&format!("{base}vocabulary = 32000\naspect_ratio = 39.2\n"));
     assert_eq!(s.budget.model.unwrap().aspect_ratio, 39.2);
 }
+
+/// Counting the embedding moves Kaplan's optimum to more total parameters (the direction of
+/// Pearce & Song 2024: a law in non-embedding N, read in total P, asks for a larger model), and
+/// the report says what the law sees.
+#[test]
+fn the_embedding_moves_kaplans_optimum_up_and_the_report_says_so() {
+    let text = |vocab: &str| {
+        format!(
+            r#"
+            name = "emb-opt"
+            [budget]
+            gpu = "a100-80gb"
+            hours = 72
+            {vocab}
+            [law]
+            preset = "kaplan2020"
+            [search]
+            params = {{ min = 1e7, max = 3e9, points = 40 }}
+            tokens = {{ min = 1e9, max = 1e12, points = 40 }}
+            [sampling]
+            draws = 128
+            "#
+        )
+    };
+    let plain = pipeline::run(scenario(&text("")), BackendChoice::Cpu, false).unwrap();
+    let with = pipeline::run(
+        scenario(&text("vocabulary = 50257")),
+        BackendChoice::Cpu,
+        false,
+    )
+    .unwrap();
+    let p = |r: &pipeline::RunResult| r.summary.recommendations[0].params;
+    assert!(
+        p(&with) > 1.03 * p(&plain),
+        "{:e} vs {:e}",
+        p(&with),
+        p(&plain)
+    );
+    let report = scalerisk::report::render(&with);
+    assert!(
+        report
+            .contains("P counts a tied 50257-token embedding; kaplan2020 sees the non-embedding N"),
+        "{report}"
+    );
+    assert!(!scalerisk::report::render(&plain).contains("-token embedding"));
+}
