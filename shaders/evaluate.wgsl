@@ -52,7 +52,9 @@ const PI: f32 = 3.14159265358979;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> draws: array<Draw>;
 // ln P (n_params), then ln D (n_tokens), then ln T (n_hours), then per P ln(k(P)/k), the
-// attention term of the training FLOPs (0 when it is not modelled; law::k_at).
+// attention term of the training FLOPs (0 when it is not modelled; law::k_at), then per P
+// ln(N/P), the parameters the law counts over the plan's total (0 unless the law counts no
+// embeddings; LawShape::law_params).
 @group(0) @binding(2) var<storage, read> axes: array<f32>;
 // One configuration's output row (host: layout::StatsRow, merged in f64 by gpu::merge).
 struct StatsRow {
@@ -92,15 +94,17 @@ fn evaluate(config: u32, i: u32) -> Eval {
 
     let ln_kr = axes[params.n_params + params.n_tokens + params.n_hours + p_idx];
     let ln_cap = dw.ln_x + ln_t - ln_p - ln_kr;
+    // From here on P is the law's own count.
+    let ln_pl = ln_p + axes[params.n_params + params.n_tokens + params.n_hours + params.n_params + p_idx];
     let ln_run = min(ln_d, ln_cap);
     var ln_deff = ln_run;
     if (ln_run > dw.ln_u) {
         ln_deff = dw.ln_u + repetition_gain(exp(ln_run - dw.ln_u) - 1.0, dw.rd_star);
     }
-    var ln_peff = ln_p;
+    var ln_peff = ln_pl;
     if (params.effective_params == 1u && dw.ln_u < UNLIMITED) {
-        let ln_un = min(ln_p, dw.ln_nopt);
-        ln_peff = ln_un + repetition_gain(max(exp(ln_p - ln_un) - 1.0, 0.0), dw.rn_star);
+        let ln_un = min(ln_pl, dw.ln_nopt);
+        ln_peff = ln_un + repetition_gain(max(exp(ln_pl - ln_un) - 1.0, 0.0), dw.rn_star);
     }
     var loss: f32;
     if (params.form == 0u) {

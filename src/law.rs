@@ -244,12 +244,89 @@ impl Serialize for Coord {
 }
 
 /// The law of a scenario: form plus whether Muennighoff's effective parameters apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct LawShape {
     pub form: Form,
     pub effective_params: bool,
     /// Whether the additive form carries the c·T^−γ time term.
     pub time_term: bool,
+    /// The model shape whose embedding parameters the law does not count (MODEL.md §1): set
+    /// when the law was fitted on non-embedding parameters (`kaplan2020`) and the scenario gives
+    /// `budget.vocabulary`; then the law sees N = P − V·d_model(P) for a plan of P total
+    /// parameters ([`LawShape::law_params`]). None: the law counts P as the grid does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<ModelShape>,
+}
+
+impl LawShape {
+    /// The parameter count the law sees for a plan of `p` total parameters: `p` itself, or its
+    /// non-embedding part when the law counts no embeddings ([`ModelShape::non_embedding`]).
+    #[inline]
+    pub fn law_params(&self, p: f64) -> f64 {
+        self.embedding.map_or(p, |m| m.non_embedding(p))
+    }
+}
+
+/// A dense decoder's shape as a function of its total parameter count P (MODEL.md §1): a fixed
+/// aspect ratio a = d_model/n_layer (Kaplan et al. 2020 §7), N = 12·n_layer·d_model²
+/// non-embedding parameters (Kaplan Table 1, d_attn = d_model, d_ff = 4·d_model), and, when the
+/// vocabulary V is known, one V × d_model embedding matrix shared with the output layer (tied,
+/// as in GPT-2/GPT-3; judgement), so P = 12·d³/a + V·d (Pearce & Song 2024:
+/// N_T = N_\E + γ·N_\E^(1/3), γ = (a/12)^(1/3)·V). Without V, P is taken as N.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ModelShape {
+    /// d_model / n_layer.
+    pub aspect_ratio: f64,
+    /// Tokens in the vocabulary (`budget.vocabulary`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocabulary: Option<f64>,
+}
+
+impl ModelShape {
+    /// d_model of a model of `p` total parameters: (P·a/12)^(1/3) without a vocabulary, else
+    /// the one positive root of d³ + r·d − q = 0 with q = a·P/12, r = a·V/12 > 0. Cardano gives
+    /// d = u − r/(3u), u = ∛(q/2 + √(q²/4 + r³/27)); since u³ − (r/3)³/u³ = q, the same root is
+    /// d = q / (u² + r/3 + (r/(3u))²), which has no cancellation when r dominates.
+    pub fn d_model(&self, p: f64) -> f64 {
+        let a = self.aspect_ratio;
+        match self.vocabulary {
+            None => (p * a / 12.0).cbrt(),
+            Some(v) => {
+                let (q, r) = (a * p / 12.0, a * v / 12.0);
+                let u = (0.5 * q + (0.25 * q * q + r * r * r / 27.0).sqrt()).cbrt();
+                let w = r / (3.0 * u);
+                q / (u * u + r / 3.0 + w * w)
+            }
+        }
+    }
+
+    /// n_layer = d_model / a (not rounded).
+    pub fn n_layer(&self, p: f64) -> f64 {
+        self.d_model(p) / self.aspect_ratio
+    }
+
+    /// Embedding parameters V·d_model (0 without a vocabulary).
+    pub fn embedding(&self, p: f64) -> f64 {
+        self.vocabulary.map_or(0.0, |v| v * self.d_model(p))
+    }
+
+    /// Non-embedding parameters N = P − V·d_model = 12·d³/a (always positive).
+    pub fn non_embedding(&self, p: f64) -> f64 {
+        match self.vocabulary {
+            None => p,
+            Some(_) => {
+                let d = self.d_model(p);
+                12.0 * d * d * d / self.aspect_ratio
+            }
+        }
+    }
+
+    /// Total parameters of a model of `n` non-embedding parameters: N + V·(a·N/12)^(1/3).
+    pub fn total_from_non_embedding(&self, n: f64) -> f64 {
+        n + self
+            .vocabulary
+            .map_or(0.0, |v| v * (n * self.aspect_ratio / 12.0).cbrt())
+    }
 }
 
 /// Effective data D' for `d_run` tokens drawn from `unique` unique tokens (Muennighoff 2023):
@@ -275,7 +352,10 @@ pub fn effective_params(p: f64, unique: f64, k: &Coeffs) -> f64 {
 
 /// Loss for P parameters trained on `d_run` tokens in T hours, with `unique` unique tokens
 /// (`f64::INFINITY` when unlimited). This is the reference the backends are tested against.
+///
+/// `p` is the plan's total parameter count; the law sees [`LawShape::law_params`] of it.
 pub fn loss(shape: LawShape, k: &Coeffs, p: f64, d_run: f64, t_hours: f64, unique: f64) -> f64 {
+    let p = shape.law_params(p);
     let d_eff = if unique.is_finite() {
         effective_data(d_run, unique, k.r_d_star)
     } else {
@@ -324,24 +404,46 @@ pub fn cut_penalty(anneal: f64, d: f64, cap: f64) -> f64 {
 /// 6N·(1 + n_ctx/(12·d_model)) with N = 12·n_layer·d_model² (non-embedding). The model's shape
 /// comes from P at a fixed aspect ratio d_model/n_layer (Kaplan §7: width/depth stays fixed when
 /// scaling); see [`Attention::d_model`].
+///
+/// With a vocabulary V (`budget.vocabulary`), P counts the tied embedding too (P = N + V·d,
+/// [`ModelShape`]): the forward pass is 2N + 2·n_layer·n_ctx·d + 2·d·V (Table 1's rows with the
+/// de-embedding), i.e. 2P plus the attention term, and training k·P + k·n_layer·n_ctx·d.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Attention {
     /// Context length n_ctx in tokens.
     pub context: f64,
     /// d_model / n_layer.
     pub aspect_ratio: f64,
+    /// Tokens in the vocabulary, when P counts the embedding (`budget.vocabulary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vocabulary: Option<f64>,
 }
 
 impl Attention {
-    /// d_model of a model of `p` non-embedding parameters: P = 12·n_layer·d² with
-    /// n_layer = d / aspect gives d = (P·aspect/12)^(1/3).
-    pub fn d_model(&self, p: f64) -> f64 {
-        (p * self.aspect_ratio / 12.0).cbrt()
+    /// The model shape this term assumes.
+    pub fn shape(&self) -> ModelShape {
+        ModelShape {
+            aspect_ratio: self.aspect_ratio,
+            vocabulary: self.vocabulary,
+        }
     }
 
-    /// The factor on 6P: 1 + n_ctx / (12·d_model).
+    /// d_model of a model of `p` parameters: P = 12·n_layer·d² with n_layer = d / aspect gives
+    /// d = (P·aspect/12)^(1/3); with a vocabulary, [`ModelShape::d_model`].
+    pub fn d_model(&self, p: f64) -> f64 {
+        self.shape().d_model(p)
+    }
+
+    /// The factor on k·P: 1 + n_ctx / (12·d_model); with a vocabulary,
+    /// 1 + n_layer·n_ctx·d_model / P = 1 + n_ctx·d² / (aspect·P) (the same when V = 0).
     pub fn factor(&self, p: f64) -> f64 {
-        1.0 + self.context / (12.0 * self.d_model(p))
+        match self.vocabulary {
+            None => 1.0 + self.context / (12.0 * self.d_model(p)),
+            Some(_) => {
+                let d = self.d_model(p);
+                1.0 + self.context * d * d / (self.aspect_ratio * p)
+            }
+        }
     }
 }
 
@@ -403,6 +505,7 @@ mod tests {
             form: Form::Additive,
             effective_params: true,
             time_term: false,
+            embedding: None,
         };
         let l1 = loss(shape, &k, 6.34e9, 242e9, 1.0, 25e9);
         let l2 = loss(shape, &k, 8.67e9, 178e9, 1.0, 25e9);

@@ -130,6 +130,19 @@ pub fn render(r: &RunResult) -> String {
     } else {
         let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
     }
+    if let Some(m) = s.law.shape.embedding {
+        // The law counts no embeddings (MODEL.md §1): say what it sees of the first plan.
+        if let Some(rec) = r.summary.recommendations.first() {
+            let _ = writeln!(
+                o,
+                "  P counts a tied {}-token embedding; {} sees the non-embedding N: {} of the plan's {}",
+                m.vocabulary.unwrap_or(f64::NAN),
+                s.law.preset,
+                si(m.non_embedding(rec.params)),
+                si(rec.params)
+            );
+        }
+    }
     let varied: Vec<String> = s
         .law
         .coefficients
@@ -418,9 +431,23 @@ pub fn render(r: &RunResult) -> String {
     }
     if sum.recommendations.len() > 1 {
         let _ = writeln!(o, "other objectives:");
+        let cost = crate::aggregate::lifetime::Cost::new(s, &r.draws);
         for rec in &sum.recommendations[1..] {
             let lifetime = if rec.lifetime_gpu_hours.is_finite() {
-                format!(" · lifetime {:.0} GPU-h", rec.lifetime_gpu_hours)
+                // With a decoding batch, the step time: each sequence's latency per token.
+                let step = cost
+                    .as_ref()
+                    .and_then(|c| c.step_seconds(rec.params))
+                    .filter(|_| rec.objective == "lifetime_cost")
+                    .map(|t| {
+                        format!(
+                            " ({:.3} ms per token per sequence at batch {})",
+                            t * 1e3,
+                            s.decision.inference_batch.unwrap_or(f64::NAN)
+                        )
+                    })
+                    .unwrap_or_default();
+                format!(" · lifetime {:.0} GPU-h{step}", rec.lifetime_gpu_hours)
             } else {
                 String::new()
             };

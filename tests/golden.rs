@@ -421,6 +421,7 @@ fn kaplan_flops_per_token_match_table_1() {
     let shape = law::Attention {
         context: n_ctx,
         aspect_ratio: d / n_layer,
+        vocabulary: None,
     };
     let ours = law::k_at(6.0, Some(shape), n) * n;
     assert!((ours / training - 1.0).abs() < 1e-9, "{ours} vs {training}");
@@ -431,6 +432,7 @@ fn kaplan_flops_per_token_match_table_1() {
     let default = law::Attention {
         context: n_ctx,
         aspect_ratio: scalerisk::scenario::DEFAULT_ASPECT_RATIO,
+        vocabulary: None,
     };
     let with_default = law::k_at(6.0, Some(default), n) * n;
     assert!(

@@ -42,26 +42,48 @@ fn a_mixture_of_one_law_is_that_law_byte_for_byte() {
     }
 }
 
+/// A preset's compute-optimal tokens per parameter at its point values at the Gopher budget,
+/// 5.76e23 FLOPs (Hoffmann eq. 4 under C = 6PD).
+fn tpp(name: &str) -> f64 {
+    let p = laws::find(name).unwrap();
+    let get = |c: law::Coeff| laws::point(&p, c).unwrap();
+    let k = law::Coeffs {
+        e: get(law::Coeff::E),
+        a: get(law::Coeff::A),
+        b: get(law::Coeff::B),
+        alpha: get(law::Coeff::Alpha),
+        beta: get(law::Coeff::Beta),
+        ..law::Coeffs::default()
+    };
+    let (p_opt, d_opt) = law::chinchilla_optimum(&k, 5.76e23, 6.0);
+    d_opt / p_opt
+}
+
+/// The README's opening numbers are the presets' closed form: chinchilla 58.9 and epoch2024
+/// 18.3 tokens per parameter at Gopher's budget (also computed by hand from the coefficients of
+/// MODEL.md §3: G = (αA/(βB))^(1/(α+β)), P = G·(C/6)^(β/(α+β)), D = C/(6P)).
+#[test]
+fn readme_tokens_per_parameter_match_the_presets() {
+    let (chin, epoch) = (tpp("chinchilla"), tpp("epoch2024"));
+    assert!(
+        (chin - 58.93).abs() < 0.01 && (epoch - 18.34).abs() < 0.01,
+        "{chin} {epoch}"
+    );
+    let readme = std::fs::read_to_string("README.md")
+        .unwrap()
+        .replace('\n', " ");
+    let said = format!(
+        "at {:.0} tokens per parameter, Epoch AI's 2024 refit of the same data at {:.0})",
+        chin, epoch
+    );
+    assert!(readme.contains(&said), "README should say: {said}");
+}
+
 #[test]
 fn a_mixture_spans_both_members_optima() {
     let r = run(
         r#"mixture = [{ preset = "chinchilla", weight = 0.5 }, { preset = "epoch2024", weight = 0.5 }]"#,
     );
-    // Each member's compute-optimal tokens per parameter at its point values (Hoffmann eq. 4).
-    let tpp = |name: &str| {
-        let p = laws::find(name).unwrap();
-        let get = |c: law::Coeff| laws::point(&p, c).unwrap();
-        let k = law::Coeffs {
-            e: get(law::Coeff::E),
-            a: get(law::Coeff::A),
-            b: get(law::Coeff::B),
-            alpha: get(law::Coeff::Alpha),
-            beta: get(law::Coeff::Beta),
-            ..law::Coeffs::default()
-        };
-        let (p_opt, d_opt) = law::chinchilla_optimum(&k, 5.76e23, 6.0);
-        d_opt / p_opt
-    };
     let (chin, epoch) = (tpp("chinchilla"), tpp("epoch2024"));
     assert!(chin > 50.0 && epoch < 25.0, "{chin} {epoch}");
     let band = r.summary.bands.tokens_per_param;

@@ -1,15 +1,24 @@
 //! Inference-aware cost (Sardana et al. 2024, "Beyond Chinchilla-Optimal"): a model that will
 //! serve N tokens costs its training GPU-hours plus its inference GPU-hours.
 //!
-//! Per served token, decoding is bounded by compute, 2P FLOPs at the inference MFU, and by
-//! memory bandwidth: each decoding step reads every weight once (2 bytes per parameter in
-//! bf16) for the batch of sequences it advances, so a token costs at least 2P·2 / (batch ·
-//! bandwidth) seconds (the roofline of Pope et al. 2022, "Efficiently Scaling Transformer
-//! Inference", without the KV cache's reads). The larger bound wins. Without
-//! `decision.inference_batch` only the FLOPs bound is used (a batch large enough to be
-//! compute-bound: about peak·MFU/bandwidth ≈ 60 sequences on an A100 at 40% MFU).
+//! Per served token, decoding is bounded by compute and by memory bandwidth (the roofline of
+//! Pope et al. 2022, "Efficiently Scaling Transformer Inference", §2–3: a decoding step of a
+//! batch of B sequences reads every weight once and each sequence's KV cache once, and does
+//! 2P FLOPs per sequence plus the attention over its cache). The larger bound wins:
+//!
+//! - FLOPs: (2P + 2·n_layer·n_ctx·d_model) / (peak · MFU) GPU-seconds per token (Kaplan et al.
+//!   2020 Table 1's forward pass; the attention term only with `decision.inference_context`).
+//! - Bandwidth: (2 bytes · P + B · KV) / (B · bandwidth), KV = 2 · n_layer · n_ctx · d_model ·
+//!   r · 2 bytes per sequence (keys and values in bf16, r = `decision.kv_head_ratio`), only with
+//!   `decision.inference_batch`; the KV term only with `decision.inference_context`.
+//!
+//! Without `decision.inference_batch` only the FLOPs bound is used (a batch large enough to be
+//! compute-bound: about peak·MFU/bandwidth ≈ 60 sequences on an A100 at 40% MFU). A decoding
+//! step takes B times the GPU-seconds per token: the latency of each generated token of one
+//! sequence ([`Cost::step_seconds`]).
 
 use crate::backend::ConfigStats;
+use crate::law::ModelShape;
 use crate::sampling::Draw;
 use crate::scenario::Scenario;
 
@@ -18,6 +27,20 @@ pub const INFERENCE_FLOPS_PER_PARAM_TOKEN: f64 = 2.0;
 
 /// Bytes per parameter read per decoding step (bf16 weights).
 pub const INFERENCE_BYTES_PER_PARAM: f64 = 2.0;
+
+/// Bytes per cached key or value element (a bf16 KV cache).
+pub const KV_BYTES_PER_VALUE: f64 = 2.0;
+
+/// The KV cache of one served sequence (`decision.inference_context`).
+#[derive(Debug, Clone, Copy)]
+struct Cache {
+    /// Tokens the sequence holds in its cache.
+    context: f64,
+    /// Key-value heads over query heads.
+    head_ratio: f64,
+    /// The shape rule that gives n_layer and d_model from P (MODEL.md §1).
+    shape: ModelShape,
+}
 
 /// Expected GPU-hours of training and inference for one configuration, given
 /// `inv_mfu` = E[1/inference MFU].
@@ -28,6 +51,7 @@ pub struct Cost {
     gpus: f64,
     /// Bytes per second per GPU and the decoding batch, when both are known.
     bandwidth_batch: Option<(f64, f64)>,
+    cache: Option<Cache>,
 }
 
 impl Cost {
@@ -54,17 +78,49 @@ impl Cost {
             inv_mfu,
             gpus,
             bandwidth_batch: bandwidth.zip(s.decision.inference_batch),
+            cache: s.decision.inference_context.map(|context| Cache {
+                context,
+                head_ratio: s.decision.kv_head_ratio.unwrap_or(1.0),
+                shape: s.budget.model_shape(),
+            }),
         })
+    }
+
+    /// Bytes of one sequence's KV cache in a model of `params` parameters:
+    /// 2 · n_layer · n_ctx · d_model · r · 2 bytes (0 without `inference_context`).
+    pub fn kv_bytes(&self, params: f64) -> f64 {
+        self.cache.map_or(0.0, |c| {
+            let d = c.shape.d_model(params);
+            let n_layer = d / c.shape.aspect_ratio;
+            2.0 * n_layer * c.context * d * c.head_ratio * KV_BYTES_PER_VALUE
+        })
+    }
+
+    /// Forward FLOPs per served token: 2P, plus 2·n_layer·n_ctx·d_model for the attention over
+    /// the cache when the context is known.
+    pub fn flops_per_token(&self, params: f64) -> f64 {
+        let attention = self.cache.map_or(0.0, |c| {
+            let d = c.shape.d_model(params);
+            2.0 * (d / c.shape.aspect_ratio) * c.context * d
+        });
+        INFERENCE_FLOPS_PER_PARAM_TOKEN * params + attention
     }
 
     /// GPU-seconds per served token of a model of `params` parameters: the larger of the FLOPs
     /// bound and (with a batch and a bandwidth) the memory-bandwidth bound.
     pub fn seconds_per_token(&self, params: f64) -> f64 {
-        let flops = INFERENCE_FLOPS_PER_PARAM_TOKEN * params * self.inv_mfu / self.per_gpu_flops;
+        let flops = self.flops_per_token(params) * self.inv_mfu / self.per_gpu_flops;
         let memory = self.bandwidth_batch.map_or(0.0, |(bw, batch)| {
-            INFERENCE_BYTES_PER_PARAM * params / (batch * bw)
+            (INFERENCE_BYTES_PER_PARAM * params + batch * self.kv_bytes(params)) / (batch * bw)
         });
         flops.max(memory)
+    }
+
+    /// Seconds of one decoding step on one GPU, batch × GPU-seconds per token: the time between
+    /// two generated tokens of one sequence. None without `decision.inference_batch`.
+    pub fn step_seconds(&self, params: f64) -> Option<f64> {
+        self.bandwidth_batch
+            .map(|(_, batch)| batch * self.seconds_per_token(params))
     }
 
     /// Expected inference GPU-hours of a model of `params` parameters.

@@ -162,7 +162,19 @@ pub fn fit_ranges(s: &Scenario) -> Vec<(String, crate::presets::laws::FitRange)>
         s.law.mixture.iter().map(|m| &m.law).collect()
     };
     laws.iter()
-        .filter_map(|l| crate::presets::laws::fit_range(&l.preset).map(|r| (l.preset.clone(), r)))
+        .filter_map(|l| {
+            crate::presets::laws::fit_range(&l.preset).map(|mut r| {
+                // A law fitted on non-embedding parameters, with a vocabulary: its range in
+                // the grid's total parameters, N + V·d_model(N) (monotone, MODEL.md §1).
+                if let Some(m) = l.shape.embedding {
+                    r.params = (
+                        m.total_from_non_embedding(r.params.0),
+                        m.total_from_non_embedding(r.params.1),
+                    );
+                }
+                (l.preset.clone(), r)
+            })
+        })
         .collect()
 }
 

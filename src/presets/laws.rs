@@ -112,6 +112,16 @@ impl FitRange {
     }
 }
 
+/// Whether a preset was fitted on non-embedding parameters (MODEL.md §1, "Embeddings"). Only
+/// Kaplan et al. 2020: "N, the number of model parameters, excluding all vocabulary and
+/// positional embeddings" (§1.1; Table 1 counts N without them). Hoffmann et al. 2022 count
+/// total parameters (Pearce & Song 2024, §1 and App. A), and so do the refits of the same runs
+/// (epoch2024). muennighoff2023 is taken as total too: its runs follow Hoffmann's setup
+/// (assumption; the paper's own count was not checked). `seed` and `custom` count P as given.
+pub fn non_embedding(name: &str) -> bool {
+    name == "kaplan2020"
+}
+
 /// The fitted range of a preset (None for `seed` and `custom`: no runs behind them).
 pub fn fit_range(name: &str) -> Option<FitRange> {
     match name {

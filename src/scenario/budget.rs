@@ -48,15 +48,25 @@ pub fn budget(b: &RawBudget, base: &Path) -> Result<Budget> {
     let bandwidth = positive("budget.memory_bandwidth_gbs", b.memory_bandwidth_gbs)?;
     let context = positive("budget.context", b.context)?;
     let aspect = positive("budget.aspect_ratio", b.aspect_ratio)?;
+    let vocabulary = positive("budget.vocabulary", b.vocabulary)?;
+    if let Some(v) = vocabulary.filter(|v| !(v.fract() == 0.0 && (2.0..=1e7).contains(v))) {
+        return Err(Error::input(
+            "budget.vocabulary",
+            format!("{v} is not allowed; the tokens in the vocabulary, a whole number from 2 to 1e7 (GPT-2/GPT-3: 50257)"),
+        ));
+    }
     let attention = match b.flops_per_token.as_ref().map(|t| t.0.as_str()) {
         None | Some("6P") => {
-            if let Some((key, _)) = [("context", context), ("aspect_ratio", aspect)]
-                .into_iter()
-                .find(|(_, v)| v.is_some())
-            {
+            if context.is_some() {
                 return Err(Error::input(
-                    format!("budget.{key}"),
+                    "budget.context",
                     "used only with budget.flops_per_token = \"kaplan\" (the attention term)",
+                ));
+            }
+            if aspect.is_some() && vocabulary.is_none() {
+                return Err(Error::input(
+                    "budget.aspect_ratio",
+                    "used only with budget.flops_per_token = \"kaplan\" (the attention term) or budget.vocabulary (the embedding parameters)",
                 ));
             }
             None
@@ -64,6 +74,7 @@ pub fn budget(b: &RawBudget, base: &Path) -> Result<Budget> {
         Some("kaplan") => Some(crate::law::Attention {
             context: context.unwrap_or(DEFAULT_CONTEXT),
             aspect_ratio: aspect.unwrap_or(DEFAULT_ASPECT_RATIO),
+            vocabulary,
         }),
         Some(other) => {
             return Err(Error::input(
@@ -135,6 +146,10 @@ pub fn budget(b: &RawBudget, base: &Path) -> Result<Budget> {
         flops_per_param_token: k,
         usd_per_gpu_hour: usd,
         attention,
+        model: vocabulary.map(|v| crate::law::ModelShape {
+            aspect_ratio: aspect.unwrap_or(DEFAULT_ASPECT_RATIO),
+            vocabulary: Some(v),
+        }),
     })
 }
 

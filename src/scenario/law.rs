@@ -156,6 +156,7 @@ fn single(l: &RawLaw, prefix: &str, base: &Path, limited_data: bool) -> Result<L
         form: preset.form,
         effective_params: preset.effective_params,
         time_term,
+        embedding: None,
     };
 
     let kind = match l.uncertainty.as_ref().map(|t| t.0.as_str()) {

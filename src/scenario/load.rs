@@ -59,11 +59,12 @@ fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
         .ok_or_else(|| Error::input("budget", "missing; add a [budget] section"))?;
     let budget = budget::budget(&raw_budget, base)?;
     let data = budget::data(&r.data.unwrap_or_default(), base)?;
-    let law = law::law(
+    let mut law = law::law(
         &r.law.unwrap_or_default(),
         base,
         data.unique_tokens.is_some(),
     )?;
+    law.count_params(&budget);
     let search = search::search(&r.search.unwrap_or_default(), &budget)?;
     let decision = search::decision(&r.decision.unwrap_or_default(), &budget)?;
     let sampling = search::sampling(&r.sampling.unwrap_or_default())?;

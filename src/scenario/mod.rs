@@ -107,6 +107,10 @@ pub struct Budget {
     /// `budget.flops_per_token = "kaplan"`: the attention term (None: "6P", k·P per token).
     pub attention: Option<crate::law::Attention>,
     pub usd_per_gpu_hour: Option<f64>,
+    /// `budget.vocabulary`: the grid's P counts a tied V × d_model embedding (MODEL.md §1); the
+    /// shape that splits P into embedding and non-embedding parameters. None: no vocabulary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<crate::law::ModelShape>,
 }
 
 impl Budget {
@@ -118,6 +122,18 @@ impl Budget {
             } => f64::from(*count) * peak_tflops * 1e12 * mfu * goodput,
             Capacity::Flops { flops } => flops / (3600.0 * self.hours),
         }
+    }
+
+    /// The shape rule of the models on the grid (MODEL.md §1): `budget.vocabulary` with
+    /// `budget.aspect_ratio`, else the attention term's ratio, else the default ratio, without
+    /// a vocabulary. Used by the KV cache of `lifetime_cost` and the embedding split.
+    pub fn model_shape(&self) -> crate::law::ModelShape {
+        self.model.unwrap_or(crate::law::ModelShape {
+            aspect_ratio: self
+                .attention
+                .map_or(budget::DEFAULT_ASPECT_RATIO, |a| a.aspect_ratio),
+            vocabulary: None,
+        })
     }
 
     /// Number of accelerators (None for a FLOPs budget).
@@ -181,6 +197,24 @@ pub struct MixtureMember {
 }
 
 impl Law {
+    /// Let the law count parameters in its own convention (MODEL.md §1): a law fitted on
+    /// non-embedding parameters sees N = P − V·d_model(P) when the budget gives a vocabulary.
+    pub(crate) fn count_params(&mut self, budget: &Budget) {
+        if let Some(m) = budget.model {
+            if crate::presets::laws::non_embedding(&self.preset) {
+                self.shape.embedding = Some(m);
+            }
+            for member in &mut self.mixture {
+                member.law.count_params(budget);
+            }
+            // A mixture's own shape is its first member's (members share one form, and only
+            // Kaplan's form counts no embeddings).
+            if let Some(first) = self.mixture.first() {
+                self.shape.embedding = first.law.shape.embedding;
+            }
+        }
+    }
+
     /// The law of mixture member `m` (the law itself when it is not a mixture).
     pub fn member(&self, m: usize) -> &Law {
         self.mixture.get(m).map_or(self, |x| &x.law)
@@ -342,6 +376,14 @@ pub struct Decision {
     /// Sequences decoded together when serving; None: the FLOPs bound alone (batched well
     /// enough to be compute-bound).
     pub inference_batch: Option<f64>,
+    /// Tokens each served sequence holds in its KV cache (`decision.inference_context`): adds
+    /// the KV cache's reads to the bandwidth bound and the attention FLOPs to the FLOPs bound.
+    /// None: weights only (MODEL.md §5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference_context: Option<f64>,
+    /// Key-value heads over query heads (`decision.kv_head_ratio`; None: 1, multi-head).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kv_head_ratio: Option<f64>,
     /// Budget levels of the frontier in hours (default H × 2^k, k = −3..3).
     pub frontier_hours: Vec<f64>,
 }

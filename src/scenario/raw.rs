@@ -348,6 +348,7 @@ pub struct RawBudget {
     pub flops_per_token: Option<Text>,
     pub context: Option<Num>,
     pub aspect_ratio: Option<Num>,
+    pub vocabulary: Option<Num>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -468,6 +469,8 @@ pub struct RawDecision {
     pub inference_tokens: Option<Num>,
     pub inference_mfu: Option<Num>,
     pub inference_batch: Option<Num>,
+    pub inference_context: Option<Num>,
+    pub kv_head_ratio: Option<Num>,
     pub frontier_hours: Option<Vec<Num>>,
 }
 
@@ -654,7 +657,7 @@ mod tests {
         );
     }
 
-    const RAW_BUDGET_KEYS: [&str; 14] = [
+    const RAW_BUDGET_KEYS: [&str; 15] = [
         "gpu",
         "peak_tflops",
         "memory_gb",
@@ -669,6 +672,7 @@ mod tests {
         "flops_per_token",
         "context",
         "aspect_ratio",
+        "vocabulary",
     ];
 
     #[test]

@@ -129,6 +129,32 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
             format!("{b} is not allowed; sequences decoded together, from 1 to 1e9"),
         ));
     }
+    let inference_context = d.inference_context.map(|c| c.0);
+    if let Some(c) = inference_context.filter(|c| !(c.fract() == 0.0 && (1.0..=1e7).contains(c))) {
+        return Err(Error::input(
+            "decision.inference_context",
+            format!("{c} is not allowed; tokens each served sequence holds in its KV cache, a whole number from 1 to 1e7"),
+        ));
+    }
+    let kv_head_ratio = d.kv_head_ratio.map(|r| r.0);
+    if let Some(r) = kv_head_ratio.filter(|r| !(*r > 0.0 && *r <= 1.0)) {
+        return Err(Error::input(
+            "decision.kv_head_ratio",
+            format!("{r} is not allowed; key-value heads over query heads, in (0, 1] (1: multi-head attention, 8/64 = 0.125: Llama 2 70B's grouped-query attention)"),
+        ));
+    }
+    if kv_head_ratio.is_some() && inference_context.is_none() {
+        return Err(Error::input(
+            "decision.kv_head_ratio",
+            "used only with decision.inference_context (the KV cache it shrinks)",
+        ));
+    }
+    if inference_context.is_some() && inference_tokens.is_none() {
+        return Err(Error::input(
+            "decision.inference_context",
+            "used only with decision.inference_tokens (the lifetime_cost objective)",
+        ));
+    }
     let frontier_hours = match &d.frontier_hours {
         None => (-3..=3).map(|k| budget.hours * 2f64.powi(k)).collect(),
         Some(given) => {
@@ -215,6 +241,8 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
         inference_tokens,
         inference_mfu,
         inference_batch,
+        inference_context,
+        kv_head_ratio,
         frontier_hours,
     })
 }

@@ -131,6 +131,14 @@ impl Tables {
         let nt = grid.hours.len();
         let (pv, ln_p) = (grid.params[p], grid.ln_params[p]);
         let kp = crate::law::flops_per_token(self.k, self.attention, pv);
+        // The law's own parameter count (non-embedding for Kaplan's fit with a vocabulary).
+        let (lp, ln_lp) = match self.shape.embedding {
+            None => (pv, ln_p),
+            Some(_) => {
+                let n = self.shape.law_params(pv);
+                (n, n.ln())
+            }
+        };
         let mut base = vec![0.0; nt * s];
         let mut cap = vec![0.0; nt * s];
         let mut inv_cap = vec![0.0; nt * s];
@@ -139,7 +147,7 @@ impl Tables {
             for i in 0..s {
                 let k = &self.coeffs[i];
                 let c = crate::law::capacity(self.throughput[i], tv, kp);
-                base[t * s + i] = base_term(self.shape, k, self.unique[i], pv, ln_p, tv);
+                base[t * s + i] = base_term(self.shape, k, self.unique[i], lp, ln_lp, tv);
                 cap[t * s + i] = c;
                 inv_cap[t * s + i] = 1.0 / c;
                 dcap[t * s + i] = d_term(self.shape, k, self.unique[i], c, c.ln());
@@ -279,16 +287,19 @@ mod tests {
                 form: Form::Additive,
                 effective_params: false,
                 time_term: false,
+                embedding: None,
             },
             LawShape {
                 form: Form::Additive,
                 effective_params: true,
                 time_term: true,
+                embedding: None,
             },
             LawShape {
                 form: Form::Kaplan,
                 effective_params: false,
                 time_term: false,
+                embedding: None,
             },
         ];
         for shape in shapes {

@@ -273,6 +273,7 @@ mod tests {
                 form,
                 effective_params: unique.is_finite(),
                 time_term,
+                embedding: None,
             };
             let draws: Vec<Draw> = (0..64)
                 .map(|i| {

@@ -426,6 +426,7 @@ impl Gpu {
             .chain(&grid.ln_tokens)
             .chain(grid.hours.iter().map(|t| t.ln()).collect::<Vec<_>>().iter())
             .chain(twin::ln_k_ratios(settings, grid).iter())
+            .chain(twin::ln_law_ratios(settings, grid).iter())
             .map(|v| *v as f32)
             .collect();
 

@@ -107,15 +107,30 @@ pub fn ln_k_ratios(settings: &crate::backend::Settings, grid: &crate::grid::Grid
         .collect()
 }
 
-/// `evaluate()` of the shader: (loss, complete, used share of T); `ln_kr` = ln(k(P)/k).
+/// Per grid P, ln(N/P): the parameters the law counts over the plan's total
+/// (`LawShape::law_params`; non-embedding for Kaplan's fit with a vocabulary), the block after
+/// [`ln_k_ratios`] in the shader's `axes` (zeros when the law counts P).
+pub fn ln_law_ratios(settings: &crate::backend::Settings, grid: &crate::grid::Grid) -> Vec<f64> {
+    grid.params
+        .iter()
+        .map(|&p| match settings.shape.embedding {
+            None => 0.0,
+            Some(_) => (settings.shape.law_params(p) / p).ln(),
+        })
+        .collect()
+}
+
+/// `evaluate()` of the shader: (loss, complete, used share of T); `ln_kr` = ln(k(P)/k), `ln_nr`
+/// = ln(N/P), the law's parameter count over the plan's.
 pub fn evaluate(
     shape: LawShape,
-    (ln_p, ln_kr): (f64, f64),
+    (ln_p, ln_kr, ln_nr): (f64, f64, f64),
     ln_d: f64,
     ln_t: f64,
     dw: &DrawPrep,
 ) -> (f64, bool, f64) {
     let ln_cap = dw.ln_x + ln_t - ln_p - ln_kr;
+    let ln_p = ln_p + ln_nr;
     let ln_run = ln_d.min(ln_cap);
     let mut ln_deff = ln_run;
     if ln_run > dw.ln_u {
@@ -347,6 +362,7 @@ impl crate::backend::Backend for Twin {
             .collect();
         let l_star: Vec<f32> = oracle.optima.iter().map(|o| o.loss_grid as f32).collect();
         let ln_kr = ln_k_ratios(settings, grid);
+        let ln_nr = ln_law_ratios(settings, grid);
         let ranks = super::ranks(s);
         let target = settings.target_loss.map(|t| t as f32);
         let stats = (0..grid.len())
@@ -355,8 +371,13 @@ impl crate::backend::Backend for Twin {
                 let (p, d, t) = grid.coords(index);
                 let (ln_p, ln_d, ln_t) = (grid.ln_params[p], grid.ln_tokens[d], grid.hours[t].ln());
                 let eval = |i: usize| {
-                    let (l, c, u) =
-                        evaluate(settings.shape, (ln_p, ln_kr[p]), ln_d, ln_t, &preps[i]);
+                    let (l, c, u) = evaluate(
+                        settings.shape,
+                        (ln_p, ln_kr[p], ln_nr[p]),
+                        ln_d,
+                        ln_t,
+                        &preps[i],
+                    );
                     (l as f32, c, u as f32)
                 };
                 let row = config_stats(s, ranks, target, eval, |i| l_star[i]);
@@ -393,6 +414,7 @@ mod tests {
                 form,
                 effective_params,
                 time_term,
+                embedding: None,
             };
             for unique in [f64::INFINITY, 2e10] {
                 let d = Draw {
@@ -414,8 +436,13 @@ mod tests {
                 for (p, dv, t) in cases {
                     let cap = 2e14 * 3600.0 * t / (6.0 * p);
                     let want = law::loss(shape, &k, p, dv.min(cap), t, unique);
-                    let (got, complete, used) =
-                        evaluate(shape, (f64::ln(p), 0.0), f64::ln(dv), f64::ln(t), &prep);
+                    let (got, complete, used) = evaluate(
+                        shape,
+                        (f64::ln(p), 0.0, 0.0),
+                        f64::ln(dv),
+                        f64::ln(t),
+                        &prep,
+                    );
                     assert!(
                         (got / want - 1.0).abs() < 1e-12,
                         "{shape:?} U={unique} P={p:e}: {got} vs {want}"
