@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::aggregate::{baselines, sensitivity, Recommendation};
+use crate::aggregate::{sensitivity, Basis, Recommendation};
 use crate::pipeline::RunResult;
 use crate::scenario::{Capacity, Uncertainty};
 
@@ -197,12 +197,9 @@ pub fn render(r: &RunResult) -> String {
         let _ = writeln!(o, "warning: no configuration completes in ≥{:.0}% of draws; objectives use every feasible configuration", s.decision.min_completion * 100.0);
     }
     if let Some(first) = sum.recommendations.first() {
-        let objective = s
-            .decision
-            .objectives
-            .iter()
-            .copied()
-            .find(|o| o.name() == first.objective)
+        let objective = first
+            .objective
+            .objective()
             .expect("recommendations come from the scenario's objectives");
         let st = &first.stats;
         let _ = writeln!(o, "recommended ({}{completion}):", objective.describe());
@@ -311,8 +308,8 @@ pub fn render(r: &RunResult) -> String {
         );
     }
     for (b, gain) in sum.baselines.iter().zip(&sum.baseline_gains) {
-        let who = match b.objective.as_str() {
-            baselines::TWENTY_TOKENS_PER_PARAM => "20 tok/param rule",
+        let who = match b.objective {
+            Basis::TwentyTokensPerParam => "20 tok/param rule",
             _ => "point-estimate plan",
         };
         let _ = writeln!(

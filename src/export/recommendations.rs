@@ -13,7 +13,7 @@ use super::{configs, rows_csv, Num};
 /// The first column: which objective (or baseline) the row answers.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Label {
-    pub objective: String,
+    pub objective: &'static str,
 }
 
 /// The columns after the configs.csv ones.
@@ -37,7 +37,7 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
         let (g, b) = (&rec.grid, &rec.tokens_trained);
         (
             Label {
-                objective: rec.objective.clone(),
+                objective: rec.objective.name(),
             },
             configs::row(
                 r,
