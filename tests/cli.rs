@@ -649,3 +649,25 @@ fn gpu_backend_on_a_software_adapter_says_so() {
         "{err}"
     );
 }
+
+/// `scalerisk completions bash` prints a bash completion script that completes the `run`
+/// subcommand (and its flags); an unknown shell is bad input.
+#[test]
+fn completions_print_a_script_that_knows_run() {
+    let out = scalerisk()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let script = String::from_utf8(out).unwrap();
+    assert!(script.contains("complete -F _scalerisk"), "{script}");
+    assert!(script.contains("scalerisk__subcmd__run)"), "{script}");
+    assert!(script.contains(" run check plot fit "), "{script}");
+    scalerisk()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'tcsh'"));
+}
