@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::error::Error;
 use crate::pipeline::{self, BackendChoice};
@@ -75,6 +75,14 @@ enum Command {
     /// configurations (n × n × 4 hours) and --draws draws; one warm-up, then --reps runs, median
     /// per stage. Example: scalerisk bench --backend all --configs 16384 --draws 4096 --csv bench.csv
     Bench(BenchArgs),
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell) to stdout.
+    ///
+    /// Example (bash): scalerisk completions bash > ~/.local/share/bash-completion/completions/scalerisk
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// List the scaling-law presets with their coefficients, uncertainty and sources.
     ///
     /// Example: scalerisk laws
@@ -214,6 +222,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
             }
         }
         Command::Bench(args) => bench(args, &mut out)?,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "scalerisk", &mut out);
+        }
         Command::Laws => print_laws(&mut out)?,
         Command::Gpus => print_gpus(&mut out)?,
         Command::Devices => print_devices(&mut out)?,

@@ -13,6 +13,7 @@ pub mod backend;
 pub mod bench;
 pub mod candidates;
 pub mod cli;
+pub mod csvread;
 pub mod distributions;
 pub mod error;
 pub mod export;

@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::aggregate::{baselines, sensitivity, Recommendation};
+use crate::aggregate::{sensitivity, Basis, Recommendation};
 use crate::pipeline::RunResult;
-use crate::scenario::{Capacity, Uncertainty};
+use crate::scenario::{Capacity, Objective, Uncertainty};
 
 /// 412M, 9.8B, 1.2T: three significant digits at most.
 pub fn si(x: f64) -> String {
@@ -217,12 +217,9 @@ pub fn render(r: &RunResult) -> String {
         let _ = writeln!(o, "warning: no configuration completes in ≥{:.0}% of draws; objectives use every feasible configuration", s.decision.min_completion * 100.0);
     }
     if let Some(first) = sum.recommendations.first() {
-        let objective = s
-            .decision
-            .objectives
-            .iter()
-            .copied()
-            .find(|o| o.name() == first.objective)
+        let objective = first
+            .objective
+            .objective()
             .expect("recommendations come from the scenario's objectives");
         let st = &first.stats;
         let _ = writeln!(o, "recommended ({}{completion}):", objective.describe());
@@ -331,8 +328,8 @@ pub fn render(r: &RunResult) -> String {
         );
     }
     for (b, gain) in sum.baselines.iter().zip(&sum.baseline_gains) {
-        let who = match b.objective.as_str() {
-            baselines::TWENTY_TOKENS_PER_PARAM => "20 tok/param rule",
+        let who = match b.objective {
+            Basis::TwentyTokensPerParam => "20 tok/param rule",
             _ => "point-estimate plan",
         };
         let _ = writeln!(
@@ -438,7 +435,7 @@ pub fn render(r: &RunResult) -> String {
                 let step = cost
                     .as_ref()
                     .and_then(|c| c.step_seconds(rec.params))
-                    .filter(|_| rec.objective == "lifetime_cost")
+                    .filter(|_| rec.objective == Basis::Objective(Objective::LifetimeCost))
                     .map(|t| {
                         format!(
                             " ({:.3} ms per token per sequence at batch {})",

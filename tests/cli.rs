@@ -485,6 +485,37 @@ fn bad_csv_rows_and_outputs_are_refused() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }
 
+/// Line numbers in CSV messages are the file's lines (the csv crate's positions), not counted
+/// records: a quoted cell over two lines and a blank line come before the bad row, on line 5.
+#[test]
+fn csv_errors_name_the_files_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("draws.csv"),
+        "E,A,B,alpha,beta,note\n1.8,480,2100,0.35,0.37,\"two\nlines\"\n\n1.8,480,oops,0.35,0.37,x\n",
+    )
+    .unwrap();
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"s\"\n[budget]\ngpu = \"a100-80gb\"\nhours = 72\n[law]\npreset = \"custom\"\n\
+         uncertainty = \"draws\"\ndraws_file = \"draws.csv\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    scalerisk()
+        .arg("run")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "law.draws_file: line 5, column B: \"oops\" is not a finite number",
+        ));
+    assert!(!out.exists());
+}
+
 /// Issue 16 (3): the usage line `fit` prints works when copied into a scenario in another
 /// folder and run from a third (law.draws_file is relative to the scenario file; the printed
 /// path is absolute).
@@ -617,4 +648,26 @@ fn gpu_backend_on_a_software_adapter_says_so() {
         err.contains("is a software adapter") && err.contains("will take about"),
         "{err}"
     );
+}
+
+/// `scalerisk completions bash` prints a bash completion script that completes the `run`
+/// subcommand (and its flags); an unknown shell is bad input.
+#[test]
+fn completions_print_a_script_that_knows_run() {
+    let out = scalerisk()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let script = String::from_utf8(out).unwrap();
+    assert!(script.contains("complete -F _scalerisk"), "{script}");
+    assert!(script.contains("scalerisk__subcmd__run)"), "{script}");
+    assert!(script.contains(" run check plot fit "), "{script}");
+    scalerisk()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'tcsh'"));
 }

@@ -27,7 +27,7 @@ fn rec<'a>(r: &'a RunResult, objective: &str) -> &'a scalerisk::aggregate::Recom
         .recommendations
         .iter()
         .chain(&r.summary.baselines)
-        .find(|x| x.objective == objective)
+        .find(|x| x.objective.name() == objective)
         .unwrap_or_else(|| panic!("no {objective} row"))
 }
 

@@ -25,7 +25,7 @@ fn run(name: &str, sets: &[&str]) -> RunResult {
 
 fn rec<'a>(recs: &'a [Recommendation], objective: &str) -> &'a Recommendation {
     recs.iter()
-        .find(|x| x.objective == objective)
+        .find(|x| x.objective.name() == objective)
         .unwrap_or_else(|| panic!("no {objective} row"))
 }
 
@@ -194,7 +194,7 @@ fn no_recommended_plan_is_dominated_or_beaten_on_its_objective() {
                     (plan.params, plan.tokens, plan.hours)
                 );
                 let tol = 1e-9;
-                match plan.objective.as_str() {
+                match plan.objective.name() {
                     "expected" => assert!(mean(col) >= mean(&own) - tol, "{c:?} beats expected"),
                     "p95" => assert!(p95_cvar(col).0 >= p95_cvar(&own).0 - tol, "{c:?} beats p95"),
                     "cvar95" => {
@@ -240,8 +240,8 @@ fn refined_plans_agree_across_grid_spacings() {
             aggregate::summarize(&s, &grid, &draws, &eval, &settings, Extras::Skip).recommendations
         };
         let (coarse, fine) = (plans(1), plans(4));
-        for a in coarse.iter().filter(|x| x.objective != "p_best") {
-            let b = rec(&fine, &a.objective);
+        for a in coarse.iter().filter(|x| x.objective.name() != "p_best") {
+            let b = rec(&fine, a.objective.name());
             let rel = |x: f64, y: f64| (x / y - 1.0).abs();
             assert!(
                 rel(a.params, b.params) < 0.01,

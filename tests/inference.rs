@@ -32,7 +32,7 @@ fn per_token(r: &RunResult) -> (f64, f64) {
         .summary
         .recommendations
         .iter()
-        .find(|x| x.objective == "lifetime_cost")
+        .find(|x| x.objective.name() == "lifetime_cost")
         .expect("a lifetime plan");
     let training = plan.stats.hours_mean; // one GPU
     let n = r.scenario.decision.inference_tokens.unwrap();

@@ -73,8 +73,7 @@ fn readme_tokens_per_parameter_match_the_presets() {
         .unwrap()
         .replace('\n', " ");
     let said = format!(
-        "at {:.0} tokens per parameter, Epoch AI's 2024 refit of the same data at {:.0})",
-        chin, epoch
+        "at {chin:.0} tokens per parameter, Epoch AI's 2024 refit of the same data at {epoch:.0})"
     );
     assert!(readme.contains(&said), "README should say: {said}");
 }

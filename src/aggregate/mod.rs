@@ -18,10 +18,60 @@ use crate::sampling::{self, Draw};
 use crate::scenario::{Objective, Scenario};
 use crate::stats;
 
+/// What a recommendation answers: one of the scenario's objectives, a baseline rule, or the
+/// expected-loss plan without `min_completion`. Written (run.json, recommendations.csv, the
+/// report) as its [`name`](Basis::name), as when it was a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    Objective(Objective),
+    /// The plan that is best at the point estimate of every input (`point_estimate`).
+    PointEstimate,
+    /// 20 tokens per parameter (`twenty_tokens_per_param`).
+    TwentyTokensPerParam,
+    /// The expected-loss plan among all feasible plans, `min_completion` ignored
+    /// (`expected_unconstrained`, in `min_completion_cost`).
+    ExpectedUnconstrained,
+}
+
+impl Basis {
+    pub fn name(self) -> &'static str {
+        match self {
+            Basis::Objective(o) => o.name(),
+            Basis::PointEstimate => baselines::POINT_ESTIMATE,
+            Basis::TwentyTokensPerParam => baselines::TWENTY_TOKENS_PER_PARAM,
+            Basis::ExpectedUnconstrained => "expected_unconstrained",
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.name()
+    }
+
+    /// The scenario objective, where the recommendation answers one.
+    pub fn objective(self) -> Option<Objective> {
+        match self {
+            Basis::Objective(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Basis {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl std::fmt::Display for Basis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// The chosen configuration of one objective.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recommendation {
-    pub objective: String,
+    pub objective: Basis,
     pub index: usize,
     pub params: f64,
     pub tokens: f64,
@@ -326,11 +376,11 @@ pub fn summarize(
     let bounds = refine::Bounds::for_candidates(grid, settings, draws, pool.met);
     let lifetime =
         |params: f64, st: &ConfigStats| cost.as_ref().map_or(f64::NAN, |c| c.total(params, st));
-    let recommend = |name: &str, i: usize, plan: refine::Plan, stats: ConfigStats| {
+    let recommend = |basis: Basis, i: usize, plan: refine::Plan, stats: ConfigStats| {
         let (tokens_trained, hours_used) =
             trained(draws, settings, (plan.params, plan.tokens, plan.hours));
         Recommendation {
-            objective: name.to_string(),
+            objective: basis,
             index: i,
             params: plan.params,
             tokens: plan.tokens,
@@ -342,7 +392,7 @@ pub fn summarize(
             grid: grid_plan(grid, i, &eval.stats[i]),
         }
     };
-    let on_grid = |name: &str, i: usize| recommend(name, i, grid_point(grid, i), eval.stats[i]);
+    let on_grid = |basis: Basis, i: usize| recommend(basis, i, grid_point(grid, i), eval.stats[i]);
     let conf = s.decision.target_confidence;
     let mut unmet = Vec::new();
     let mut recommendations = Vec::new();
@@ -376,7 +426,7 @@ pub fn summarize(
         // p_best is defined on the grid's finite set only (refine.rs); every other objective
         // is refined off the grid from its grid plan.
         let rec = if o == Objective::PBest {
-            on_grid(o.name(), i)
+            on_grid(Basis::Objective(o), i)
         } else {
             let objective = |plan: &refine::Plan, st: &ConfigStats| match o {
                 Objective::LifetimeCost if !(st.p_target >= conf) => f64::INFINITY,
@@ -384,7 +434,7 @@ pub fn summarize(
                 _ => score(o, st),
             };
             let (plan, st) = refine::refine(&evaluator, &bounds, grid_point(grid, i), &objective);
-            recommend(o.name(), i, plan, st)
+            recommend(Basis::Objective(o), i, plan, st)
         };
         recommendations.push(rec);
     }
@@ -403,7 +453,7 @@ pub fn summarize(
     ) {
         (Some(a), Some(b)) if s.decision.min_completion > 0.0 && a != b => Some(ConstraintCost {
             loss_mean: eval.stats[a].loss_mean - eval.stats[b].loss_mean,
-            unconstrained: on_grid("expected_unconstrained", b),
+            unconstrained: on_grid(Basis::ExpectedUnconstrained, b),
         }),
         _ => None,
     };
@@ -424,7 +474,7 @@ pub fn summarize(
             if let Some(i) = baselines::point_estimate(settings, grid, &point) {
                 let plan = baselines::refine_point_estimate(&evaluator, grid, &point, i);
                 baselines.push(recommend(
-                    baselines::POINT_ESTIMATE,
+                    Basis::PointEstimate,
                     i,
                     plan,
                     evaluator.stats(&plan),
@@ -433,7 +483,7 @@ pub fn summarize(
             if let Some(i) = baselines::twenty_tokens_per_param(grid, &point, settings) {
                 let plan = baselines::twenty_tokens_per_param_plan(grid, &point, settings);
                 baselines.push(recommend(
-                    baselines::TWENTY_TOKENS_PER_PARAM,
+                    Basis::TwentyTokensPerParam,
                     i,
                     plan,
                     evaluator.stats(&plan),

@@ -1,35 +1,39 @@
 //! `configs.csv`: one row per candidate configuration, columns fixed (docs/OUTPUTS.md).
 
+use serde::Serialize;
+
 use crate::backend::ConfigStats;
 use crate::error::Result;
 use crate::pipeline::RunResult;
 
-use super::{csv_error, num};
+use super::Num;
 
-/// The fixed header of configs.csv (and of recommendations.csv after `objective`).
-pub const COLUMNS: [&str; 21] = [
-    "params",
-    "tokens",
-    "hours",
-    "tokens_per_param",
-    "feasible",
-    "loss_mean",
-    "loss_sd",
-    "loss_se",
-    "loss_p05",
-    "loss_p50",
-    "loss_p95",
-    "loss_cvar95",
-    "p_complete",
-    "p_target",
-    "regret_mean",
-    "regret_p95",
-    "regret_max",
-    "p_best",
-    "gpu_hours_mean",
-    "cost_usd_mean",
-    "extrapolates",
-];
+/// One row of configs.csv (and of recommendations.csv after `objective`): the field names are
+/// the header, in order (docs/OUTPUTS.md); D = ∞ (until the deadline) is written `inf`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Row {
+    pub params: Num,
+    pub tokens: Num,
+    pub hours: Num,
+    pub tokens_per_param: Num,
+    pub feasible: bool,
+    pub loss_mean: Num,
+    pub loss_sd: Num,
+    pub loss_se: Num,
+    pub loss_p05: Num,
+    pub loss_p50: Num,
+    pub loss_p95: Num,
+    pub loss_cvar95: Num,
+    pub p_complete: Num,
+    pub p_target: Num,
+    pub regret_mean: Num,
+    pub regret_p95: Num,
+    pub regret_max: Num,
+    pub p_best: Num,
+    pub gpu_hours_mean: Num,
+    pub cost_usd_mean: Num,
+    pub extrapolates: bool,
+}
 
 /// What a row needs beyond the plan: the law's fitted ranges and the median throughput, for the
 /// `extrapolates` flag (the tokens a plan trains at the median throughput against the ranges).
@@ -55,15 +59,14 @@ impl Context {
     }
 }
 
-/// The cells of one plan (P, D, T), in [`COLUMNS`] order; D = ∞ (until the deadline) is
-/// written `inf`.
+/// The row of one plan (P, D, T).
 pub fn row(
     r: &RunResult,
     ctx: &Context,
     (p, d, t): (f64, f64, f64),
     feasible: bool,
     s: &ConfigStats,
-) -> Vec<String> {
+) -> Row {
     let gpu_hours = r
         .scenario
         .budget
@@ -74,41 +77,34 @@ pub fn row(
         .budget
         .usd_per_gpu_hour
         .map_or(f64::NAN, |usd| usd * gpu_hours);
-    let v = [
-        p,
-        d,
-        t,
-        d / p,
-        f64::NAN,
-        s.loss_mean,
-        s.loss_sd,
-        s.loss_se,
-        s.loss_p05,
-        s.loss_p50,
-        s.loss_p95,
-        s.loss_cvar95,
-        s.p_complete,
-        s.p_target,
-        s.regret_mean,
-        s.regret_p95,
-        s.regret_max,
-        s.p_best,
-        gpu_hours,
-        cost,
-    ];
-    let mut cells: Vec<String> = v.iter().map(|x| num(*x)).collect();
-    cells[4] = feasible.to_string();
-    cells.push(ctx.extrapolates(r, (p, d, t)).to_string());
-    cells
+    Row {
+        params: Num(p),
+        tokens: Num(d),
+        hours: Num(t),
+        tokens_per_param: Num(d / p),
+        feasible,
+        loss_mean: Num(s.loss_mean),
+        loss_sd: Num(s.loss_sd),
+        loss_se: Num(s.loss_se),
+        loss_p05: Num(s.loss_p05),
+        loss_p50: Num(s.loss_p50),
+        loss_p95: Num(s.loss_p95),
+        loss_cvar95: Num(s.loss_cvar95),
+        p_complete: Num(s.p_complete),
+        p_target: Num(s.p_target),
+        regret_mean: Num(s.regret_mean),
+        regret_p95: Num(s.regret_p95),
+        regret_max: Num(s.regret_max),
+        p_best: Num(s.p_best),
+        gpu_hours_mean: Num(gpu_hours),
+        cost_usd_mean: Num(cost),
+        extrapolates: ctx.extrapolates(r, (p, d, t)),
+    }
 }
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     let ctx = Context::of(r);
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(r.grid.len() * 200));
-    w.write_record(COLUMNS).map_err(csv_error)?;
-    for (i, s) in r.evaluation.stats.iter().enumerate() {
-        w.write_record(row(r, &ctx, r.grid.config(i), r.grid.feasible(i), s))
-            .map_err(csv_error)?;
-    }
-    super::finish_csv(w)
+    let rows = (r.evaluation.stats.iter().enumerate())
+        .map(|(i, s)| row(r, &ctx, r.grid.config(i), r.grid.feasible(i), s));
+    super::rows_csv(rows, r.grid.len() * 200)
 }

@@ -1,22 +1,50 @@
 //! `information.csv`: what knowing each group of inputs before choosing is worth to the
 //! expected-loss decision (EVPPI), and everything at once (EVPI, group `all`); docs/OUTPUTS.md.
 
+use serde::Serialize;
+
 use crate::error::Result;
 use crate::pipeline::RunResult;
 
-use super::{csv_error, finish_csv, num};
+use super::{csv_error, finish_csv, headerless_writer, Num};
 
-pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = ["group", "inputs", "value", "se"]
+/// Deciles of the group's inputs, each with the expected-loss plan's parameters.
+const DECILES: usize = 10;
+
+/// One row (the header, with its numbered decile columns, is written from [`header`]).
+#[derive(Debug, Clone, Serialize)]
+struct Row<'a> {
+    group: &'a str,
+    /// The group's inputs, space-separated.
+    inputs: String,
+    value: Num,
+    se: Num,
+    /// `decile_k_params`; an empty cell where the group has fewer deciles.
+    decile_params: [Num; DECILES],
+}
+
+pub fn header() -> Vec<String> {
+    let mut h: Vec<String> = ["group", "inputs", "value", "se"]
         .map(String::from)
         .to_vec();
-    header.extend((1..=10).map(|k| format!("decile_{k}_params")));
-    w.write_record(&header).map_err(csv_error)?;
+    h.extend((1..=DECILES).map(|k| format!("decile_{k}_params")));
+    h
+}
+
+pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    let mut w = headerless_writer();
+    w.write_record(header()).map_err(csv_error)?;
     for v in &r.summary.information {
-        let mut cells = vec![v.group.clone(), v.inputs.join(" "), num(v.value), num(v.se)];
-        cells.extend((0..10).map(|k| v.decile_params.get(k).map_or(String::new(), |p| num(*p))));
-        w.write_record(&cells).map_err(csv_error)?;
+        w.serialize(Row {
+            group: &v.group,
+            inputs: v.inputs.join(" "),
+            value: Num(v.value),
+            se: Num(v.se),
+            decile_params: std::array::from_fn(|k| {
+                Num(v.decile_params.get(k).copied().unwrap_or(f64::NAN))
+            }),
+        })
+        .map_err(csv_error)?;
     }
     finish_csv(w)
 }

@@ -31,6 +31,17 @@ pub fn num(x: f64) -> String {
     }
 }
 
+/// A CSV cell holding a number, written as [`num`] writes it (shortest round-trip text, `inf`
+/// for "until the deadline", NaN as an empty cell), for the row structs the exports serialize.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Num(pub f64);
+
+impl serde::Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&num(self.0))
+    }
+}
+
 /// The files of a run, by name.
 pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
     Ok(vec![
@@ -186,6 +197,7 @@ fn existing_ancestor(path: &Path) -> PathBuf {
 pub fn free_bytes(path: &Path) -> Option<f64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs is plain old data, for which all-zero bytes are a valid value.
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: `c` is a valid NUL-terminated path and `st` a valid out-pointer.
     let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
@@ -438,7 +450,77 @@ pub(crate) fn csv_error(e: csv::Error) -> Error {
     Error::Runtime(format!("writing CSV: {e}"))
 }
 
+/// A CSV of `rows`, the header being `T`'s field names (the csv crate writes it with the first
+/// row; with no rows, the header alone, from `T::default()`).
+pub(crate) fn rows_csv<T: serde::Serialize + Default>(
+    rows: impl IntoIterator<Item = T>,
+    capacity: usize,
+) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(capacity));
+    let mut any = false;
+    for row in rows {
+        w.serialize(row).map_err(csv_error)?;
+        any = true;
+    }
+    if !any {
+        w.serialize(T::default()).map_err(csv_error)?;
+        let bytes = finish_csv(w)?;
+        let end = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        return Ok(bytes[..end].to_vec());
+    }
+    finish_csv(w)
+}
+
+/// A CSV writer to memory whose header the caller writes (`write_record`) because its columns
+/// depend on the run (the law's coefficients, per-output indices); rows then go through
+/// `serialize`.
+pub(crate) fn headerless_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new())
+}
+
 /// The bytes of a CSV written to memory.
 pub(crate) fn finish_csv(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| csv_error(e.into_error().into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn num_cells_write_as_num_does() {
+        #[derive(serde::Serialize, Default)]
+        struct R {
+            a: Num,
+            b: Num,
+            c: Num,
+            d: bool,
+        }
+        let rows = [R {
+            a: Num(0.1),
+            b: Num(f64::INFINITY),
+            c: Num(f64::NAN),
+            d: true,
+        }];
+        let out = rows_csv(rows, 0).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a,b,c,d\n0.1,inf,,true\n");
+    }
+
+    #[test]
+    fn no_rows_still_write_the_header() {
+        let out = rows_csv(std::iter::empty::<frontier::Row>(), 0).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("budget_hours,flops_p50,"), "{text}");
+        assert!(text.ends_with("robust_loss_mean,at_grid_edge\n"), "{text}");
+        assert_eq!(text.lines().count(), 1);
+        let out = rows_csv(std::iter::empty::<recommendations::Row>(), 0).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("objective,params,tokens,"), "{text}");
+        assert!(text.ends_with("tokens_trained_p95\n"), "{text}");
+    }
 }

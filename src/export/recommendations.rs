@@ -3,53 +3,59 @@
 //! off the grid, MODEL.md §5), then the grid plan it was refined from and the tokens the plan
 //! actually trains (docs/OUTPUTS.md).
 
+use serde::Serialize;
+
 use crate::error::Result;
 use crate::pipeline::RunResult;
 
-use super::{configs, csv_error, finish_csv, num};
+use super::{configs, rows_csv, Num};
 
-/// Columns after the configs.csv ones.
-pub const EXTRA: [&str; 7] = [
-    "grid_params",
-    "grid_tokens",
-    "grid_hours",
-    "grid_loss_mean",
-    "tokens_trained_p05",
-    "tokens_trained_p50",
-    "tokens_trained_p95",
-];
+/// The first column: which objective (or baseline) the row answers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Label {
+    pub objective: &'static str,
+}
+
+/// The columns after the configs.csv ones.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Extra {
+    pub grid_params: Num,
+    pub grid_tokens: Num,
+    pub grid_hours: Num,
+    pub grid_loss_mean: Num,
+    pub tokens_trained_p05: Num,
+    pub tokens_trained_p50: Num,
+    pub tokens_trained_p95: Num,
+}
+
+/// One row: the csv crate writes the three parts' fields side by side, header included.
+pub type Row = (Label, configs::Row, Extra);
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["objective"];
-    header.extend(configs::COLUMNS);
-    header.extend(EXTRA);
-    w.write_record(&header).map_err(csv_error)?;
     let ctx = configs::Context::of(r);
-    for rec in r.summary.recommendations.iter().chain(&r.summary.baselines) {
-        let mut cells = vec![rec.objective.clone()];
-        cells.extend(configs::row(
-            r,
-            &ctx,
-            (rec.params, rec.tokens, rec.hours),
-            true,
-            &rec.stats,
-        ));
-        let g = &rec.grid;
-        let b = &rec.tokens_trained;
-        cells.extend(
-            [
-                g.params,
-                g.tokens,
-                g.hours,
-                g.loss_mean,
-                b.p05,
-                b.p50,
-                b.p95,
-            ]
-            .map(num),
-        );
-        w.write_record(&cells).map_err(csv_error)?;
-    }
-    finish_csv(w)
+    let rows = (r.summary.recommendations.iter().chain(&r.summary.baselines)).map(|rec| {
+        let (g, b) = (&rec.grid, &rec.tokens_trained);
+        (
+            Label {
+                objective: rec.objective.name(),
+            },
+            configs::row(
+                r,
+                &ctx,
+                (rec.params, rec.tokens, rec.hours),
+                true,
+                &rec.stats,
+            ),
+            Extra {
+                grid_params: Num(g.params),
+                grid_tokens: Num(g.tokens),
+                grid_hours: Num(g.hours),
+                grid_loss_mean: Num(g.loss_mean),
+                tokens_trained_p05: Num(b.p05),
+                tokens_trained_p50: Num(b.p50),
+                tokens_trained_p95: Num(b.p95),
+            },
+        )
+    });
+    rows_csv::<Row>(rows, 0)
 }

@@ -2,11 +2,13 @@
 //! the marginal Spearman correlations and tornado deciles of the input, then the group it
 //! belongs to and that group's Sobol indices (docs/OUTPUTS.md).
 
+use serde::Serialize;
+
 use crate::aggregate::indices::{GroupIndices, Indices};
 use crate::error::Result;
 use crate::pipeline::RunResult;
 
-use super::{csv_error, finish_csv, num};
+use super::{csv_error, finish_csv, headerless_writer, Num};
 
 pub const COLUMNS: [&str; 8] = [
     "input",
@@ -44,8 +46,39 @@ fn group_of<'a>(groups: &'a [GroupIndices], input: &str) -> Option<&'a GroupIndi
     })
 }
 
+/// One row, in [`header`] order.
+#[derive(Debug, Clone, Serialize)]
+struct Row<'a> {
+    input: &'a str,
+    rho_loss_opt: Num,
+    rho_params_opt: Num,
+    rho_tokens_opt: Num,
+    rho_loss_recommended: Num,
+    tornado_low: Num,
+    tornado_high: Num,
+    /// Empty for an input in no group.
+    group: &'a str,
+    /// Per output of [`OUTPUTS`]: s1, s1_lo, s1_hi, st, st_lo, st_hi (empty without a group).
+    indices: [[Num; 6]; OUTPUTS.len()],
+}
+
+/// The six cells of one output's indices.
+fn cells(x: Option<Indices>) -> [Num; 6] {
+    x.map_or([f64::NAN; 6], |x| {
+        [
+            x.first.value,
+            x.first.lo,
+            x.first.hi,
+            x.total.value,
+            x.total.lo,
+            x.total.hi,
+        ]
+    })
+    .map(Num)
+}
+
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = headerless_writer();
     w.write_record(header()).map_err(csv_error)?;
     let mut rows: Vec<_> = r.summary.sensitivity.iter().collect();
     rows.sort_by(|a, b| {
@@ -54,20 +87,7 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
             .total_cmp(&(a.tornado_high - a.tornado_low).abs())
     });
     for row in rows {
-        let mut cells = vec![row.input.clone()];
-        cells.extend(
-            [
-                row.rho_loss_opt,
-                row.rho_params_opt,
-                row.rho_tokens_opt,
-                row.rho_loss_recommended,
-                row.tornado_low,
-                row.tornado_high,
-            ]
-            .map(num),
-        );
         let g = group_of(&r.summary.variance, &row.input);
-        cells.push(g.map_or(String::new(), |g| g.group.clone()));
         let idx: [Option<Indices>; 4] = match g {
             Some(g) => [
                 Some(g.loss_plan),
@@ -77,20 +97,18 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
             ],
             None => [None; 4],
         };
-        for ix in idx {
-            let v = ix.map_or([f64::NAN; 6], |x| {
-                [
-                    x.first.value,
-                    x.first.lo,
-                    x.first.hi,
-                    x.total.value,
-                    x.total.lo,
-                    x.total.hi,
-                ]
-            });
-            cells.extend(v.map(num));
-        }
-        w.write_record(&cells).map_err(csv_error)?;
+        w.serialize(Row {
+            input: &row.input,
+            rho_loss_opt: Num(row.rho_loss_opt),
+            rho_params_opt: Num(row.rho_params_opt),
+            rho_tokens_opt: Num(row.rho_tokens_opt),
+            rho_loss_recommended: Num(row.rho_loss_recommended),
+            tornado_low: Num(row.tornado_low),
+            tornado_high: Num(row.tornado_high),
+            group: g.map_or("", |g| &g.group),
+            indices: idx.map(cells),
+        })
+        .map_err(csv_error)?;
     }
     finish_csv(w)
 }

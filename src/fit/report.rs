@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{Fitted, Interval};
 use crate::error::Result;
-use crate::export::num;
+use crate::export::Num;
 use crate::law;
 
 /// Compute-optimal split at `flops` (C = 6·P·D): (P_opt, D_opt/P_opt).
@@ -68,14 +68,30 @@ pub fn render(point: &Fitted, boot: &[Fitted], at_flops: f64) -> String {
     s
 }
 
+/// One row of the draws CSV: the columns `E,A,B,alpha,beta` (what `law.draws_file` reads).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+struct DrawRow {
+    #[serde(rename = "E")]
+    e: Num,
+    #[serde(rename = "A")]
+    a: Num,
+    #[serde(rename = "B")]
+    b: Num,
+    alpha: Num,
+    beta: Num,
+}
+
 /// The draws as a CSV with columns `E,A,B,alpha,beta` (what `law.draws_file` reads).
 pub fn draws_csv(boot: &[Fitted]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = crate::export::csv_error;
-    w.write_record(["E", "A", "B", "alpha", "beta"])
-        .map_err(err)?;
-    for f in boot {
-        w.write_record(f.row().map(num)).map_err(err)?;
-    }
-    crate::export::finish_csv(w)
+    let rows = boot.iter().map(|f| {
+        let [e, a, b, alpha, beta] = f.row().map(Num);
+        DrawRow {
+            e,
+            a,
+            b,
+            alpha,
+            beta,
+        }
+    });
+    crate::export::rows_csv(rows, 0)
 }

@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::csvread::{Cells, Csv, Row};
 use crate::error::{Error, Result};
 
 /// One training run.
@@ -33,13 +34,8 @@ pub fn load(path: &Path) -> Result<Vec<Run>> {
 
 /// [`load`] on text already read; `field` names the source in messages.
 pub fn parse(text: &str, field: &str) -> Result<Vec<Run>> {
-    let mut rd = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = rd
-        .headers()
-        .map_err(|e| Error::input(field, e.to_string()))?
-        .clone();
+    let rd = Csv::new(text, Cells::Trimmed).map_err(|e| Error::input(field, e.to_string()))?;
+    let headers = rd.headers().clone();
     crate::scenario::check_unique_headers(&headers, field, "the runs CSV")?;
     let find = |names: &[&str]| {
         headers
@@ -61,9 +57,9 @@ pub fn parse(text: &str, field: &str) -> Result<Vec<Run>> {
         (None, None) => return Err(missing("tokens (or flops)")),
     };
     let mut runs = Vec::new();
-    for (r, rec) in rd.records().enumerate() {
-        let line = r + 2;
-        let rec = rec.map_err(|e| Error::input(field, format!("line {line}: {e}")))?;
+    for rec in rd {
+        let Row { line, cells: rec } =
+            rec.map_err(|b| Error::input(field, format!("line {}: {}", b.line, b.error)))?;
         let cell = |i: usize| -> Result<f64> {
             let raw = rec.get(i).unwrap_or("");
             let v: f64 = raw.parse().map_err(|_| {

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::csvread::{Cells, Csv};
 use crate::error::{Error, Result};
 
 /// Largest run file `plot` reads (configs.csv of a 10-million-configuration grid is ~3 GB).
@@ -13,31 +14,31 @@ pub struct Table {
     pub file: String,
     pub headers: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// The line of the file each row is on (for messages).
+    pub lines: Vec<u64>,
 }
 
 impl Table {
     pub fn parse(file: &str, text: &str) -> Result<Table> {
-        let mut rd = csv::Reader::from_reader(text.as_bytes());
-        let headers: Vec<String> = rd
-            .headers()
-            .map_err(|e| Error::input(file, e.to_string()))?
-            .iter()
-            .map(String::from)
-            .collect();
+        let rd = Csv::new(text, Cells::Exact).map_err(|e| Error::input(file, e.to_string()))?;
+        let headers: Vec<String> = rd.headers().iter().map(String::from).collect();
         for (i, h) in headers.iter().enumerate() {
             if headers[..i].contains(h) {
                 return Err(Error::input(file, format!("names column {h:?} twice")));
             }
         }
-        let mut rows = Vec::new();
-        for (i, rec) in rd.records().enumerate() {
-            let rec = rec.map_err(|e| Error::input(file, format!("line {}: {e}", i + 2)))?;
-            rows.push(rec.iter().map(String::from).collect());
+        let (mut rows, mut lines) = (Vec::new(), Vec::new());
+        for rec in rd {
+            let rec =
+                rec.map_err(|b| Error::input(file, format!("line {}: {}", b.line, b.error)))?;
+            rows.push(rec.cells.iter().map(String::from).collect());
+            lines.push(rec.line);
         }
         Ok(Table {
             file: file.to_string(),
             headers,
             rows,
+            lines,
         })
     }
 
@@ -58,8 +59,8 @@ impl Table {
         let j = self.index(column)?;
         self.rows
             .iter()
-            .enumerate()
-            .map(|(i, r)| {
+            .zip(&self.lines)
+            .map(|(r, line)| {
                 let cell = r.get(j).map_or("", String::as_str);
                 if cell.is_empty() {
                     return Ok(f64::NAN);
@@ -67,7 +68,7 @@ impl Table {
                 cell.parse().map_err(|_| {
                     Error::input(
                         &self.file,
-                        format!("line {}, column {column}: {cell:?} is not a number", i + 2),
+                        format!("line {line}, column {column}: {cell:?} is not a number"),
                     )
                 })
             })

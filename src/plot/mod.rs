@@ -49,21 +49,21 @@ fn register_font() {
     });
 }
 
-/// A private folder for PNG encoding (plotters encodes bitmaps to files), removed when dropped.
-struct Scratch(std::path::PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch> {
-        let p = std::env::temp_dir().join(format!("scalerisk-plot-{}", std::process::id()));
-        std::fs::create_dir_all(&p).map_err(|e| Error::io(&p, e))?;
-        Ok(Scratch(p))
+/// A chart drawn into an RGB buffer, encoded as PNG in memory (the encoder and settings
+/// plotters uses when it saves a bitmap to a file, so the bytes are the same).
+fn png(name: &str, t: &RunTables) -> Result<Vec<u8>> {
+    use image::ImageEncoder;
+    let (w, h) = SIZE;
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    {
+        let backend = plotters::prelude::BitMapBackend::with_buffer(&mut rgb, SIZE);
+        charts::draw(name, t, backend)?;
     }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes)
+        .write_image(&rgb, w, h, image::ColorType::Rgb8)
+        .map_err(|e| Error::Runtime(format!("encoding {name}.png: {e}")))?;
+    Ok(bytes)
 }
 
 /// Every chart of a run, as (file name, bytes), or the first chart's failure.
@@ -79,10 +79,6 @@ pub fn render(t: &RunTables, format: Format) -> Result<Vec<(String, Vec<u8>)>> {
 /// others.
 pub fn render_each(t: &RunTables, format: Format) -> Result<Vec<(String, Result<Vec<u8>>)>> {
     register_font();
-    let scratch = match format {
-        Format::Png => Some(Scratch::new()?),
-        Format::Svg => None,
-    };
     let mut out = Vec::new();
     for name in CHARTS {
         let file = format!("{name}.{}", format.ext());
@@ -95,16 +91,7 @@ pub fn render_each(t: &RunTables, format: Format) -> Result<Vec<(String, Result<
                 };
                 r.map(|()| svg.into_bytes())
             }
-            Format::Png => {
-                let path = scratch.as_ref().expect("made for PNG").0.join(&file);
-                let r = {
-                    let backend = plotters::prelude::BitMapBackend::new(&path, SIZE);
-                    charts::draw(name, t, backend)
-                };
-                let bytes = r.and_then(|()| std::fs::read(&path).map_err(|e| Error::io(&path, e)));
-                let _ = std::fs::remove_file(&path);
-                bytes
-            }
+            Format::Png => png(name, t),
         };
         out.push((file, bytes));
     }

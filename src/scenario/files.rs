@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::csvread::{Cells, Csv, Row};
 use crate::error::{Error, Result};
 
 /// Largest scenario file read (a scenario is a page of TOML).
@@ -89,20 +90,12 @@ pub fn check_unique_headers(headers: &csv::StringRecord, field: &str, what: &str
     Ok(())
 }
 
-fn open(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes())
-}
-
 /// Positive finite numbers of one column of a CSV file.
 pub fn load_column(path: &Path, column: &str, field: &str) -> Result<Vec<f64>> {
     let text = read_text(path, MAX_CSV_BYTES, field)?;
-    let mut rd = open(&text);
-    let headers = rd
-        .headers()
-        .map_err(|e| Error::input(field, format!("{}: {e}", path.display())))?
-        .clone();
+    let rd = Csv::new(&text, Cells::Trimmed)
+        .map_err(|e| Error::input(field, format!("{}: {e}", path.display())))?;
+    let headers = rd.headers().clone();
     check_unique_headers(&headers, field, &path.display().to_string())?;
     let idx = headers.iter().position(|h| h == column).ok_or_else(|| {
         Error::input(
@@ -115,10 +108,13 @@ pub fn load_column(path: &Path, column: &str, field: &str) -> Result<Vec<f64>> {
         )
     })?;
     let mut out = Vec::new();
-    for (row, rec) in rd.records().enumerate() {
-        let line = row + 2;
-        let rec =
-            rec.map_err(|e| Error::input(field, format!("{} line {line}: {e}", path.display())))?;
+    for rec in rd {
+        let Row { line, cells: rec } = rec.map_err(|b| {
+            Error::input(
+                field,
+                format!("{} line {}: {}", path.display(), b.line, b.error),
+            )
+        })?;
         let cell = rec.get(idx).unwrap_or("");
         let v: f64 = cell
             .parse()
@@ -148,11 +144,8 @@ pub fn load_column(path: &Path, column: &str, field: &str) -> Result<Vec<f64>> {
 /// (`scalerisk fit`) or the log-space `logA,logB,logE,alpha,beta` of Epoch's draws; order is free,
 /// extra columns are ignored.
 pub fn load_law_draws(text: &str, field: &str) -> Result<Vec<[f64; 5]>> {
-    let mut rd = open(text);
-    let headers = rd
-        .headers()
-        .map_err(|e| Error::input(field, e.to_string()))?
-        .clone();
+    let rd = Csv::new(text, Cells::Trimmed).map_err(|e| Error::input(field, e.to_string()))?;
+    let headers = rd.headers().clone();
     check_unique_headers(&headers, field, "the draws file")?;
     let find = |names: &[&str]| {
         names
@@ -197,9 +190,9 @@ pub fn load_law_draws(text: &str, field: &str) -> Result<Vec<[f64; 5]>> {
         ));
     }
     let mut rows = Vec::new();
-    for (r, rec) in rd.records().enumerate() {
-        let line = r + 2;
-        let rec = rec.map_err(|e| Error::input(field, format!("line {line}: {e}")))?;
+    for rec in rd {
+        let Row { line, cells: rec } =
+            rec.map_err(|b| Error::input(field, format!("line {}: {}", b.line, b.error)))?;
         let mut row = [0.0; 5];
         for (slot, (i, is_log)) in row.iter_mut().zip(&cols) {
             let cell = rec.get(*i).unwrap_or("");
