@@ -128,7 +128,7 @@ fn epoch_fit_range_is_the_range_of_its_data() {
         d = (d.0.min(tokens), d.1.max(tokens));
         c = (c.0.min(flops), c.1.max(flops));
     }
-    let r = laws::fit_range("epoch2024").unwrap();
+    let r = laws::find("epoch2024").unwrap().fit_range.unwrap();
     let close = |a: (f64, f64), b: (f64, f64)| {
         (a.0 / b.0 - 1.0).abs() < 0.01 && (a.1 / b.1 - 1.0).abs() < 0.01
     };

@@ -213,7 +213,7 @@ pub fn fit_ranges(s: &Scenario) -> Vec<(String, crate::presets::laws::FitRange)>
     };
     laws.iter()
         .filter_map(|l| {
-            crate::presets::laws::fit_range(&l.preset).map(|mut r| {
+            l.fit_range.map(|mut r| {
                 // A law fitted on non-embedding parameters, with a vocabulary: its range in
                 // the grid's total parameters, N + V·d_model(N) (monotone, MODEL.md §1).
                 if let Some(m) = l.shape.embedding {

@@ -61,7 +61,7 @@ pub struct LawPreset {
     pub form: Form,
     /// Coefficients by their MODEL.md names (E, A, B, alpha, beta, c, gamma, N_c, D_c, alpha_N,
     /// alpha_D, R_N_star) with their point values. `None`: E, A, B of a preset that states its
-    /// fit in log space (see [`log_point`]), or a value the user must give.
+    /// fit in log space (see `log_point`), or a value the user must give.
     pub coefficients: &'static [(Coeff, Option<f64>)],
     /// Effective parameters P' (Muennighoff 2023) apply.
     pub effective_params: bool,
@@ -73,6 +73,18 @@ pub struct LawPreset {
     pub time_term: TimeTerm,
     pub illustrative: bool,
     pub source: &'static str,
+    /// The published log-space point values (lnA, lnB, lnE, alpha, beta) of a Chinchilla-form
+    /// preset that states its fit in log space; E, A, B come from them.
+    pub log_point: Option<[f64; 5]>,
+    /// The runs it was fitted to (None for `seed` and `custom`: no runs behind them).
+    pub fit_range: Option<FitRange>,
+    /// Whether it was fitted on non-embedding parameters (MODEL.md §1, "Embeddings"). Only
+    /// Kaplan et al. 2020: "N, the number of model parameters, excluding all vocabulary and
+    /// positional embeddings" (§1.1; Table 1 counts N without them). Hoffmann et al. 2022 count
+    /// total parameters (Pearce & Song 2024, §1 and App. A), and so do the refits of the same runs
+    /// (epoch2024). muennighoff2023 is taken as total too: its runs follow Hoffmann's setup
+    /// (assumption; the paper's own count was not checked). `seed` and `custom` count P as given.
+    pub non_embedding: bool,
 }
 
 /// When a preset's law carries the time term c·T^−γ.
@@ -112,56 +124,6 @@ impl FitRange {
     }
 }
 
-/// Whether a preset was fitted on non-embedding parameters (MODEL.md §1, "Embeddings"). Only
-/// Kaplan et al. 2020: "N, the number of model parameters, excluding all vocabulary and
-/// positional embeddings" (§1.1; Table 1 counts N without them). Hoffmann et al. 2022 count
-/// total parameters (Pearce & Song 2024, §1 and App. A), and so do the refits of the same runs
-/// (epoch2024). muennighoff2023 is taken as total too: its runs follow Hoffmann's setup
-/// (assumption; the paper's own count was not checked). `seed` and `custom` count P as given.
-pub fn non_embedding(name: &str) -> bool {
-    name == "kaplan2020"
-}
-
-/// The fitted range of a preset (None for `seed` and `custom`: no runs behind them).
-pub fn fit_range(name: &str) -> Option<FitRange> {
-    match name {
-        // Hoffmann et al. 2022, abstract: "over 400 language models ranging from 70 million to
-        // over 16 billion parameters on 5 to 500 billion tokens"; FLOPs from those corners.
-        "chinchilla" => Some(FitRange {
-            params: (7e7, 1.62e10),
-            tokens: (5e9, 5e11),
-            flops: (6.0 * 7e7 * 5e9, 6.0 * 1.62e10 * 5e11),
-            source: "Hoffmann et al. 2022 (abstract): 70M to 16B parameters on 5B to 500B tokens",
-        }),
-        // The 245 points Besiroglu et al. 2024 extracted from Hoffmann's Fig. 4 and refitted
-        // (data/chinchilla_fig4_points.csv; tokens = FLOPs / 6P); tests recompute them.
-        "epoch2024" => Some(FitRange {
-            params: (5.73e7, 1.62e10),
-            tokens: (2.45e8, 3.18e11),
-            flops: (1.39e18, 1.30e22),
-            source: "the 245 points of Hoffmann et al.'s Fig. 4 refitted by Besiroglu et al. 2024 (data/)",
-        }),
-        // Muennighoff et al. 2023: "up to 900 billion training tokens and 9 billion parameter
-        // models" (datablations README); 10M smallest (paper's model table, via a secondary
-        // summary).
-        "muennighoff2023" => Some(FitRange {
-            params: (1e7, 9e9),
-            tokens: (0.0, 9e11),
-            flops: (0.0, f64::INFINITY),
-            source: "Muennighoff et al. 2023: up to 9B parameters and 900B tokens",
-        }),
-        // Kaplan et al. 2020 §3: "768 to 1.5 billion non-embedding parameters", "22 million to
-        // 23 billion tokens".
-        "kaplan2020" => Some(FitRange {
-            params: (768.0, 1.5e9),
-            tokens: (2.2e7, 2.3e10),
-            flops: (0.0, f64::INFINITY),
-            source: "Kaplan et al. 2020 §3: 768 to 1.5B non-embedding parameters, 22M to 23B tokens",
-        }),
-        _ => None,
-    }
-}
-
 /// The presets, in the order `scalerisk laws` prints them.
 pub fn presets() -> Vec<LawPreset> {
     vec![
@@ -182,6 +144,16 @@ pub fn presets() -> Vec<LawPreset> {
             time_term: TimeTerm::Never,
             illustrative: false,
             source: "Hoffmann et al. 2022, Approach 3 (unrounded, as used by Besiroglu et al. 2024)",
+            log_point: Some([6.0073404, 6.0179186, 0.5267228, 0.33917084, 0.2849083]),
+            // Hoffmann et al. 2022, abstract: "over 400 language models ranging from 70 million to
+            // over 16 billion parameters on 5 to 500 billion tokens"; FLOPs from those corners.
+            fit_range: Some(FitRange {
+                params: (7e7, 1.62e10),
+                tokens: (5e9, 5e11),
+                flops: (6.0 * 7e7 * 5e9, 6.0 * 1.62e10 * 5e11),
+                source: "Hoffmann et al. 2022 (abstract): 70M to 16B parameters on 5B to 500B tokens",
+            }),
+            non_embedding: false,
         },
         LawPreset {
             name: "epoch2024",
@@ -193,6 +165,16 @@ pub fn presets() -> Vec<LawPreset> {
             time_term: TimeTerm::Never,
             illustrative: false,
             source: "Besiroglu et al. 2024, \"Chinchilla Scaling: A replication attempt\" (Epoch AI)",
+            log_point: Some([6.177955976, 7.642732362, 0.597111960, 0.3478130290, 0.3658541173]),
+            // The 245 points Besiroglu et al. 2024 extracted from Hoffmann's Fig. 4 and refitted
+            // (data/chinchilla_fig4_points.csv; tokens = FLOPs / 6P); tests recompute them.
+            fit_range: Some(FitRange {
+                params: (5.73e7, 1.62e10),
+                tokens: (2.45e8, 3.18e11),
+                flops: (1.39e18, 1.30e22),
+                source: "the 245 points of Hoffmann et al.'s Fig. 4 refitted by Besiroglu et al. 2024 (data/)",
+            }),
+            non_embedding: false,
         },
         LawPreset {
             name: "muennighoff2023",
@@ -211,6 +193,17 @@ pub fn presets() -> Vec<LawPreset> {
             time_term: TimeTerm::Never,
             illustrative: false,
             source: "Muennighoff et al. 2023, \"Scaling Data-Constrained Language Models\" (datablations README)",
+            log_point: Some([6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596]),
+            // Muennighoff et al. 2023: "up to 900 billion training tokens and 9 billion parameter
+            // models" (datablations README); 10M smallest (paper's model table, via a secondary
+            // summary).
+            fit_range: Some(FitRange {
+                params: (1e7, 9e9),
+                tokens: (0.0, 9e11),
+                flops: (0.0, f64::INFINITY),
+                source: "Muennighoff et al. 2023: up to 9B parameters and 900B tokens",
+            }),
+            non_embedding: false,
         },
         LawPreset {
             name: "kaplan2020",
@@ -222,6 +215,16 @@ pub fn presets() -> Vec<LawPreset> {
             time_term: TimeTerm::Never,
             illustrative: false,
             source: "Kaplan et al. 2020, Table 2 (P = non-embedding parameters)",
+            log_point: None,
+            // Kaplan et al. 2020 §3: "768 to 1.5 billion non-embedding parameters", "22 million to
+            // 23 billion tokens".
+            fit_range: Some(FitRange {
+                params: (768.0, 1.5e9),
+                tokens: (2.2e7, 2.3e10),
+                flops: (0.0, f64::INFINITY),
+                source: "Kaplan et al. 2020 §3: 768 to 1.5B non-embedding parameters, 22M to 23B tokens",
+            }),
+            non_embedding: true,
         },
         LawPreset {
             name: "seed",
@@ -241,6 +244,9 @@ pub fn presets() -> Vec<LawPreset> {
             time_term: TimeTerm::Always,
             illustrative: true,
             source: "the origin document's three-factor law E + a·P^-α + b·D^-β + c·T^-γ: illustrative, not fitted to data",
+            log_point: None,
+            fit_range: None,
+            non_embedding: false,
         },
         LawPreset {
             name: "custom",
@@ -252,25 +258,11 @@ pub fn presets() -> Vec<LawPreset> {
             time_term: TimeTerm::WhenGiven,
             illustrative: false,
             source: "user-given Chinchilla form, optionally plus c·T^-γ",
+            log_point: None,
+            fit_range: None,
+            non_embedding: false,
         },
     ]
-}
-
-/// The published log-space point values (lnA, lnB, lnE, alpha, beta) of the Chinchilla-form
-/// presets that state their fit in log space; `None` for the others.
-pub fn log_point(name: &str) -> Option<[f64; 5]> {
-    match name {
-        "chinchilla" => Some([6.0073404, 6.0179186, 0.5267228, 0.33917084, 0.2849083]),
-        "epoch2024" => Some([
-            6.177955976,
-            7.642732362,
-            0.597111960,
-            0.3478130290,
-            0.3658541173,
-        ]),
-        "muennighoff2023" => Some([6.255414, 7.3049974, 0.6254804, 0.3526596, 0.3526596]),
-        _ => None,
-    }
 }
 
 /// Look a preset up by name, with E, A, B filled from the log-space point values.
@@ -289,7 +281,7 @@ pub fn names() -> String {
 
 /// Point value of a coefficient of a preset, resolving E, A, B from the log-space values.
 pub fn point(preset: &LawPreset, coeff: Coeff) -> Option<f64> {
-    if let Some([ln_a, ln_b, ln_e, _, _]) = log_point(preset.name) {
+    if let Some([ln_a, ln_b, ln_e, _, _]) = preset.log_point {
         match coeff {
             Coeff::A => return Some(ln_a.exp()),
             Coeff::B => return Some(ln_b.exp()),

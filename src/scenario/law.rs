@@ -119,6 +119,8 @@ fn mixture(l: &RawLaw, items: &[RawMember], base: &Path, limited_data: bool) -> 
             .join(", "),
         illustrative: members.iter().any(|m| m.law.illustrative),
         mixture: members,
+        fit_range: None,
+        non_embedding: false,
         ..first
     })
 }
@@ -298,7 +300,7 @@ fn single(l: &RawLaw, prefix: &str, base: &Path, limited_data: bool) -> Result<L
                     ["lnA", "lnB", "lnE", "alpha", "beta"]
                         .map(|n| Coord::from_name(n).expect("coordinate names"))
                         .to_vec(),
-                    laws::log_point(preset.name).expect("mvn presets have log points").to_vec(),
+                    preset.log_point.expect("mvn presets have log points").to_vec(),
                     laws::EPOCH2024_COV.iter().map(|r| r.to_vec()).collect(),
                 ),
                 None => return Err(Error::input(field("uncertainty"), format!("\"mvn\" needs a covariance; preset {} has none (epoch2024 has one), so add [law.mvn] with names, mean and cov, or use \"none\" or \"draws\"", preset.name))),
@@ -342,6 +344,8 @@ fn single(l: &RawLaw, prefix: &str, base: &Path, limited_data: bool) -> Result<L
         illustrative: preset.illustrative,
         source: preset.source.to_string(),
         mixture: Vec::new(),
+        fit_range: preset.fit_range,
+        non_embedding: preset.non_embedding,
     })
 }
 

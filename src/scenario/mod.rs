@@ -187,6 +187,13 @@ pub struct Law {
     /// (every member has the same form and coefficients) and `preset` is "mixture".
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mixture: Vec<MixtureMember>,
+    /// The runs the preset was fitted to (None: `seed`, `custom`, and a mixture, whose members
+    /// carry theirs).
+    #[serde(skip)]
+    pub fit_range: Option<crate::presets::laws::FitRange>,
+    /// Whether the preset counts non-embedding parameters (kaplan2020).
+    #[serde(skip)]
+    pub non_embedding: bool,
 }
 
 /// One member of `law.mixture`.
@@ -201,7 +208,7 @@ impl Law {
     /// non-embedding parameters sees N = P − V·d_model(P) when the budget gives a vocabulary.
     pub(crate) fn count_params(&mut self, budget: &Budget) {
         if let Some(m) = budget.model {
-            if crate::presets::laws::non_embedding(&self.preset) {
+            if self.non_embedding {
                 self.shape.embedding = Some(m);
             }
             for member in &mut self.mixture {
