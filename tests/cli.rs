@@ -443,16 +443,11 @@ fn killing_a_run_midway_leaves_no_partial_csv() {
     assert!(configs.starts_with("params,tokens,hours"));
 }
 
-/// A draws CSV with a bad row names its line and column; an output path that is a file is
-/// refused before any work; exit code 2 and nothing written in both cases.
-#[test]
-fn bad_csv_rows_and_outputs_are_refused() {
+/// A scenario whose law draws come from `csv` is refused with `message`, exit code 2, nothing
+/// written.
+fn refuses_draws_csv(csv: &str, message: &str) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("draws.csv"),
-        "E,A,B,alpha,beta\n1.8,480,2100,0.35,0.37\n1.8,480,oops,0.35,0.37\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("draws.csv"), csv).unwrap();
     let scenario = dir.path().join("s.toml");
     std::fs::write(
         &scenario,
@@ -468,10 +463,19 @@ fn bad_csv_rows_and_outputs_are_refused() {
         .arg(&out)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(
-            "law.draws_file: line 3, column B: \"oops\" is not a finite number",
-        ));
+        .stderr(predicate::str::contains(message));
     assert!(!out.exists());
+}
+
+/// A draws CSV with a bad row names its line and column; an output path that is a file is
+/// refused before any work; exit code 2 and nothing written in both cases.
+#[test]
+fn bad_csv_rows_and_outputs_are_refused() {
+    refuses_draws_csv(
+        "E,A,B,alpha,beta\n1.8,480,2100,0.35,0.37\n1.8,480,oops,0.35,0.37\n",
+        "law.draws_file: line 3, column B: \"oops\" is not a finite number",
+    );
+    let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").unwrap();
     scalerisk()
@@ -489,31 +493,10 @@ fn bad_csv_rows_and_outputs_are_refused() {
 /// records: a quoted cell over two lines and a blank line come before the bad row, on line 5.
 #[test]
 fn csv_errors_name_the_files_own_line() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("draws.csv"),
+    refuses_draws_csv(
         "E,A,B,alpha,beta,note\n1.8,480,2100,0.35,0.37,\"two\nlines\"\n\n1.8,480,oops,0.35,0.37,x\n",
-    )
-    .unwrap();
-    let scenario = dir.path().join("s.toml");
-    std::fs::write(
-        &scenario,
-        "name = \"s\"\n[budget]\ngpu = \"a100-80gb\"\nhours = 72\n[law]\npreset = \"custom\"\n\
-         uncertainty = \"draws\"\ndraws_file = \"draws.csv\"\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    scalerisk()
-        .arg("run")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "law.draws_file: line 5, column B: \"oops\" is not a finite number",
-        ));
-    assert!(!out.exists());
+        "law.draws_file: line 5, column B: \"oops\" is not a finite number",
+    );
 }
 
 /// Issue 16 (3): the usage line `fit` prints works when copied into a scenario in another
