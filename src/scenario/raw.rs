@@ -675,6 +675,20 @@ mod tests {
         "vocabulary",
     ];
 
+    /// Every coefficient's scenario key lands in its own field (the serde renames and
+    /// `RawLaw::coefficient` agree with `Coeff::name`).
+    #[test]
+    fn every_coefficient_key_reads_into_its_coefficient() {
+        for c in crate::law::Coeff::ALL {
+            let t: Table = format!("[law]\n{} = 1.5", c.name()).parse().unwrap();
+            let law = deserialize(t).unwrap().law.unwrap();
+            for other in crate::law::Coeff::ALL {
+                let want = (other == c).then_some(DistSpec(Dist::Fixed(1.5)));
+                assert_eq!(law.coefficient(other), want.as_ref(), "{c} → {other}");
+            }
+        }
+    }
+
     #[test]
     fn distributions_read_as_written() {
         let t: Table = "[budget]\nmfu = { normal = [0.4, 0.1], min = 0.2 }\ngoodput = 0.9"
