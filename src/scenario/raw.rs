@@ -487,17 +487,22 @@ pub struct RawSampling {
 
 /// "unknown key; did you mean `hours`? allowed here: …" (the closest name within 3 edits).
 pub fn unknown_key_message(key: &str, allowed: &[&str]) -> String {
+    // Fewest edits; among equals the most similar by Jaro–Winkler, which weighs a shared
+    // prefix (`pts` → `points`, not `max`).
+    let lower = key.to_lowercase();
+    let score = |a: &str| {
+        let a = a.to_lowercase();
+        (
+            strsim::levenshtein(&lower, &a),
+            strsim::jaro_winkler(&lower, &a),
+        )
+    };
     let best = allowed
         .iter()
-        .map(|a| {
-            (
-                strsim::levenshtein(&key.to_lowercase(), &a.to_lowercase()),
-                *a,
-            )
-        })
-        .min();
+        .map(|a| (score(a), *a))
+        .min_by(|((dx, jx), _), ((dy, jy), _)| dx.cmp(dy).then(jy.total_cmp(jx)));
     let hint = match best {
-        Some((d, a)) if d <= 3 => format!("did you mean `{a}`? "),
+        Some(((d, _), a)) if d <= 3 => format!("did you mean `{a}`? "),
         _ => String::new(),
     };
     format!("unknown key; {hint}allowed here: {}", allowed.join(", "))
@@ -622,6 +627,10 @@ mod tests {
         assert_eq!(
             refuse("[search]\nhours = [1, \"a\"]"),
             "search.hours[1]: \"a\" is not allowed; a finite number is needed"
+        );
+        assert_eq!(
+            refuse("[search.params]\nmin = 1\npts = 2"),
+            "search.params.pts: unknown key; did you mean `points`? allowed here: min, max, points"
         );
         assert_eq!(
             refuse("[search.params]\nmin = 1\nmux = 2"),
