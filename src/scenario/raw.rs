@@ -49,16 +49,33 @@ pub fn number(v: &Value) -> Option<f64> {
     }
 }
 
+/// A finite number, or the refusal every number-valued key gives.
+fn finite(v: &Value) -> Result<f64, String> {
+    match number(v) {
+        Some(x) if x.is_finite() => Ok(x),
+        _ => Err(format!(
+            "{} is not allowed; a finite number is needed",
+            show(v)
+        )),
+    }
+}
+
+/// A string, or the refusal every string-valued key gives.
+fn text(v: &Value) -> Result<String, String> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        _ => Err(format!(
+            "{} is not allowed; a string in quotes is needed",
+            show(v)
+        )),
+    }
+}
+
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = Value::deserialize(d)?;
-        match number(&v) {
-            Some(x) if x.is_finite() => Ok(Num(x)),
-            _ => Err(de::Error::custom(format!(
-                "{} is not allowed; a finite number is needed",
-                show(&v)
-            ))),
-        }
+        finite(&Value::deserialize(d)?)
+            .map(Num)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -76,13 +93,9 @@ impl<'de, const MIN: i64, const MAX: i64> Deserialize<'de> for Whole<MIN, MAX> {
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(Text(s)),
-            v => Err(de::Error::custom(format!(
-                "{} is not allowed; a string in quotes is needed",
-                show(&v)
-            ))),
-        }
+        text(&Value::deserialize(d)?)
+            .map(Text)
+            .map_err(de::Error::custom)
     }
 }
 
@@ -221,16 +234,9 @@ impl DistSpec {
                     return Err(format!("normal sd {} is not allowed; sd must be > 0", x[1]));
                 }
                 let bound = |key: &str| -> Result<Option<f64>, String> {
-                    match t.get(key) {
-                        None => Ok(None),
-                        Some(b) => match number(b) {
-                            Some(x) if x.is_finite() => Ok(Some(x)),
-                            _ => Err(below(
-                                &format!(".{key}"),
-                                format!("{} is not allowed; a finite number is needed", show(b)),
-                            )),
-                        },
-                    }
+                    t.get(key)
+                        .map(|b| finite(b).map_err(|m| below(&format!(".{key}"), m)))
+                        .transpose()
                 };
                 let (min, max) = (bound("min")?, bound("max")?);
                 if let (Some(lo), Some(hi)) = (min, max) {
@@ -276,17 +282,11 @@ impl DistSpec {
                         "draws takes { file = \"draws.csv\", column = \"name\" }".to_string()
                     );
                 };
-                let text = |key: &str, what: &str| -> Result<String, String> {
+                let string_at = |key: &str, what: &str| -> Result<String, String> {
+                    let at = format!(".draws.{key}");
                     match d.get(key) {
-                        Some(Value::String(s)) => Ok(s.clone()),
-                        Some(other) => Err(below(
-                            &format!(".draws.{key}"),
-                            format!(
-                                "{} is not allowed; a string in quotes is needed",
-                                show(other)
-                            ),
-                        )),
-                        None => Err(below(&format!(".draws.{key}"), format!("missing; {what}"))),
+                        Some(v) => text(v).map_err(|m| below(&at, m)),
+                        None => Err(below(&at, format!("missing; {what}"))),
                     }
                 };
                 if let Some(extra) = d.keys().find(|k| *k != "file" && *k != "column") {
@@ -296,8 +296,8 @@ impl DistSpec {
                     ));
                 }
                 Dist::Column {
-                    file: text("file", "the CSV to resample")?,
-                    column: text("column", "the column to resample")?,
+                    file: string_at("file", "the CSV to resample")?,
+                    column: string_at("column", "the column to resample")?,
                     values: Default::default(),
                 }
             }
