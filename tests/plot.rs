@@ -58,15 +58,21 @@ fn expectations(
     ]
 }
 
-#[test]
-fn plot_writes_four_readable_charts_for_every_shipped_scenario() {
-    let dir = tempfile::tempdir().unwrap();
+/// Every scenario file shipped in scenarios/, in name order.
+fn shipped_scenarios() -> Vec<std::path::PathBuf> {
     let mut scenarios: Vec<_> = std::fs::read_dir("scenarios")
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     scenarios.sort();
+    scenarios
+}
+
+#[test]
+fn plot_writes_four_readable_charts_for_every_shipped_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = shipped_scenarios();
     for path in scenarios {
         let out = dir.path().join(path.file_stem().unwrap());
         Command::cargo_bin("scalerisk")
@@ -319,12 +325,7 @@ fn check_ticks(file: &str, svg: &Svg, y_numeric: bool) {
 #[test]
 fn every_chart_of_every_shipped_scenario_reads_right() {
     let dir = tempfile::tempdir().unwrap();
-    let mut scenarios: Vec<_> = std::fs::read_dir("scenarios")
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    scenarios.sort();
+    let scenarios = shipped_scenarios();
     assert!(scenarios.len() >= 8, "{scenarios:?}");
     for path in scenarios {
         // More draws than the 4,096 points drawn on the hindcast (fast), so the legend's count
