@@ -123,6 +123,7 @@ pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> 
             timings: Timings::default(),
             notes: Vec::new(),
             precision: None,
+            posterior: None,
         };
         let bytes = crate::export::configs::serialize(&result)?;
         std::hint::black_box(bytes);

@@ -47,6 +47,8 @@ pub struct RunResult {
     pub notes: Vec<String>,
     /// How `--precision` went, when it was asked for.
     pub precision: Option<Precision>,
+    /// The conditioning on `[observations]` (None without them): `draws` are its draws.
+    pub posterior: Option<crate::posterior::Posterior>,
 }
 
 /// The outcome of `--precision TOL`.
@@ -238,7 +240,17 @@ fn run_with(
     let mut notes = Vec::new();
     let t0 = Instant::now();
     let grid = Grid::new(&scenario);
-    let draws = sampling::draws(&scenario, 0..scenario.sampling.draws)?;
+    let mut draws = sampling::draws(&scenario, 0..scenario.sampling.draws)?;
+    // With observations the prior draws become posterior draws here, before any backend sees
+    // them: the same number, equally weighted, in random order.
+    let posterior = match &scenario.observations {
+        Some(_) => {
+            let post = crate::posterior::condition(&scenario, draws)?;
+            draws = post.draws.clone();
+            Some(post)
+        }
+        None => None,
+    };
     timings.sampling_s = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
@@ -281,6 +293,7 @@ fn run_with(
         timings,
         notes,
         precision: None,
+        posterior,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod configs;
 pub mod draws;
 pub mod frontier;
 pub mod information;
+pub mod observed;
 pub mod recommendations;
 pub mod run_json;
 pub mod sensitivity;
@@ -44,7 +45,7 @@ impl serde::Serialize for Num {
 
 /// The files of a run, by name.
 pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
-    Ok(vec![
+    Ok([
         ("configs.csv", configs::serialize(result)?),
         ("draws.csv", draws::serialize(result)?),
         ("frontier.csv", frontier::serialize(result)?),
@@ -52,12 +53,22 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
         ("recommendations.csv", recommendations::serialize(result)?),
         ("sensitivity.csv", sensitivity::serialize(result)?),
         ("run.json", run_json::serialize(result)?),
-    ])
+    ]
+    .into_iter()
+    .chain(
+        result
+            .posterior
+            .as_ref()
+            .map(|p| Ok::<_, Error>(("observed.csv", observed::serialize(p)?)))
+            .transpose()?,
+    )
+    .collect())
 }
 
 /// Every file name a run folder may hold: what `run` writes and the charts `plot` adds.
-pub const RUN_FILES: [&str; 15] = [
+pub const RUN_FILES: [&str; 16] = [
     "configs.csv",
+    "observed.csv",
     "draws.csv",
     "frontier.csv",
     "information.csv",

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::RunResult;
 
 pub fn document(r: &RunResult) -> serde_json::Value {
-    json!({
+    let mut doc = json!({
         "tool": "scalerisk",
         "version": env!("CARGO_PKG_VERSION"),
         "scenario": r.scenario,
@@ -36,7 +36,17 @@ pub fn document(r: &RunResult) -> serde_json::Value {
         "doubling": r.summary.doubling,
         "frontier_draws": r.draws.len().min(crate::aggregate::frontier::MAX_DRAWS),
         "oracle_bands": r.summary.bands,
-    })
+    });
+    // Only runs with observations carry the key, so that other runs' run.json is unchanged.
+    if let Some(p) = &r.posterior {
+        doc["posterior"] = json!({
+            "draws": p.draws.len(),
+            "min_ess": p.min_ess(),
+            "stages": p.stages,
+            "runs": p.runs,
+        });
+    }
+    doc
 }
 
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {

@@ -69,6 +69,16 @@ fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
     let decision = search::decision(&r.decision.unwrap_or_default(), &budget)?;
     let sampling = search::sampling(&r.sampling.unwrap_or_default())?;
     let training = budget::training(&r.training.unwrap_or_default(), base)?;
+    let observations = observations::observations(
+        &r.observations.unwrap_or_default(),
+        base,
+        law.shape.time_term,
+    )?;
+    if let Some(o) = &observations {
+        if o.level_free {
+            law.free_level()?;
+        }
+    }
     if sampling.method == Method::Sobol && law.mixture.len() > 1 {
         return Err(Error::input(
             "sampling.method",
@@ -85,6 +95,7 @@ fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
         decision,
         sampling,
         training,
+        observations,
     };
     check_feasible_exists(&scenario)?;
     check_size(&scenario)?;

@@ -11,6 +11,7 @@ mod domain;
 mod files;
 mod law;
 mod load;
+mod observations;
 mod overrides;
 mod raw;
 mod search;
@@ -23,6 +24,7 @@ pub use files::{
 };
 pub use law::MAX_MIXTURE;
 pub use load::{from_path, from_str, MAX_CONFIGS, MAX_EVALUATIONS};
+pub use observations::{Live, Measured, Observations, ObservedRun};
 pub use overrides::apply_set;
 pub use search::{MAX_AXIS_POINTS, MAX_DRAWS};
 
@@ -44,6 +46,9 @@ pub struct Scenario {
     pub decision: Decision,
     pub sampling: Sampling,
     pub training: Training,
+    /// `[observations]`: what has been measured; the draws are conditioned on it (None: the
+    /// prior is the answer).
+    pub observations: Option<Observations>,
 }
 
 /// The learning-rate schedule (docs/MODEL.md §2).

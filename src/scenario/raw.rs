@@ -329,6 +329,7 @@ pub struct RawScenario {
     pub decision: Option<RawDecision>,
     pub sampling: Option<RawSampling>,
     pub training: Option<RawTraining>,
+    pub observations: Option<super::observations::RawObservations>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -638,7 +639,7 @@ mod tests {
         );
         assert_eq!(
             refuse("[budjet]\nhours = 1"),
-            "budjet: unknown key; did you mean `budget`? allowed here: name, description, budget, data, law, search, decision, sampling, training"
+            "budjet: unknown key; did you mean `budget`? allowed here: name, description, budget, data, law, search, decision, sampling, training, observations"
         );
         assert_eq!(
             refuse("[budget]\nmfu = { uniform = [0.6, 0.5] }"),

@@ -1,0 +1,181 @@
+//! Conditioning the draws on what was measured (docs/MODEL.md §8): the stage between sampling
+//! and the backends when a scenario has `[observations]`.
+//!
+//! `likelihood` is the observation model (the loss-curve model of `crate::curve`, a per-run
+//! discrepancy, noise; measured MFU and goodput), `latent` maps every continuous input to a
+//! standard normal so that moves need no density, `smc` tempers the prior draws into posterior
+//! draws. What comes out is a sample of equally weighted draws in random order, as many as went
+//! in, so every later stage (backends, aggregation, exports) describes the posterior with no
+//! second path.
+
+pub mod latent;
+pub mod likelihood;
+pub mod smc;
+
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::sampling::{stream, Draw};
+use crate::scenario::Scenario;
+use latent::Layout;
+use likelihood::Model;
+use smc::{Particle, Stage};
+
+/// Per observed run: what the model predicts for the loss at its planned end, before and after
+/// conditioning (observed.csv, docs/OUTPUTS.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct ObservedRun {
+    pub run: String,
+    pub params: f64,
+    pub planned_tokens: f64,
+    /// Rows in the file, and rows the likelihood used (thinned, past `observations.first`).
+    pub rows: usize,
+    pub rows_used: usize,
+    pub last_tokens: f64,
+    pub last_loss: f64,
+    /// σ of one loss, nats, and whether it was estimated from the run's scatter.
+    pub noise: f64,
+    pub noise_estimated: bool,
+    pub prior_mean: f64,
+    pub prior_p05: f64,
+    pub prior_p95: f64,
+    pub mean: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+    /// The smallest effective sample size of the tempering steps.
+    pub ess: f64,
+}
+
+/// The conditioned sample and how it was reached.
+#[derive(Debug, Clone)]
+pub struct Posterior {
+    pub draws: Vec<Draw>,
+    /// Each draw's anneal level g of the curve model (nats at 10⁸ parameters).
+    pub gaps: Vec<f64>,
+    pub stages: Vec<Stage>,
+    pub runs: Vec<ObservedRun>,
+}
+
+impl Posterior {
+    /// The smallest effective sample size of the tempering steps (the number of draws when no
+    /// step was needed).
+    pub fn min_ess(&self) -> f64 {
+        self.stages
+            .iter()
+            .map(|s| s.ess)
+            .fold(self.draws.len() as f64, f64::min)
+    }
+}
+
+/// The prior particles: each prior draw with an anneal level g from its own stream, and the
+/// free latent slots from theirs.
+fn particles(s: &Scenario, prior: Vec<Draw>, layout: &Layout, model: &Model) -> Vec<Particle> {
+    let seed = s.sampling.seed;
+    let (kg, kf) = (
+        stream::key(seed, "observations.gap"),
+        stream::key(seed, "observations.free"),
+    );
+    let gap = latent::gap_prior();
+    prior
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, draw)| {
+            let zg: f64 = StandardNormal.sample(&mut stream::stream(&kg, i as u64));
+            let g = gap.quantile(statrs_cdf(zg));
+            let mut rf = stream::stream(&kf, i as u64);
+            let free: Vec<f64> = (0..layout.dim())
+                .map(|_| StandardNormal.sample(&mut rf))
+                .collect();
+            let z = layout.latents(&draw, g, &free);
+            let ll = model.log_likelihood(&draw, g);
+            Particle { draw, g, z, ll }
+        })
+        .collect()
+}
+
+fn statrs_cdf(z: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal};
+    Normal::new(0.0, 1.0).expect("standard normal").cdf(z)
+}
+
+/// The loss each particle predicts at a run's planned end: the curve model, the run's offset
+/// given its rows, and one loss's noise (what a logged loss there would read).
+fn predict(run: &likelihood::RunModel, model: &Model, ps: &[Particle], key: &[u8; 32]) -> Vec<f64> {
+    ps.par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let shape = model.shape(&p.draw);
+            let (m, sd) = run.offset(shape, &p.draw, p.g);
+            let mut rng = stream::stream(key, i as u64);
+            let (a, b): (f64, f64) = (
+                StandardNormal.sample(&mut rng),
+                StandardNormal.sample(&mut rng),
+            );
+            run.expected(shape, &p.draw, p.g, &run.end) + m + sd * a + run.noise * b
+        })
+        .collect()
+}
+
+fn band(mut v: Vec<f64>) -> (f64, f64, f64, f64) {
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    let q = |v: &mut [f64], p| crate::stats::quantile(v, p);
+    (mean, q(&mut v, 0.05), q(&mut v, 0.5), q(&mut v, 0.95))
+}
+
+/// Condition `prior` (the scenario's draws) on the scenario's observations. Deterministic in
+/// the scenario's seed, whatever the thread count.
+pub fn condition(s: &Scenario, prior: Vec<Draw>) -> Result<Posterior> {
+    let o = s
+        .observations
+        .as_ref()
+        .expect("condition is called for scenarios with observations");
+    let model = Model::new(s, o);
+    let layout = Layout::new(s, model.has_losses());
+    let seed = s.sampling.seed;
+    let start = particles(s, prior, &layout, &model);
+    let prior_key = stream::key(seed, "observations.predict.prior");
+    let prior_bands: Vec<_> = model
+        .runs
+        .iter()
+        .map(|r| band(predict(r, &model, &start, &prior_key)))
+        .collect();
+    let (ps, stages) = smc::run(start, &layout, &model, seed)?;
+    let key = stream::key(seed, "observations.predict");
+    let min_ess = stages.iter().map(|s| s.ess).fold(ps.len() as f64, f64::min);
+    let runs = model
+        .runs
+        .iter()
+        .zip(prior_bands)
+        .map(|(r, prior)| {
+            let (mean, p05, p50, p95) = band(predict(r, &model, &ps, &key));
+            ObservedRun {
+                run: r.name.clone(),
+                params: r.params,
+                planned_tokens: r.end.tokens,
+                rows: r.rows,
+                rows_used: r.points.len(),
+                last_tokens: r.last.0,
+                last_loss: r.last.1,
+                noise: r.noise,
+                noise_estimated: r.noise_estimated,
+                prior_mean: prior.0,
+                prior_p05: prior.1,
+                prior_p95: prior.3,
+                mean,
+                p05,
+                p50,
+                p95,
+                ess: min_ess,
+            }
+        })
+        .collect();
+    Ok(Posterior {
+        gaps: ps.iter().map(|p| p.g).collect(),
+        draws: ps.into_iter().map(|p| p.draw).collect(),
+        stages,
+        runs,
+    })
+}
