@@ -95,6 +95,10 @@ pub struct Layout {
     scalars: Vec<(Scalar, Dist)>,
     /// `Training::anneal(1)`: the draw's anneal per unit of `training.anneal_gain`.
     anneal_scale: f64,
+    /// Per latent: whether the likelihood depends on it. The others are drawn afresh from
+    /// their N(0, 1) prior in a move (exact, always accepted), so the random walk runs only in
+    /// the dimensions the data inform.
+    informed: Vec<bool>,
     budget: crate::scenario::Budget,
 }
 
@@ -108,7 +112,10 @@ pub fn gap_prior() -> Dist {
 }
 
 impl Layout {
-    pub fn new(s: &Scenario, with_gap: bool) -> Layout {
+    /// `losses`: loss rows inform the law, the anneal level g and limited data; `mfu`,
+    /// `goodput`: those inputs are measured.
+    pub fn new(s: &Scenario, losses: bool, mfu: bool, goodput: bool) -> Layout {
+        let with_gap = losses;
         let members = s.law.mixture.len().max(1);
         let groups: Vec<Option<Group>> = (0..members)
             .map(|m| {
@@ -169,10 +176,20 @@ impl Layout {
         if with_gap {
             scalars.push((Scalar::Gap, gap_prior()));
         }
+        let informed = (0..groups_dim)
+            .map(|_| losses)
+            .chain(scalars.iter().map(|(which, _)| match which {
+                Scalar::Coefficient(_) | Scalar::Unique | Scalar::Gap => losses,
+                Scalar::Mfu => mfu,
+                Scalar::Goodput => goodput,
+                Scalar::Anneal => false,
+            }))
+            .collect();
         Layout {
             groups,
             groups_dim,
             scalars,
+            informed,
             anneal_scale: s.training.anneal(1.0),
             budget: s.budget.clone(),
         }
@@ -181,6 +198,16 @@ impl Layout {
     /// Number of latent dimensions.
     pub fn dim(&self) -> usize {
         self.groups_dim + self.scalars.len()
+    }
+
+    /// The latent dimensions the likelihood depends on.
+    pub fn informed(&self) -> Vec<usize> {
+        (0..self.dim()).filter(|&k| self.informed[k]).collect()
+    }
+
+    /// The latent dimensions it does not depend on.
+    pub fn uninformed(&self) -> Vec<usize> {
+        (0..self.dim()).filter(|&k| !self.informed[k]).collect()
     }
 
     /// The latents of a prior draw and its anneal level g. The free slots of a member with

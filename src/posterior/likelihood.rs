@@ -15,7 +15,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::curve::{self, Point};
-use crate::law::{self, LawShape};
+use crate::law::{self, Form, LawShape};
 use crate::sampling::Draw;
 use crate::scenario::{Observations, Scenario};
 
@@ -45,6 +45,8 @@ pub struct RunModel {
     pub points: Vec<Point>,
     pub y: Vec<f64>,
     u: Vec<f64>,
+    /// ln x of each point (the additive law's fast path).
+    ln_x: Vec<f64>,
     /// The run's planned end.
     pub end: Point,
     /// σ, and whether it was estimated from the run's scatter.
@@ -154,6 +156,7 @@ impl RunModel {
             name: run.name.clone(),
             params: run.params,
             y: used.iter().map(|r| r.1).collect(),
+            ln_x: points.iter().map(|p| p.x.ln()).collect(),
             points,
             u,
             end,
@@ -177,11 +180,26 @@ impl RunModel {
     fn residuals(&self, shape: LawShape, d: &Draw, g: f64) -> (f64, [f64; 2]) {
         let mut ee = 0.0;
         let mut ue = [0.0; 2];
-        for ((p, y), u) in self.points.iter().zip(&self.y).zip(&self.u) {
-            let e = y - self.expected(shape, d, g, p);
+        let mut add = |e: f64, u: f64| {
             ee += e * e;
             ue[0] += e;
             ue[1] += u * e;
+        };
+        // The additive law with unlimited data (no repetition, no time term) costs one exp per
+        // row: E + A·N^−α and the gap are the run's, B·x^−β = B·exp(−β ln x). Every other law
+        // goes through the reference formula.
+        if shape.form == Form::Additive && !shape.time_term && !d.unique_tokens.is_finite() {
+            let k = &d.coeffs;
+            let level = k.e + k.a * shape.law_params(self.params).powf(-k.alpha);
+            let gap = curve::gap(g, self.params);
+            for i in 0..self.points.len() {
+                let pred = level + k.b * (-k.beta * self.ln_x[i]).exp() + gap * self.points[i].r;
+                add(self.y[i] - pred, self.u[i]);
+            }
+        } else {
+            for ((p, y), u) in self.points.iter().zip(&self.y).zip(&self.u) {
+                add(y - self.expected(shape, d, g, p), *u);
+            }
         }
         (ee, ue)
     }
@@ -336,6 +354,7 @@ mod tests {
             points: vec![],
             y: vec![],
             u: u.clone(),
+            ln_x: vec![],
             end: Point {
                 tokens: 1.0,
                 x: 1.0,
@@ -366,6 +385,72 @@ mod tests {
             (woodbury - dense).abs() < 1e-9 * dense.abs(),
             "{woodbury} vs {dense}"
         );
+    }
+
+    /// The one-exp fast path of the additive law against the reference formula, row by row.
+    #[test]
+    fn the_fast_residuals_are_the_reference_formulas() {
+        let schedule = curve::Schedule {
+            shape: curve::Shape::Cosine { final_lr: 0.1 },
+            planned: 2e10,
+            warmup: 2e8,
+            batch_tokens: Some(5e5),
+        };
+        let run = crate::scenario::ObservedRun {
+            name: "r".into(),
+            params: 3e8,
+            schedule,
+            rows: (1..=40)
+                .map(|i| (5e8 * i as f64, 3.0 - 0.01 * i as f64))
+                .collect(),
+        };
+        let o = Observations {
+            source: String::new(),
+            runs: vec![run.clone()],
+            noise: Some(0.01),
+            discrepancy: 0.01,
+            discrepancy_slope: 0.01,
+            first: 0.1,
+            level_free: false,
+            mfu: None,
+            goodput: None,
+            live: None,
+        };
+        let m = RunModel::new(&run, &o);
+        let shape = LawShape {
+            form: Form::Additive,
+            effective_params: false,
+            time_term: false,
+            embedding: None,
+        };
+        let mut d = Draw {
+            coeffs: crate::law::Coeffs::test_fixture(),
+            mfu: 0.4,
+            goodput: 0.9,
+            unique_tokens: f64::INFINITY,
+            throughput: 1.0,
+            anneal: 0.0,
+            member: 0,
+        };
+        let (ee, ue) = m.residuals(shape, &d, 0.12);
+        let mut reference = (0.0, [0.0; 2]);
+        for ((p, y), u) in m.points.iter().zip(&m.y).zip(&m.u) {
+            let e = y - m.expected(shape, &d, 0.12, p);
+            reference.0 += e * e;
+            reference.1[0] += e;
+            reference.1[1] += u * e;
+        }
+        assert!(
+            (ee - reference.0).abs() < 1e-12 * reference.0,
+            "{ee} {}",
+            reference.0
+        );
+        assert!((ue[0] - reference.1[0]).abs() < 1e-10);
+        assert!((ue[1] - reference.1[1]).abs() < 1e-10);
+        // Limited data takes the reference path: the same value when the limit is far away.
+        d.unique_tokens = 1e30;
+        let (ee2, _) = m.residuals(shape, &d, 0.12);
+        assert!((ee2 - ee).abs() < 1e-9 * ee);
     }
 
     #[test]

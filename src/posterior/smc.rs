@@ -93,19 +93,21 @@ fn systematic(w: &[f64], u: f64) -> Vec<usize> {
     out
 }
 
-/// Lower Cholesky factor of the particles' latent covariance times 2.38²/d (a diagonal one
-/// when the covariance is singular, e.g. every particle a copy of one).
-fn proposal(ps: &[Particle], dim: usize) -> Vec<Vec<f64>> {
+/// Lower Cholesky factor of the particles' covariance over the latents `dims`, times 2.38²/d
+/// (a diagonal one when the covariance is singular, e.g. every particle a copy of one).
+fn proposal(ps: &[Particle], dims: &[usize]) -> Vec<Vec<f64>> {
     let n = ps.len() as f64;
-    let mean: Vec<f64> = (0..dim)
-        .map(|k| ps.iter().map(|p| p.z[k]).sum::<f64>() / n)
+    let dim = dims.len();
+    let mean: Vec<f64> = dims
+        .iter()
+        .map(|&k| ps.iter().map(|p| p.z[k]).sum::<f64>() / n)
         .collect();
     let mut cov = vec![vec![0.0; dim]; dim];
     for p in ps {
         for a in 0..dim {
-            let da = p.z[a] - mean[a];
+            let da = p.z[dims[a]] - mean[a];
             for b in 0..=a {
-                cov[a][b] += da * (p.z[b] - mean[b]);
+                cov[a][b] += da * (p.z[dims[b]] - mean[b]);
             }
         }
     }
@@ -132,25 +134,27 @@ fn proposal(ps: &[Particle], dim: usize) -> Vec<Vec<f64>> {
     )
 }
 
-/// One Metropolis step of every particle at tempering exponent φ; returns the acceptance rate.
+/// One Metropolis step of every particle at tempering exponent φ in the latents `dims`;
+/// returns the acceptance rate.
 fn move_all(
     ps: &mut [Particle],
     layout: &Layout,
     model: &Model,
-    chol: &[Vec<f64>],
+    (dims, chol): (&[usize], &[Vec<f64>]),
     phi: f64,
     key: &[u8; 32],
 ) -> f64 {
-    let dim = layout.dim();
+    let dim = dims.len();
     let accepted: usize = ps
         .par_iter_mut()
         .enumerate()
         .map(|(i, p)| {
             let mut rng = stream::stream(key, i as u64);
             let xi: Vec<f64> = (0..dim).map(|_| StandardNormal.sample(&mut rng)).collect();
-            let z: Vec<f64> = (0..dim)
-                .map(|a| p.z[a] + (0..=a).map(|b| chol[a][b] * xi[b]).sum::<f64>())
-                .collect();
+            let mut z = p.z.clone();
+            for a in 0..dim {
+                z[dims[a]] += (0..=a).map(|b| chol[a][b] * xi[b]).sum::<f64>();
+            }
             let (draw, g) = layout.draw(&p.draw, p.g, &z);
             let ll = model.log_likelihood(&draw, g);
             let prior = |z: &[f64]| -0.5 * z.iter().map(|x| x * x).sum::<f64>();
@@ -165,6 +169,24 @@ fn move_all(
         })
         .sum();
     accepted as f64 / ps.len() as f64
+}
+
+/// Draw the latents the likelihood does not depend on afresh from their N(0, 1) prior: an exact
+/// Gibbs step of the tempered target, which needs no acceptance.
+fn refresh(ps: &mut [Particle], layout: &Layout, key: &[u8; 32]) {
+    let dims = layout.uninformed();
+    if dims.is_empty() {
+        return;
+    }
+    ps.par_iter_mut().enumerate().for_each(|(i, p)| {
+        let mut rng = stream::stream(key, i as u64);
+        for &k in &dims {
+            p.z[k] = StandardNormal.sample(&mut rng);
+        }
+        let (draw, g) = layout.draw(&p.draw, p.g, &p.z);
+        p.draw = draw;
+        p.g = g;
+    });
 }
 
 /// Temper `ps` from the prior to the posterior. `seed` keys every random number.
@@ -214,27 +236,45 @@ pub fn run(
         let u: f64 = stream::stream(&stream::key(seed, "observations.resample"), k as u64).random();
         let picks = systematic(&w, u);
         ps = picks.into_iter().map(|i| ps[i].clone()).collect();
-        // Move: one step to measure acceptance, then enough for a 0.99 chance of a move.
-        let chol = proposal(&ps, layout.dim());
+        // Move: the latents the data inform by random-walk Metropolis (one step to measure
+        // acceptance, then enough for a particle to have moved with probability 0.9, 0.99 at the
+        // last step), the others drawn afresh from their prior.
+        let informed = layout.informed();
+        let chol = proposal(&ps, &informed);
         let key = |m: usize| stream::key(seed, &format!("observations.move.{k}.{m}"));
-        let first = move_all(&mut ps, layout, model, &chol, phi, &key(0));
-        let wanted = if first >= 1.0 {
-            MIN_MOVES
-        } else if first <= 0.0 {
-            MAX_MOVES
+        let (first, wanted) = if informed.is_empty() {
+            (1.0, 0)
         } else {
-            ((0.01_f64).ln() / (1.0 - first).ln()).ceil() as usize
-        }
-        .clamp(MIN_MOVES, MAX_MOVES);
+            let first = move_all(&mut ps, layout, model, (&informed, &chol), phi, &key(0));
+            let miss: f64 = if phi >= 1.0 { 0.01 } else { 0.1 };
+            let wanted = if first >= 1.0 {
+                MIN_MOVES
+            } else if first <= 0.0 {
+                MAX_MOVES
+            } else {
+                (miss.ln() / (1.0 - first).ln()).ceil() as usize
+            }
+            .clamp(MIN_MOVES, MAX_MOVES);
+            (first, wanted)
+        };
         let mut acc = first;
         for m in 1..wanted {
-            acc += move_all(&mut ps, layout, model, &chol, phi, &key(m));
+            acc += move_all(&mut ps, layout, model, (&informed, &chol), phi, &key(m));
         }
+        refresh(
+            &mut ps,
+            layout,
+            &stream::key(seed, &format!("observations.refresh.{k}")),
+        );
         stages.push(Stage {
             phi,
             ess: step_ess,
             moves: wanted,
-            acceptance: acc / wanted as f64,
+            acceptance: if wanted == 0 {
+                1.0
+            } else {
+                acc / wanted as f64
+            },
         });
     }
     // Resampled particles come in ancestor order: shuffle, so that any prefix or subset is an
