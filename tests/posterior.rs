@@ -120,12 +120,12 @@ fn values(d: &Draw) -> [f64; 6] {
 const NAMES: [&str; 6] = ["E", "A", "B", "alpha", "beta", "mfu"];
 
 /// Talts et al. 2018, Algorithm 1: θ̃ ~ prior, ỹ ~ p(y | θ̃), {θ_l} ~ p(θ | ỹ); the rank of θ̃
-/// among L posterior draws is uniform on 0..=L when the posterior is right. 300 truths, L = 99
+/// among L posterior draws is uniform on 0..=L when the posterior is right. 600 truths, L = 99
 /// (every tenth of 990 shuffled particles, to thin their dependence), 20 bins of 5 ranks:
 /// χ² with 19 degrees of freedom, p > 0.01 for E, A, B, α, β and MFU.
 #[test]
 fn simulation_based_calibration_ranks_are_uniform() {
-    const TRUTHS: u64 = 300;
+    let truths_n: u64 = 600;
     const PARTICLES: usize = 990;
     const L: usize = 99;
     const BINS: usize = 20;
@@ -136,7 +136,7 @@ fn simulation_based_calibration_ranks_are_uniform() {
         &scenario_text(999_999, 1, ""),
         "run,params,tokens,loss\npilot,1e8,1e9,3\nlive,4e8,1e9,3\n",
     );
-    let truths = sampling::draws(&truth_scenario, 0..TRUTHS as usize).unwrap();
+    let truths = sampling::draws(&truth_scenario, 0..truths_n as usize).unwrap();
     let gap_prior = posterior::latent::gap_prior();
     let mut counts = [[0usize; BINS]; 6];
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2018);
@@ -160,7 +160,7 @@ fn simulation_based_calibration_ranks_are_uniform() {
             counts[k][rank * BINS / (L + 1)] += 1;
         }
     }
-    let expected = TRUTHS as f64 / BINS as f64;
+    let expected = truths_n as f64 / BINS as f64;
     let chi = ChiSquared::new((BINS - 1) as f64).unwrap();
     for k in 0..6 {
         let x2: f64 = counts[k]
@@ -183,7 +183,7 @@ fn simulation_based_calibration_ranks_are_uniform() {
 
 /// A two-dimensional posterior: E ~ N(1.9, 0.2) and the anneal level g ~ lognormal(0.115,
 /// 0.5) (the curve model's prior) are the only uncertain inputs; ten rows of a constant-rate run
-/// (r = 1, x = t/0.55 without warm-up) with iid noise 0.2 (no discrepancy) inform E + c·g about
+/// (r = 1, x = t·(1/0.55)^κ without warm-up) with iid noise 0.2 (no discrepancy) inform E + c·g about
 /// as much as the priors do, so both shape the answer.
 /// The posterior mean and sd of E and g by quadrature on a 1,201 × 1,201 grid, with the
 /// likelihood written out here, against ten independent SMC runs of 2,000 draws: within 3
@@ -234,7 +234,8 @@ tokens = 4e9
     let k = sampling::point_draw(&s0).coeffs;
     let c = (params / 1e8_f64).powf(curve::GAP_SIZE_EXPONENT);
     let mean_at = |e: f64, g: f64, t: f64| {
-        e + k.a * params.powf(-k.alpha) + k.b * (t / 0.55).powf(-k.beta) + g * c
+        let x = t * (1.0 / 0.55_f64).powf(curve::AREA_EXPONENT);
+        e + k.a * params.powf(-k.alpha) + k.b * x.powf(-k.beta) + g * c
     };
     let (e_true, g_true) = (2.05, 0.09);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);

@@ -56,6 +56,11 @@ pub struct RunModel {
     pub rows: usize,
     /// The last observed row (tokens, loss).
     pub last: (f64, f64),
+    /// The sd a random walk in ln x adds to the run's offset between its last used row and its
+    /// planned end (what the rows cannot say about the rest of the curve).
+    walk: f64,
+    /// The sd of the offset when no row is used.
+    tau0: f64,
     /// Columns of U in use (τ > 0), and the precomputed pieces of the marginal density.
     cols: usize,
     /// M⁻¹ with M = σ²T⁻¹ + UᵀU (cols × cols).
@@ -101,7 +106,10 @@ fn thin(rows: &[(f64, f64)], k: usize) -> Vec<(f64, f64)> {
 
 impl RunModel {
     fn new(run: &crate::scenario::ObservedRun, o: &Observations) -> RunModel {
-        let from = o.first * run.schedule.planned;
+        // The first rows follow no scaling law: the warm-up and the transient after it (LEARNING
+        // notes; Choshen et al. 2025 drop early checkpoints). Rows count from `first` of the plan
+        // and from twice the warm-up, whichever is later.
+        let from = (o.first * run.schedule.planned).max(2.0 * run.schedule.warmup);
         let kept: Vec<(f64, f64)> = run.rows.iter().copied().filter(|r| r.0 >= from).collect();
         let (noise, noise_estimated) = match o.noise {
             Some(s) => (s, false),
@@ -152,9 +160,15 @@ impl RunModel {
         // log|Σ| = n log σ² + log|T| + log|M| − cols·log σ².
         let log_det_t: f64 = (0..cols).map(|a| 2.0 * taus[a].max(1e-9).ln()).sum();
         let log_det = (n as f64 - cols as f64) * s2.ln() + log_det_t + log_det_m;
+        let reach = points
+            .last()
+            .map_or_else(|| run.schedule.points(&[from.max(1.0)])[0].x, |p| p.x);
+        let walk = o.discrepancy_walk * (end.x / reach).ln().max(0.0).sqrt();
         RunModel {
             name: run.name.clone(),
             params: run.params,
+            walk,
+            tau0: o.discrepancy,
             y: used.iter().map(|r| r.1).collect(),
             ln_x: points.iter().map(|p| p.x.ln()).collect(),
             points,
@@ -224,15 +238,19 @@ impl RunModel {
         }
     }
 
-    /// The run's offset δ₀ at its planned end given the rows (u = 0 there): its conditional mean
-    /// and sd for this draw.
+    /// The run's offset at its planned end given the rows (u = 0 there): δ₀'s conditional mean
+    /// and sd for this draw, the random walk beyond the last row added to the sd.
     pub fn offset(&self, shape: LawShape, d: &Draw, g: f64) -> (f64, f64) {
-        if self.cols == 0 || self.points.is_empty() {
-            return (0.0, 0.0);
+        if self.points.is_empty() {
+            return (0.0, self.tau0.hypot(self.walk));
+        }
+        if self.cols == 0 {
+            return (0.0, self.walk);
         }
         let (_, ue) = self.residuals(shape, d, g);
         let mean: f64 = (0..self.cols).map(|b| self.m_inv[0][b] * ue[b]).sum();
-        (mean, (self.noise * self.noise * self.m_inv[0][0]).sqrt())
+        let sd = (self.noise * self.noise * self.m_inv[0][0] + self.walk * self.walk).sqrt();
+        (mean, sd)
     }
 }
 
@@ -364,6 +382,8 @@ mod tests {
             noise_estimated: false,
             rows: n,
             last: (1.0, 1.0),
+            walk: 0.0,
+            tau0: t0,
             cols: 2,
             m_inv: minv,
             log_norm: 0.0,
@@ -410,6 +430,7 @@ mod tests {
             noise: Some(0.01),
             discrepancy: 0.01,
             discrepancy_slope: 0.01,
+            discrepancy_walk: 0.01,
             first: 0.1,
             level_free: false,
             mfu: None,

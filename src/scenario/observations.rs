@@ -20,6 +20,7 @@ pub struct RawObservations {
     pub noise: Option<Num>,
     pub discrepancy: Option<Num>,
     pub discrepancy_slope: Option<Num>,
+    pub discrepancy_walk: Option<Num>,
     pub first: Option<Num>,
     pub level: Option<Text>,
     pub mfu: Option<RawMeasured>,
@@ -64,6 +65,9 @@ pub struct Observations {
     pub discrepancy: f64,
     /// The sd of a run's slope from the curve model, nats per e-fold of x.
     pub discrepancy_slope: f64,
+    /// The sd a random walk in ln x adds per √(e-fold) beyond a run's last row, nats: what a
+    /// curve's rows cannot say about the rest of it (predictions only).
+    pub discrepancy_walk: f64,
     /// Rows before this fraction of a run's planned tokens are not used.
     pub first: f64,
     /// `level = "free"`: the law's level (E, A, B) is learned from the runs.
@@ -105,6 +109,11 @@ pub const DISCREPANCY_DEFAULT: f64 = 0.01;
 
 /// Default sd of a run's slope from the curve model per e-fold of x: judgement (MODEL.md §8).
 pub const DISCREPANCY_SLOPE_DEFAULT: f64 = 0.01;
+
+/// Default sd of the random walk beyond a run's last row, nats per √(e-fold of x): judgement,
+/// set so that the 90% bands of the predicted ends of Luo et al.'s curves from 30% of each
+/// cover about 90% of them (docs/MODEL.md §8, tests/curves.rs).
+pub const DISCREPANCY_WALK_DEFAULT: f64 = 0.02;
 
 /// Default share of a run's planned tokens before which rows are not used: Choshen et al.
 /// 2025 drop the earliest checkpoints, which follow no scaling law (warm-up, the first
@@ -485,6 +494,11 @@ pub fn observations(
             "discrepancy_slope",
             r.discrepancy_slope.as_ref(),
             DISCREPANCY_SLOPE_DEFAULT,
+        )?,
+        discrepancy_walk: nonneg(
+            "discrepancy_walk",
+            r.discrepancy_walk.as_ref(),
+            DISCREPANCY_WALK_DEFAULT,
         )?,
         first,
         level_free,
