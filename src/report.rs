@@ -198,6 +198,7 @@ pub fn render(r: &RunResult) -> String {
             parts.join("; ")
         }
     );
+    o.push_str(&observations(r));
     for note in &r.notes {
         let _ = writeln!(o, "note: {note}");
     }
@@ -469,6 +470,63 @@ pub fn render(r: &RunResult) -> String {
 }
 
 /// "445M params · 9.2B tokens" of a plan.
+/// What the draws were conditioned on and what it says of each observed run's end
+/// (docs/MODEL.md §8): empty without `[observations]`.
+fn observations(r: &RunResult) -> String {
+    let (Some(o), Some(p)) = (&r.scenario.observations, &r.posterior) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let rows: usize = p.runs.iter().map(|x| x.rows).sum();
+    let used: usize = p.runs.iter().map(|x| x.rows_used).sum();
+    let mut what = Vec::new();
+    if !p.runs.is_empty() {
+        what.push(format!(
+            "{rows} loss rows of {} run{} ({used} used)",
+            p.runs.len(),
+            if p.runs.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if let Some(m) = o.mfu {
+        what.push(format!("MFU {} ± {}", m.value, m.sd));
+    }
+    if let Some(m) = o.goodput {
+        what.push(format!("goodput {} ± {}", m.value, m.sd));
+    }
+    let _ = writeln!(
+        out,
+        "conditioned on {}: {} tempering step{}, smallest effective sample size {:.0} of {}{}",
+        what.join(", "),
+        p.stages.len(),
+        if p.stages.len() == 1 { "" } else { "s" },
+        p.min_ess(),
+        p.draws.len(),
+        if o.level_free {
+            " (the law's level learned from your runs)"
+        } else {
+            ""
+        }
+    );
+    for x in &p.runs {
+        let _ = writeln!(
+            out,
+            "  {}: {} params, last {:.4} at {} tokens → {:.4} at its planned {} (90% {:.4}–{:.4}; before conditioning {:.4}, {:.4}–{:.4})",
+            x.run,
+            si(x.params),
+            x.last_loss,
+            si(x.last_tokens),
+            x.mean,
+            si(x.planned_tokens),
+            x.p05,
+            x.p95,
+            x.prior_mean,
+            x.prior_p05,
+            x.prior_p95
+        );
+    }
+    out
+}
+
 fn short_plan(r: &Recommendation, hardware: bool) -> String {
     let s = short_plan_at(r.params, r.tokens, r.hours, hardware);
     // Hours only where they matter: the plan's own line shows them.
