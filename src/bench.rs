@@ -124,6 +124,7 @@ pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> 
             notes: Vec::new(),
             precision: None,
             posterior: None,
+            replan: None,
         };
         let bytes = crate::export::configs::serialize(&result)?;
         std::hint::black_box(bytes);

@@ -49,6 +49,8 @@ pub struct RunResult {
     pub precision: Option<Precision>,
     /// The conditioning on `[observations]` (None without them): `draws` are its draws.
     pub posterior: Option<crate::posterior::Posterior>,
+    /// The options of the live run (`observations.live`), scored on the posterior.
+    pub replan: Option<aggregate::replan::Replan>,
 }
 
 /// The outcome of `--precision TOL`.
@@ -281,6 +283,9 @@ fn run_with(
 
     let t2 = Instant::now();
     let summary = aggregate::summarize(&scenario, &grid, &draws, &evaluation, &settings, extras);
+    let replan = posterior
+        .as_ref()
+        .and_then(|p| aggregate::replan::replan(&scenario, p));
     timings.aggregate_s = t2.elapsed().as_secs_f64();
     Ok(RunResult {
         scenario,
@@ -294,6 +299,7 @@ fn run_with(
         notes,
         precision: None,
         posterior,
+        replan,
     })
 }
 

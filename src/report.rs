@@ -199,6 +199,7 @@ pub fn render(r: &RunResult) -> String {
         }
     );
     o.push_str(&observations(r));
+    o.push_str(&live_run(r));
     for note in &r.notes {
         let _ = writeln!(o, "note: {note}");
     }
@@ -524,6 +525,81 @@ fn observations(r: &RunResult) -> String {
             x.prior_p95
         );
     }
+    out
+}
+
+/// The live run's options and what limits it (docs/MODEL.md §8): empty without
+/// `observations.live`.
+fn live_run(r: &RunResult) -> String {
+    let Some(p) = &r.replan else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let best = &p.choices[p.recommended];
+    let name = |c: &crate::aggregate::replan::Choice| c.name.replace('_', " ");
+    let _ = writeln!(
+        out,
+        "the live run ({}: {} params, {} tokens in {}, {} left): {}",
+        p.run,
+        si(p.params),
+        si(p.tokens_so_far),
+        hours(p.hours_so_far),
+        hours(p.hours_left),
+        if p.recommended == 0 {
+            "continue as planned (no option beats it by more than twice its standard error)"
+                .to_string()
+        } else {
+            format!(
+                "{} (saves {} ± {} in expected loss against continuing)",
+                name(best),
+                sig2(best.gain),
+                sig2(best.gain_se)
+            )
+        }
+    );
+    for (i, c) in p.choices.iter().enumerate() {
+        let tokens = if c.tokens_p95 > c.tokens_p05 * 1.001 {
+            format!("{}–{} tokens (5–95%)", si(c.tokens_p05), si(c.tokens_p95))
+        } else {
+            format!("{} tokens", si(c.tokens_p50))
+        };
+        let what = if c.name == "restart" {
+            format!("at {} params until the deadline, {tokens}", si(c.params))
+        } else {
+            format!("to {tokens}")
+        };
+        let _ = writeln!(
+            out,
+            "  {}{:<10} {what}: loss {:.4} (90% {:.4}–{:.4}){}",
+            if i == p.recommended { "→ " } else { "  " },
+            name(c),
+            c.mean,
+            c.p05,
+            c.p95,
+            if i == 0 {
+                String::new()
+            } else {
+                format!(
+                    " · {} {} ± {} against continuing",
+                    if c.gain >= 0.0 { "saves" } else { "costs" },
+                    sig2(c.gain.abs()),
+                    sig2(c.gain_se)
+                )
+            }
+        );
+    }
+    let st = &p.stage;
+    let _ = writeln!(
+        out,
+        "  stage: limited by its {} in {:.0}% of draws (another e-fold of {} lowers the loss more than one of {}); above E: {:.3} from size, {:.3} from tokens, {:.3} of anneal still to take",
+        if st.data_limited >= 0.5 { "tokens" } else { "size" },
+        100.0 * st.data_limited.max(1.0 - st.data_limited),
+        if st.data_limited >= 0.5 { "tokens" } else { "parameters" },
+        if st.data_limited >= 0.5 { "parameters" } else { "tokens" },
+        st.params_term,
+        st.data_term,
+        st.anneal_left
+    );
     out
 }
 

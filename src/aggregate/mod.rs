@@ -8,6 +8,7 @@ pub mod indices;
 pub mod information;
 pub mod lifetime;
 pub mod refine;
+pub mod replan;
 pub mod sensitivity;
 
 use serde::Serialize;

@@ -146,57 +146,114 @@ impl Schedule {
     /// x and r at each of `tokens` (ascending or not): the reference-equivalent tokens and the
     /// share of the reference anneal not yet taken (module docs).
     pub fn points(&self, tokens: &[f64]) -> Vec<Point> {
-        let end = tokens.iter().copied().fold(self.planned, f64::max);
-        let h = end / STEPS as f64;
-        let lag = self.batch_tokens.map(|b| b * LAG_STEPS);
-        // Running area and lagged drop on a uniform grid, then read off by interpolation.
-        let mut area = vec![0.0; STEPS + 1];
-        let mut drop = vec![0.0; STEPS + 1];
-        let mut prev = self.lr(0.0);
-        // No drop at the start: a run begins at 0 (warm-up) or at its peak.
-        let mut m = 0.0;
-        for i in 1..=STEPS {
-            let t = i as f64 * h;
-            let lr = self.lr(t);
-            area[i] = area[i - 1] + 0.5 * h * (prev + lr);
-            // The drop counts from the peak; warm-up is not a drop.
-            let d = if t <= self.warmup { 0.0 } else { 1.0 - lr };
-            m = match lag {
-                Some(w) => {
-                    let a = (-h / w).exp();
-                    a * m + (1.0 - a) * d
-                }
-                None => d,
-            };
-            drop[i] = m;
-            prev = lr;
-        }
-        let at = |v: &[f64], t: f64| {
-            let u = (t / h).clamp(0.0, STEPS as f64);
-            let i = (u.floor() as usize).min(STEPS - 1);
-            let frac = u - i as f64;
-            v[i] + (v[i + 1] - v[i]) * frac
-        };
-        let w = self.warmup;
-        tokens
-            .iter()
-            .map(|&t| {
-                let s1 = at(&area, t);
-                let x = if t <= w {
-                    // Still warming up: no schedule differs yet.
-                    t.max(f64::MIN_POSITIVE)
-                } else {
-                    let area = w + (s1 - 0.5 * w) / REFERENCE_MEAN_LR;
-                    t * (area / t).powf(AREA_EXPONENT)
-                };
-                Point {
-                    tokens: t,
-                    x,
-                    r: 1.0 - at(&drop, t) / (1.0 - REFERENCE_FINAL_LR),
-                }
-            })
-            .collect()
+        points_with(&|t| self.lr(t), self, tokens)
     }
+
+    /// This schedule up to `at` tokens, then `then` (a re-plan of the rest of the run).
+    pub fn switched(self, at: f64, then: Switch) -> Switched {
+        Switched {
+            base: self,
+            at,
+            then,
+        }
+    }
+}
+
+/// What a re-planned run does from its switch on: hold the rate it had, then decay linearly to
+/// `final_lr` of the peak over `decay_tokens` ending at `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Switch {
+    pub end: f64,
+    pub decay_tokens: f64,
+    pub final_lr: f64,
+}
+
+/// A schedule followed up to a switch and re-planned after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Switched {
+    base: Schedule,
+    at: f64,
+    then: Switch,
+}
+
+impl Switched {
+    pub fn lr(&self, t: f64) -> f64 {
+        if t <= self.at {
+            return self.base.lr(t);
+        }
+        let held = self.base.lr(self.at);
+        let start = (self.then.end - self.then.decay_tokens).max(self.at);
+        if t <= start {
+            held
+        } else {
+            let f = ((t - start) / (self.then.end - start)).clamp(0.0, 1.0);
+            let fin = self.then.final_lr.min(held);
+            held - (held - fin) * f
+        }
+    }
+
+    pub fn points(&self, tokens: &[f64]) -> Vec<Point> {
+        let base = Schedule {
+            planned: self.then.end.max(self.at),
+            ..self.base
+        };
+        points_with(&|t| self.lr(t), &base, tokens)
+    }
+}
+
+/// x and r at `tokens` for the rate `lr`, with `s`'s warm-up, lag and planned length (the grid's
+/// extent): the area and the lagged drop are integrated on a uniform grid and read off by
+/// interpolation.
+fn points_with(lr_at: &dyn Fn(f64) -> f64, s: &Schedule, tokens: &[f64]) -> Vec<Point> {
+    let end = tokens.iter().copied().fold(s.planned, f64::max);
+    let h = end / STEPS as f64;
+    let lag = s.batch_tokens.map(|b| b * LAG_STEPS);
+    let mut area = vec![0.0; STEPS + 1];
+    let mut drop = vec![0.0; STEPS + 1];
+    let mut prev = lr_at(0.0);
+    // No drop at the start: a run begins at 0 (warm-up) or at its peak.
+    let mut m = 0.0;
+    for i in 1..=STEPS {
+        let t = i as f64 * h;
+        let lr = lr_at(t);
+        area[i] = area[i - 1] + 0.5 * h * (prev + lr);
+        // The drop counts from the peak; warm-up is not a drop.
+        let d = if t <= s.warmup { 0.0 } else { 1.0 - lr };
+        m = match lag {
+            Some(w) => {
+                let a = (-h / w).exp();
+                a * m + (1.0 - a) * d
+            }
+            None => d,
+        };
+        drop[i] = m;
+        prev = lr;
+    }
+    let at = |v: &[f64], t: f64| {
+        let u = (t / h).clamp(0.0, STEPS as f64);
+        let i = (u.floor() as usize).min(STEPS - 1);
+        let frac = u - i as f64;
+        v[i] + (v[i + 1] - v[i]) * frac
+    };
+    let w = s.warmup;
+    tokens
+        .iter()
+        .map(|&t| {
+            let s1 = at(&area, t);
+            let x = if t <= w {
+                // Still warming up: no schedule differs yet.
+                t.max(f64::MIN_POSITIVE)
+            } else {
+                let area = w + (s1 - 0.5 * w) / REFERENCE_MEAN_LR;
+                t * (area / t).powf(AREA_EXPONENT)
+            };
+            Point {
+                tokens: t,
+                x,
+                r: 1.0 - at(&drop, t) / (1.0 - REFERENCE_FINAL_LR),
+            }
+        })
+        .collect()
 }
 
 /// One observed row's place in its run's schedule.

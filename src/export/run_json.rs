@@ -46,6 +46,9 @@ pub fn document(r: &RunResult) -> serde_json::Value {
             "runs": p.runs,
         });
     }
+    if let Some(r) = &r.replan {
+        doc["replan"] = json!(r);
+    }
     doc
 }
 

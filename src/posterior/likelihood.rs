@@ -9,7 +9,8 @@
 //! discrepancy does not shrink with the number of rows, so a long curve cannot make the
 //! posterior overconfident about what the curve model gets wrong.
 //!
-//! Measured MFU and goodput are y ~ N(x, sd²).
+//! Measured MFU and goodput are y ~ N(x, sd²). A live run's tokens and hours so far give its
+//! throughput, y = tokens · FLOPs per token / seconds ~ N(X, (0.02·y)²) ([`LIVE_THROUGHPUT_SD`]).
 
 // Small dense matrices read best with their indices (a, b as in the formulas).
 #![allow(clippy::needless_range_loop)]
@@ -32,6 +33,11 @@ pub const NOISE_FALLBACK: f64 = 0.01;
 /// The least noise an estimate may give: a logged loss is often an average over steps and
 /// looks smoother than a single evaluation is (judgement, docs/MODEL.md §8).
 pub const NOISE_FLOOR: f64 = 0.002;
+
+/// The relative sd of the live run's throughput so far as a measure of the draw's throughput X
+/// (MFU × goodput × peak): judgement, docs/MODEL.md §8 (throughput drifts by a few percent over
+/// a run: restarts, data-loader stalls).
+pub const LIVE_THROUGHPUT_SD: f64 = 0.02;
 
 /// Fewest rows past `first` to estimate a run's noise from.
 pub const MIN_ROWS_FOR_NOISE: usize = 8;
@@ -260,6 +266,8 @@ pub struct Model {
     pub runs: Vec<RunModel>,
     mfu: Option<crate::scenario::Measured>,
     goodput: Option<crate::scenario::Measured>,
+    /// The live run's throughput so far, FLOP/s, and its sd.
+    throughput: Option<(f64, f64)>,
     shapes: Vec<LawShape>,
 }
 
@@ -274,6 +282,17 @@ impl Model {
             runs: o.runs.iter().map(|r| RunModel::new(r, o)).collect(),
             mfu: o.mfu,
             goodput: o.goodput,
+            throughput: o.live.and_then(|live| {
+                let run = &o.runs[live.run];
+                let tokens = run.rows.last()?.0;
+                let fpt = law::flops_per_token(
+                    s.budget.flops_per_param_token,
+                    s.budget.attention,
+                    run.params,
+                );
+                let x = tokens * fpt / (3600.0 * live.hours);
+                Some((x, LIVE_THROUGHPUT_SD * x))
+            }),
             shapes: (0..s.law.mixture.len().max(1))
                 .map(|m| s.law.member(m).shape)
                 .collect(),
@@ -303,6 +322,9 @@ impl Model {
         }
         if let Some(m) = self.goodput {
             ll += normal_log_density(m.value, d.goodput, m.sd);
+        }
+        if let Some((x, sd)) = self.throughput {
+            ll += normal_log_density(x, d.throughput, sd);
         }
         if ll.is_nan() {
             f64::NEG_INFINITY

@@ -133,7 +133,13 @@ pub fn condition(s: &Scenario, prior: Vec<Draw>) -> Result<Posterior> {
         .as_ref()
         .expect("condition is called for scenarios with observations");
     let model = Model::new(s, o);
-    let layout = Layout::new(s, model.has_losses(), o.mfu.is_some(), o.goodput.is_some());
+    let live = o.live.is_some();
+    let layout = Layout::new(
+        s,
+        model.has_losses(),
+        o.mfu.is_some() || live,
+        o.goodput.is_some() || live,
+    );
     let seed = s.sampling.seed;
     let start = particles(s, prior, &layout, &model);
     let prior_key = stream::key(seed, "observations.predict.prior");

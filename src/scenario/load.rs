@@ -78,6 +78,17 @@ fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
         if o.level_free {
             law.free_level()?;
         }
+        if let Some(live) = o.live {
+            if live.hours >= budget.hours {
+                return Err(Error::input(
+                    "observations.live_hours",
+                    format!(
+                        "{} is not allowed; the hours the live run has trained, < budget.hours ({})",
+                        live.hours, budget.hours
+                    ),
+                ));
+            }
+        }
     }
     if sampling.method == Method::Sobol && law.mixture.len() > 1 {
         return Err(Error::input(
