@@ -79,6 +79,24 @@ fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
             law.free_level()?;
         }
         if let Some(live) = o.live {
+            let run = &o.runs[live.run];
+            let tokens = run.rows.last().map_or(0.0, |r| r.0);
+            let flops = tokens
+                * crate::law::flops_per_token(
+                    budget.flops_per_param_token,
+                    budget.attention,
+                    run.params,
+                );
+            let share = flops / (3600.0 * live.hours) / budget.throughput(1.0, 1.0);
+            if matches!(budget.capacity, Capacity::Hardware { .. }) && share > 1.0 {
+                return Err(Error::input(
+                    "observations.live_hours",
+                    format!(
+                        "{} h for {tokens:.3e} tokens of run {:?} ({:.3e} params) needs MFU × goodput = {share:.2} of the budget's hardware; check the hours, the rows' tokens or [budget]",
+                        live.hours, run.name, run.params
+                    ),
+                ));
+            }
             if live.hours >= budget.hours {
                 return Err(Error::input(
                     "observations.live_hours",
