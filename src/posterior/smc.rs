@@ -46,6 +46,11 @@ pub struct Stage {
 /// the advice to loosen the noise (docs/MODEL.md §8).
 pub const MAX_STAGES: usize = 200;
 
+/// The acceptance rate the proposal's scale is tuned towards (Roberts, Gelman & Gilks 1997's
+/// 0.234 for random-walk Metropolis in many dimensions), and the smallest scale factor.
+const TARGET_ACCEPTANCE: f64 = 0.234;
+const MIN_FACTOR: f64 = 1e-4;
+
 /// Fewest and most Metropolis steps after each resampling: enough that a particle has moved
 /// with probability 0.99 at the measured acceptance rate, within these bounds (judgement).
 pub const MIN_MOVES: usize = 3;
@@ -95,7 +100,7 @@ fn systematic(w: &[f64], u: f64) -> Vec<usize> {
 
 /// Lower Cholesky factor of the particles' covariance over the latents `dims`, times 2.38²/d
 /// (a diagonal one when the covariance is singular, e.g. every particle a copy of one).
-fn proposal(ps: &[Particle], dims: &[usize]) -> Vec<Vec<f64>> {
+fn proposal(ps: &[Particle], dims: &[usize], factor: f64) -> Vec<Vec<f64>> {
     let n = ps.len() as f64;
     let dim = dims.len();
     let mean: Vec<f64> = dims
@@ -111,7 +116,7 @@ fn proposal(ps: &[Particle], dims: &[usize]) -> Vec<Vec<f64>> {
             }
         }
     }
-    let scale = 2.38 * 2.38 / dim as f64;
+    let scale = factor * 2.38 * 2.38 / dim as f64;
     for a in 0..dim {
         for b in 0..=a {
             cov[a][b] *= scale / (n - 1.0).max(1.0);
@@ -199,6 +204,7 @@ pub fn run(
     let n = ps.len();
     let mut stages = Vec::new();
     let mut phi = 0.0;
+    let mut factor: f64 = 1.0;
     while phi < 1.0 {
         if stages.len() == MAX_STAGES {
             return Err(crate::Error::input(
@@ -240,12 +246,33 @@ pub fn run(
         // acceptance, then enough for a particle to have moved with probability 0.9, 0.99 at the
         // last step), the others drawn afresh from their prior.
         let informed = layout.informed();
-        let chol = proposal(&ps, &informed);
         let key = |m: usize| stream::key(seed, &format!("observations.move.{k}.{m}"));
+        // The first step also tunes the proposal's scale for the rest: 2.38²/d is right for a
+        // normal target, and a posterior on a thin curved ridge (a level learned from one size
+        // of run) needs smaller steps; the scale carries to the next tempering step.
+        let mut chol = proposal(&ps, &informed, factor);
+        let mut extra = 0;
         let (first, wanted) = if informed.is_empty() {
             (1.0, 0)
         } else {
-            let first = move_all(&mut ps, layout, model, (&informed, &chol), phi, &key(0));
+            let tried = move_all(&mut ps, layout, model, (&informed, &chol), phi, &key(0));
+            factor = (factor * (tried / TARGET_ACCEPTANCE).powi(2).clamp(0.1, 4.0))
+                .clamp(MIN_FACTOR, 4.0);
+            chol = proposal(&ps, &informed, factor);
+            let retuned = (tried / TARGET_ACCEPTANCE - 1.0).abs() >= 0.5;
+            let first = if retuned {
+                extra = 1;
+                move_all(
+                    &mut ps,
+                    layout,
+                    model,
+                    (&informed, &chol),
+                    phi,
+                    &key(MAX_MOVES),
+                )
+            } else {
+                tried
+            };
             let miss: f64 = if phi >= 1.0 { 0.01 } else { 0.1 };
             let wanted = if first >= 1.0 {
                 MIN_MOVES
@@ -269,7 +296,7 @@ pub fn run(
         stages.push(Stage {
             phi,
             ess: step_ess,
-            moves: wanted,
+            moves: wanted + extra,
             acceptance: if wanted == 0 {
                 1.0
             } else {
