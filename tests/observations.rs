@@ -71,6 +71,23 @@ fn bad_observations_name_the_field_and_what_is_allowed() {
         ROWS,
     );
     assert!(err.contains("needs MFU × goodput = "), "{err}");
+    // A FLOPs budget has no MFU to measure.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.toml");
+    std::fs::write(
+        &path,
+        "name = \"f\"\n[budget]\nflops = 1e21\nhours = 72\n[law]\npreset = \"epoch2024\"\n[observations]\nmfu = { value = 0.4 }\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("scalerisk")
+        .unwrap()
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("observations.mfu: a FLOPs budget"));
     // Keys with nothing to apply to.
     let err = refused("[observations]\nnoise = 0.01\n", ROWS);
     assert!(

@@ -75,6 +75,17 @@ fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
         law.shape.time_term,
     )?;
     if let Some(o) = &observations {
+        if matches!(budget.capacity, Capacity::Flops { .. }) {
+            if let Some(k) = [("mfu", o.mfu.is_some()), ("goodput", o.goodput.is_some())]
+                .iter()
+                .find(|(_, set)| *set)
+            {
+                return Err(Error::input(
+                    format!("observations.{}", k.0),
+                    "a FLOPs budget (budget.flops) has no MFU or goodput to measure; remove it or give the budget's hardware",
+                ));
+            }
+        }
         if o.level_free {
             law.free_level()?;
         }
