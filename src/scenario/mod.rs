@@ -47,7 +47,8 @@ pub struct Scenario {
     pub sampling: Sampling,
     pub training: Training,
     /// `[observations]`: what has been measured; the draws are conditioned on it (None: the
-    /// prior is the answer).
+    /// prior is the answer; left out of run.json then, which stays as it was).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub observations: Option<Observations>,
 }
 
