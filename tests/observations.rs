@@ -24,10 +24,15 @@ const RUN: &str = "[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3e9\n"
 
 /// `check` on BASE + `observations` with `rows` as losses.csv: the one stderr line, exit 2.
 fn refused(observations: &str, rows: &str) -> String {
+    refused_scenario(&format!("{BASE}{observations}"), rows)
+}
+
+/// `check` on the scenario `text` with `rows` as losses.csv: the one stderr line, exit 2.
+fn refused_scenario(text: &str, rows: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("losses.csv"), rows).unwrap();
     let path = dir.path().join("s.toml");
-    std::fs::write(&path, format!("{BASE}{observations}")).unwrap();
+    std::fs::write(&path, text).unwrap();
     let out = Command::cargo_bin("scalerisk")
         .unwrap()
         .env("XDG_RUNTIME_DIR", "/tmp")
@@ -35,7 +40,7 @@ fn refused(observations: &str, rows: &str) -> String {
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{observations}: {out:?}");
+    assert_eq!(out.status.code(), Some(2), "{text}: {out:?}");
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     err
@@ -72,22 +77,11 @@ fn bad_observations_name_the_field_and_what_is_allowed() {
     );
     assert!(err.contains("needs MFU × goodput = "), "{err}");
     // A FLOPs budget has no MFU to measure.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("f.toml");
-    std::fs::write(
-        &path,
+    let err = refused_scenario(
         "name = \"f\"\n[budget]\nflops = 1e21\nhours = 72\n[law]\npreset = \"epoch2024\"\n[observations]\nmfu = { value = 0.4 }\n",
-    )
-    .unwrap();
-    let out = Command::cargo_bin("scalerisk")
-        .unwrap()
-        .env("XDG_RUNTIME_DIR", "/tmp")
-        .arg("check")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("observations.mfu: a FLOPs budget"));
+        ROWS,
+    );
+    assert!(err.contains("observations.mfu: a FLOPs budget"), "{err}");
     // Keys with nothing to apply to.
     let err = refused("[observations]\nnoise = 0.01\n", ROWS);
     assert!(
