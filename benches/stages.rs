@@ -46,5 +46,22 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages);
+/// The output stage alone: configs.csv of the `scalerisk bench` workload at 16,640 × 4,096 (the
+/// size BENCHMARKS.md records), its ~350,000 number cells written through the Serialize rows.
+fn output(c: &mut Criterion) {
+    let s = workload(16384, 4096).expect("workload");
+    let result = pipeline::run(s, pipeline::BackendChoice::Cpu, false).expect("run");
+    let mut g = c.benchmark_group("output");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(result.grid.len() as u64));
+    g.bench_function("configs_csv", |b| {
+        b.iter(|| scalerisk::export::configs::serialize(&result).unwrap())
+    });
+    g.bench_function("draws_csv", |b| {
+        b.iter(|| scalerisk::export::draws::serialize(&result).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages, output);
 criterion_main!(benches);

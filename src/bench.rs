@@ -34,6 +34,10 @@ pub struct Row {
     /// Pass 2 on this backend (for the GPU: the host's preparation and upload, the dispatches,
     /// the read-back and the merge).
     pub stats_s: f64,
+    /// `aggregate::summarize` without the extras a run adds (sensitivity, frontier levels, value
+    /// of information): the choice and refinement of each objective's plan.
+    pub aggregate_s: f64,
+    /// configs.csv written to memory.
     pub output_s: f64,
     /// GPU time of the statistics kernels (timestamp queries), where the adapter supports them.
     pub kernel_s: Option<f64>,
@@ -42,7 +46,7 @@ pub struct Row {
 }
 
 /// The CSV header of `--csv`.
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 14] = [
     "backend",
     "adapter",
     "configs",
@@ -53,6 +57,7 @@ pub const COLUMNS: [&str; 13] = [
     "sampling_s",
     "oracle_s",
     "stats_s",
+    "aggregate_s",
     "output_s",
     "kernel_s",
     "peak_rss_bytes",
@@ -96,7 +101,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// timed once per run.
 pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> {
     let settings = pipeline::settings(s);
-    let mut stages: [Vec<f64>; 4] = Default::default();
+    let mut stages: [Vec<f64>; 5] = Default::default();
     let mut kernel: Vec<f64> = Vec::new();
     for rep in 0..=reps {
         let t0 = Instant::now();
@@ -112,6 +117,8 @@ pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> 
         let evaluation = oracle.into_evaluation(stats);
         let t3 = Instant::now();
         let summary = aggregate::summarize(s, &grid, &draws, &evaluation, &settings, Extras::Skip);
+        let aggregate_s = t3.elapsed().as_secs_f64();
+        let t4 = Instant::now();
         let result = RunResult {
             scenario: s.clone(),
             grid,
@@ -128,19 +135,19 @@ pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> 
         };
         let bytes = crate::export::configs::serialize(&result)?;
         std::hint::black_box(bytes);
-        let output_s = t3.elapsed().as_secs_f64();
+        let output_s = t4.elapsed().as_secs_f64();
         if rep > 0 {
             for (v, x) in stages
                 .iter_mut()
-                .zip([sampling_s, oracle_s, stats_s, output_s])
+                .zip([sampling_s, oracle_s, stats_s, aggregate_s, output_s])
             {
                 v.push(x);
             }
             kernel.extend(backend.kernel_seconds());
         }
     }
-    let [sampling_s, oracle_s, stats_s, output_s] = stages.map(median);
-    let seconds = sampling_s + oracle_s + stats_s + output_s;
+    let [sampling_s, oracle_s, stats_s, aggregate_s, output_s] = stages.map(median);
+    let seconds = sampling_s + oracle_s + stats_s + aggregate_s + output_s;
     let grid = Grid::new(s);
     Ok(Row {
         backend: backend.name().to_string(),
@@ -153,6 +160,7 @@ pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> 
         sampling_s,
         oracle_s,
         stats_s,
+        aggregate_s,
         output_s,
         kernel_s: (!kernel.is_empty()).then(|| median(kernel)),
         peak_rss_bytes: peak_rss_bytes(),
@@ -184,6 +192,7 @@ pub fn csv(rows: &[Row]) -> Result<Vec<u8>> {
             crate::export::num(r.sampling_s),
             crate::export::num(r.oracle_s),
             crate::export::num(r.stats_s),
+            crate::export::num(r.aggregate_s),
             crate::export::num(r.output_s),
             r.kernel_s.map_or(String::new(), crate::export::num),
             r.peak_rss_bytes.map_or(String::new(), |b| b.to_string()),

@@ -400,13 +400,22 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "{:<4} {:>9} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}  adapter",
-        "", "configs", "draws", "seconds", "evals/s", "sampling", "oracle", "stats", "output"
+        "{:<4} {:>9} {:>6} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}  adapter",
+        "",
+        "configs",
+        "draws",
+        "seconds",
+        "evals/s",
+        "sampling",
+        "oracle",
+        "stats",
+        "aggregate",
+        "output"
     )?;
     for r in &rows {
         writeln!(
             out,
-            "{:<4} {:>9} {:>6} {:>9.4} {:>10.3e} {:>9.4} {:>9.4} {:>9.4} {:>9.4}  {}",
+            "{:<4} {:>9} {:>6} {:>9.4} {:>10.3e} {:>9.4} {:>9.4} {:>9.4} {:>9.4} {:>9.4}  {}",
             r.backend,
             r.configs,
             r.draws,
@@ -415,6 +424,7 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             r.sampling_s,
             r.oracle_s,
             r.stats_s,
+            r.aggregate_s,
             r.output_s,
             r.adapter
         )?;

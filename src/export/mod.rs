@@ -38,8 +38,17 @@ pub fn num(x: f64) -> String {
 pub struct Num(pub f64);
 
 impl serde::Serialize for Num {
+    /// Formats on the stack (ryu's buffer) and hands the csv writer a borrowed `str`: no heap
+    /// allocation per cell, which is most of the output stage's cost on large grids.
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&num(self.0))
+        let x = self.0;
+        if x.is_nan() {
+            s.serialize_str("")
+        } else if x.is_infinite() {
+            s.serialize_str(if x > 0.0 { "inf" } else { "-inf" })
+        } else {
+            s.serialize_str(ryu::Buffer::new().format_finite(x))
+        }
     }
 }
 
