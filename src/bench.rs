@@ -137,9 +137,10 @@ pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> 
         std::hint::black_box(bytes);
         let output_s = t4.elapsed().as_secs_f64();
         if rep > 0 {
-            for (v, x) in stages
-                .iter_mut()
-                .zip([sampling_s, oracle_s, stats_s, aggregate_s, output_s])
+            for (v, x) in
+                stages
+                    .iter_mut()
+                    .zip([sampling_s, oracle_s, stats_s, aggregate_s, output_s])
             {
                 v.push(x);
             }

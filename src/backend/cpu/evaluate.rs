@@ -143,11 +143,23 @@ impl Tables {
         let mut cap = vec![0.0; nt * s];
         let mut inv_cap = vec![0.0; nt * s];
         let mut dcap = vec![0.0; nt * s];
+        // Without a time term the base term does not depend on T: one `exp` per draw, copied
+        // to every T (the same expression with the same inputs, so the same bits).
+        let shared_base: Option<Vec<f64>> = (!self.shape.time_term).then(|| {
+            (0..s)
+                .map(|i| base_term(self.shape, &self.coeffs[i], self.unique[i], lp, ln_lp, 0.0))
+                .collect()
+        });
         for (t, &tv) in grid.hours.iter().enumerate() {
+            if let Some(b) = &shared_base {
+                base[t * s..(t + 1) * s].copy_from_slice(b);
+            }
             for i in 0..s {
                 let k = &self.coeffs[i];
                 let c = crate::law::capacity(self.throughput[i], tv, kp);
-                base[t * s + i] = base_term(self.shape, k, self.unique[i], lp, ln_lp, tv);
+                if shared_base.is_none() {
+                    base[t * s + i] = base_term(self.shape, k, self.unique[i], lp, ln_lp, tv);
+                }
                 cap[t * s + i] = c;
                 inv_cap[t * s + i] = 1.0 / c;
                 dcap[t * s + i] = d_term(self.shape, k, self.unique[i], c, c.ln());

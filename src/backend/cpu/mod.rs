@@ -91,18 +91,29 @@ pub fn statistics_pass(
 }
 
 /// Pass 1 and the frontier's light pass: each draw's optimum and every configuration's
-/// (loss_mean, p_complete), without quantiles.
+/// (loss_mean, p_complete), without quantiles. Each P's tables are built once for both.
 pub fn optima_and_means(
     settings: &Settings,
     grid: &Grid,
     draws: &[Draw],
 ) -> (Vec<DrawOptimum>, Vec<(f64, f64)>) {
-    let Oracle { tables, optima, .. } = oracle_pass(settings, grid, draws);
-    let means: Vec<(f64, f64)> = (0..grid.params.len())
+    let tables = Tables::new(settings, grid, draws);
+    let cands = settings.candidates(grid, draws);
+    let per_p: Vec<(Option<oracle::Profile>, Vec<(f64, f64)>)> = (0..grid.params.len())
         .into_par_iter()
-        .flat_map_iter(|p| stats::block_means(&tables, grid, p))
+        .map(|p| {
+            let block = tables.block(grid, p);
+            let profile =
+                (p < grid.feasible_params).then(|| oracle::profile(&tables, grid, &cands, &block));
+            (profile, stats::block_means(&tables, grid, &block))
+        })
         .collect();
-    (optima, means)
+    let (profiles, means): (Vec<_>, Vec<_>) = per_p.into_iter().unzip();
+    let profiles: Vec<oracle::Profile> = profiles.into_iter().flatten().collect();
+    (
+        oracle::refine(tables.draws, grid, &profiles),
+        means.into_iter().flatten().collect(),
+    )
 }
 
 /// The loss of configuration `index` in every draw (for sensitivity: one column of pass 2).

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::evaluate::Tables;
+use super::evaluate::{PBlock, Tables};
 use crate::backend::DrawOptimum;
 use crate::candidates::Candidates;
 use crate::grid::Grid;
@@ -58,12 +58,12 @@ impl Profile {
 /// dominates them. Across T, ties go to the lower expected loss, then the lower index. That is
 /// O(T × draws) per P instead of O(D × T × draws); `tests::closed_form_profile_matches_brute_force`
 /// checks it against the exhaustive scan with the same tie rule.
-pub(crate) fn profile(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize) -> Profile {
+pub(crate) fn profile(tables: &Tables, grid: &Grid, cands: &Candidates, block: &PBlock) -> Profile {
     if tables.cosine {
-        return profile_scan(tables, grid, cands, p);
+        return profile_scan(tables, grid, cands, block);
     }
+    let p = block.p;
     let s = tables.draws;
-    let block = tables.block(grid, p);
     let nt = grid.hours.len();
     let mut prof = Profile::new(s);
     let mut col = vec![0.0; s];
@@ -114,9 +114,9 @@ pub(crate) fn profile(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize
 /// The profile of one P under a cosine schedule: a run cut short pays a penalty that depends on
 /// its D, so loss is no longer monotone in D and every candidate (d, t) is scanned, O(D × T ×
 /// draws) per P. Ties: the lower expected loss, then the lower code (MODEL.md §5).
-fn profile_scan(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize) -> Profile {
+fn profile_scan(tables: &Tables, grid: &Grid, cands: &Candidates, block: &PBlock) -> Profile {
+    let p = block.p;
     let s = tables.draws;
-    let block = tables.block(grid, p);
     let nt = grid.hours.len();
     let mut prof = Profile::new(s);
     let mut col = vec![0.0; s];
@@ -143,7 +143,7 @@ fn profile_scan(tables: &Tables, grid: &Grid, cands: &Candidates, p: usize) -> P
 pub fn optima(tables: &Tables, grid: &Grid, cands: &Candidates) -> Vec<DrawOptimum> {
     let profiles: Vec<Profile> = (0..grid.feasible_params)
         .into_par_iter()
-        .map(|p| profile(tables, grid, cands, p))
+        .map(|p| profile(tables, grid, cands, &tables.block(grid, p)))
         .collect();
     refine(tables.draws, grid, &profiles)
 }
@@ -300,7 +300,7 @@ mod tests {
             let throughput: Vec<f64> = draws.iter().map(|d| d.throughput).collect();
             let cands = Candidates::new(&grid, &throughput, 6.0, None, 0.0, false);
             for p in 0..grid.params.len() {
-                let fast = profile(&tables, &grid, &cands, p);
+                let fast = profile(&tables, &grid, &cands, &tables.block(&grid, p));
                 let (loss, arg) = brute_force(&tables, &grid, p);
                 assert_eq!(fast.loss, loss, "{form:?} p{p}");
                 assert_eq!(fast.arg, arg, "{form:?} p{p}");

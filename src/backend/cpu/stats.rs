@@ -269,14 +269,13 @@ fn moments(
 }
 
 /// The light pass of the frontier: (loss_mean, p_complete) of every configuration of one P.
-pub fn block_means(tables: &Tables, grid: &Grid, p: usize) -> Vec<(f64, f64)> {
+pub fn block_means(tables: &Tables, grid: &Grid, block: &PBlock) -> Vec<(f64, f64)> {
     let n = tables.draws as f64;
-    let block = tables.block(grid, p);
     let s = tables.draws;
     let mut col = vec![0.0; s];
     let nt = grid.hours.len();
     // As in `block_stats`: past every draw's capacity the column no longer depends on D.
-    let bounds = CapBounds::of(tables, &block, s, nt);
+    let bounds = CapBounds::of(tables, block, s, nt);
     let mut past: Vec<Option<(f64, f64)>> = vec![None; nt];
     let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
