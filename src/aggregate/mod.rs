@@ -7,6 +7,7 @@ pub mod groups;
 pub mod indices;
 pub mod information;
 pub mod lifetime;
+pub mod policy;
 pub mod refine;
 pub mod replan;
 pub mod sensitivity;
@@ -191,6 +192,9 @@ pub struct Summary {
     pub member_bands: Vec<MemberBands>,
     /// The first objective's plan against each fitted range of the law.
     pub fit_checks: Vec<FitCheck>,
+    /// Under a cosine schedule on a hardware budget: the measure-then-set policy against the
+    /// expected-loss plan (`policy.rs`).
+    pub policy: Option<policy::Outcome>,
 }
 
 /// Where a plan sits against the runs behind its law (each member's, for a mixture).
@@ -459,7 +463,7 @@ pub fn summarize(
         _ => None,
     };
 
-    let (baselines, levels, doubling, sensitivity, variance, information) =
+    let (baselines, levels, doubling, sensitivity, variance, information, policy) =
         if extras == Extras::Skip {
             (
                 Vec::new(),
@@ -468,6 +472,7 @@ pub fn summarize(
                 Vec::new(),
                 Vec::new(),
                 Vec::new(),
+                None,
             )
         } else {
             let point = sampling::point_draw(s);
@@ -505,6 +510,7 @@ pub fn summarize(
                 Some(r) => indices::of_run(s, grid, draws, settings, &r.plan()),
                 None => Vec::new(),
             };
+            let policy = measure_then_set(s, grid, draws, settings, &evaluator, &recommendations);
             let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
             let information = information::values(s, grid, draws, settings, &means);
             (
@@ -514,6 +520,7 @@ pub fn summarize(
                 sensitivity,
                 variance,
                 information,
+                policy,
             )
         };
     let baseline_gains = match recommendations.first() {
@@ -581,5 +588,34 @@ pub fn summarize(
         information,
         member_bands,
         fit_checks,
+        policy,
     }
+}
+
+/// The measure-then-set policy (`policy.rs`) where it applies: a cosine schedule (cut runs pay),
+/// a hardware budget (a throughput to measure) and a finite expected-loss plan to compare with.
+fn measure_then_set(
+    s: &Scenario,
+    grid: &Grid,
+    draws: &[Draw],
+    settings: &cpu::Settings,
+    evaluator: &refine::Evaluator,
+    recommendations: &[Recommendation],
+) -> Option<policy::Outcome> {
+    if !crate::sampling::cut_runs_pay(draws) || s.budget.gpu_count().is_none() {
+        return None;
+    }
+    let blind = recommendations
+        .iter()
+        .find(|r| r.objective == Basis::Objective(Objective::Expected))
+        .filter(|r| r.tokens.is_finite())?;
+    let plan = blind.plan();
+    policy::outcome(
+        settings,
+        grid,
+        draws,
+        s.sampling.seed,
+        &plan,
+        &evaluator.column(&plan),
+    )
 }

@@ -46,6 +46,10 @@ pub fn document(r: &RunResult) -> serde_json::Value {
             "runs": p.runs,
         });
     }
+    // Only cosine runs on a hardware budget have a measure-then-set policy.
+    if let Some(p) = &r.summary.policy {
+        doc["measure_then_set"] = json!(p);
+    }
     if let Some(r) = &r.replan {
         doc["replan"] = json!(r);
     }
