@@ -4,7 +4,7 @@ loss-against-size chart: the curve's minimum is the grid's best plan that recomm
 reports for the first objective (grid_params, grid_loss_mean).
 
 Usage: readme_pandas.py RUN_DIR   (a run of scenarios/a100-3days.toml, default min_completion)
-Exit 0 when it matches; 3 when pandas or matplotlib is not installed (the README tells the user to
+Exit 0 when it matches; 2 without a run folder; 3 when pandas or matplotlib is not installed (the README tells the user to
 install both; the test suite then skips with that reason); 1 on a mismatch, with the reason.
 """
 import csv
@@ -13,6 +13,10 @@ import os
 import re
 import sys
 from pathlib import Path
+
+if len(sys.argv) != 2 or not (Path(sys.argv[1]) / "configs.csv").is_file():
+    print("usage: readme_pandas.py RUN_DIR  (a run folder holding configs.csv)", file=sys.stderr)
+    sys.exit(2)
 
 try:
     import matplotlib

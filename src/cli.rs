@@ -204,12 +204,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Run(args) => run_scenario(args, &mut out)?,
         Command::Check { scenario, set } => {
             let s = scenario::from_path(&scenario, &set)?;
+            // stdout is the JSON alone, so `check FILE > resolved.json` is JSON; the verdict
+            // goes to stderr.
             writeln!(out, "{}", serde_json::to_string_pretty(&s)?)?;
-            writeln!(
-                out,
-                "ok: {} is valid (above: the resolved scenario as JSON, as run.json records it)",
+            eprintln!(
+                "ok: {} is valid (on stdout: the resolved scenario as JSON, as run.json records it)",
                 scenario.display()
-            )?;
+            );
         }
         Command::Fit(args) => fit_runs(args, &mut out)?,
         Command::Plot { output_dir, format } => {
@@ -675,14 +676,14 @@ fn print_devices(out: &mut impl Write) -> std::io::Result<()> {
 fn print_gpus(out: &mut impl Write) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<10} {:>12} {:>10}  {:<22} source",
-        "preset", "peak TFLOP/s", "memory GB", "precision (dense)"
+        "{:<10} {:>12} {:>10} {:>13}  {:<22} source",
+        "preset", "peak TFLOP/s", "memory GB", "memory GB/s", "precision (dense)"
     )?;
     for g in gpus::GPUS {
         writeln!(
             out,
-            "{:<10} {:>12} {:>10}  {:<22} {}",
-            g.name, g.peak_tflops, g.memory_gb, g.precision, g.source
+            "{:<10} {:>12} {:>10} {:>13}  {:<22} {}",
+            g.name, g.peak_tflops, g.memory_gb, g.memory_bandwidth_gbs, g.precision, g.source
         )?;
     }
     Ok(())

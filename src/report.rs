@@ -385,7 +385,7 @@ pub fn render(r: &RunResult) -> String {
             let top: Vec<String> = v
                 .iter()
                 .take(3)
-                .map(|(g, x)| format!("{g} {x:.2}"))
+                .map(|(g, x)| format!("{g} {}", index_text(*x)))
                 .collect();
             if top.is_empty() {
                 "none (it does not vary across draws)".to_string()
@@ -604,6 +604,19 @@ fn live_run(r: &RunResult) -> String {
     out
 }
 
+/// A Sobol index for the report: a share of variance lies in [0, 1], so an estimate past a
+/// bound (Monte Carlo error, e.g. a total index of 1.02 for an input that explains nearly
+/// everything) is shown at the bound with ≈; run.json keeps the estimate and its interval.
+fn index_text(x: f64) -> String {
+    if x > 1.0 {
+        "≈1.00".to_string()
+    } else if x < 0.0 {
+        "≈0.00".to_string()
+    } else {
+        format!("{x:.2}")
+    }
+}
+
 /// The measure-then-set policy, first where it applies (a cosine run on hardware): the best
 /// policy leads, against the fixed cycle of the expected-loss plan and perfect knowledge.
 fn measure_then_set(r: &RunResult) -> String {
@@ -683,5 +696,19 @@ fn completes(r: &Recommendation, hardware: bool) -> String {
         format!("trains {} in every draw", deadline_label(hardware))
     } else {
         format!("completes in {:.0}% of draws", r.stats.p_complete * 100.0)
+    }
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::index_text;
+
+    #[test]
+    fn indices_past_a_bound_show_at_the_bound() {
+        assert_eq!(index_text(0.857), "0.86");
+        assert_eq!(index_text(1.02), "≈1.00");
+        assert_eq!(index_text(-0.013), "≈0.00");
+        assert_eq!(index_text(1.0), "1.00");
+        assert_eq!(index_text(0.0), "0.00");
     }
 }

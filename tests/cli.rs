@@ -285,11 +285,13 @@ fn check_laws_and_gpus_print_their_tables() {
     scalerisk().arg("laws").assert().success().stdout(
         predicate::str::contains("muennighoff2023").and(predicate::str::contains("ILLUSTRATIVE")),
     );
-    scalerisk()
-        .arg("gpus")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("a100-80gb").and(predicate::str::contains("312")));
+    scalerisk().arg("gpus").assert().success().stdout(
+        predicate::str::contains("a100-80gb")
+            .and(predicate::str::contains("312"))
+            // The A100 80GB SXM datasheet's 2,039 GB/s, which the decoding bound uses.
+            .and(predicate::str::contains("memory GB/s"))
+            .and(predicate::str::contains("2039")),
+    );
 }
 
 /// `--backend gpu` with no adapter is bad input naming the fix, never a silent fallback.
@@ -597,7 +599,15 @@ fn help_plot_bench_and_check_say_what_they_do() {
         .args(["check", "scenarios/a100-3days.toml"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("the resolved scenario as JSON"));
+        .stderr(predicate::str::contains("the resolved scenario as JSON"));
+    // stdout is the resolved scenario alone: it parses as JSON.
+    let out = scalerisk()
+        .args(["check", "scenarios/a100-3days.toml"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("check's stdout is JSON");
+    assert_eq!(doc["law"]["preset"], "epoch2024");
 }
 
 /// Issue 16 (5): `--backend gpu` on a software adapter says so, with an estimate, before it
