@@ -105,13 +105,22 @@ fn hours_short(h: f64) -> String {
 pub fn render(r: &RunResult) -> String {
     let s = &r.scenario;
     let mut o = String::new();
+    // The header names every input that sets the tokens a plan trains, and the schedule that
+    // says what a cut run costs, so a pasted report stands on its own.
+    let schedule = match s.training.schedule {
+        crate::scenario::Schedule::Wsd => "wsd schedule".to_string(),
+        crate::scenario::Schedule::Cosine => {
+            format!("cosine schedule to {}", s.training.final_lr_fraction)
+        }
+    };
     let budget = match &s.budget.capacity {
         Capacity::Hardware { gpu, count, .. } => format!(
-            "{count} × {gpu} · {} · MFU {}",
+            "{count} × {gpu} · {} · MFU {} · goodput {} · {schedule}",
             hours(s.budget.hours),
-            s.budget.mfu.describe()
+            s.budget.mfu.describe(),
+            s.budget.goodput.describe()
         ),
-        Capacity::Flops { flops } => format!("{flops:.3e} FLOPs"),
+        Capacity::Flops { flops } => format!("{flops:.3e} FLOPs · {schedule}"),
     };
     let _ = writeln!(
         o,
