@@ -339,6 +339,7 @@ pub fn render(r: &RunResult) -> String {
             b.tokens_per_param.p95
         );
     }
+    let slope = loss_per_ln_compute(&sum.frontier, s.budget.hours);
     for (b, gain) in sum.baselines.iter().zip(&sum.baseline_gains) {
         let who = match b.objective {
             Basis::TwentyTokensPerParam => "20 tok/param rule",
@@ -346,7 +347,7 @@ pub fn render(r: &RunResult) -> String {
         };
         let _ = writeln!(
             o,
-            "vs {who} ({}, {}): the plan's expected loss is {} ({} ± {})",
+            "vs {who} ({}, {}): the plan's expected loss is {} ({} ± {}{})",
             short_plan(b, timed),
             completes(b, timed),
             if gain.loss_mean >= 0.0 {
@@ -355,7 +356,8 @@ pub fn render(r: &RunResult) -> String {
                 "HIGHER"
             },
             sig2(gain.loss_mean.abs()),
-            sig2(gain.se)
+            sig2(gain.se),
+            compute_text(gain.loss_mean.abs(), slope)
         );
     }
     if let Some(d) = &sum.doubling {
@@ -613,6 +615,42 @@ fn live_run(r: &RunResult) -> String {
     out
 }
 
+/// How fast the expected loss falls with compute at the budget: d L / d ln H of the frontier's
+/// expected-loss plans, a central difference over the levels just below and above the budget's
+/// hours (a FLOPs budget scales with the hours, so this is d L / d ln C). None without levels on
+/// both sides or when the loss does not fall.
+fn loss_per_ln_compute(levels: &[crate::aggregate::frontier::Level], hours: f64) -> Option<f64> {
+    let below = levels
+        .iter()
+        .filter(|l| l.budget_hours < hours && l.robust_loss_mean.is_finite())
+        .max_by(|a, b| a.budget_hours.total_cmp(&b.budget_hours))?;
+    let above = levels
+        .iter()
+        .filter(|l| l.budget_hours > hours && l.robust_loss_mean.is_finite())
+        .min_by(|a, b| a.budget_hours.total_cmp(&b.budget_hours))?;
+    let slope = (above.robust_loss_mean - below.robust_loss_mean)
+        / (above.budget_hours / below.budget_hours).ln();
+    (slope < 0.0).then_some(-slope)
+}
+
+/// A loss difference as the compute that buys it at this budget: exp(g / slope) − 1.
+fn compute_equivalent(gain: f64, slope: f64) -> f64 {
+    (gain / slope).exp_m1()
+}
+
+/// ", ≈ 6.5% more compute" for a difference of `gain` nats, or nothing without a slope.
+fn compute_text(gain: f64, slope: Option<f64>) -> String {
+    match slope {
+        Some(b) => format!(", ≈ {} more compute", percent(compute_equivalent(gain, b))),
+        None => String::new(),
+    }
+}
+
+/// A share as a percentage with two significant digits.
+fn percent(x: f64) -> String {
+    format!("{}%", sig2(100.0 * x))
+}
+
 /// A Sobol index for the report: a share of variance lies in [0, 1], so an estimate past a
 /// bound (Monte Carlo error, e.g. a total index of 1.02 for an input that explains nearly
 /// everything) is shown at the bound with ≈; run.json keeps the estimate and its interval.
@@ -710,7 +748,18 @@ fn completes(r: &Recommendation, hardware: bool) -> String {
 
 #[cfg(test)]
 mod index_tests {
-    use super::index_text;
+    use super::{compute_equivalent, index_text};
+
+    /// On a log-linear frontier L = a − b·ln H, a difference g equals exp(g/b) − 1 more compute:
+    /// one doubling's difference, b·ln 2, is exactly +100%.
+    #[test]
+    fn a_doubling_is_twice_the_compute() {
+        let b = 0.1055 / std::f64::consts::LN_2;
+        assert!((compute_equivalent(0.1055, b) - 1.0).abs() < 1e-12);
+        assert!((compute_equivalent(0.0, b)).abs() < 1e-15);
+        // 0.0096 nats at 0.1055 per doubling: 2^(0.0096/0.1055) − 1 = 6.51%.
+        assert!((compute_equivalent(0.0096, b) - 0.06511).abs() < 1e-4);
+    }
 
     #[test]
     fn indices_past_a_bound_show_at_the_bound() {

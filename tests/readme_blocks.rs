@@ -27,7 +27,11 @@ fn report(scenario: &str, plot: bool) -> String {
         cmd.arg("--plot=png");
     }
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     normalise(
         &String::from_utf8(out.stdout).unwrap(),
         &out_dir.display().to_string(),
@@ -56,7 +60,10 @@ fn the_guided_tour_prints_what_readme_shows() {
         "output/one-a100-three-days",
     );
     let printed = report("scenarios/a100-3days.toml", true);
-    assert_eq!(printed, shown, "README's tour differs from the binary's report");
+    assert_eq!(
+        printed, shown,
+        "README's tour differs from the binary's report"
+    );
 }
 
 #[test]
@@ -64,7 +71,13 @@ fn the_live_run_prints_what_readme_shows() {
     let readme = readme();
     let shown = block_after(&readme, "its first 20%) prints, after the header:");
     let printed = report("scenarios/live-run.toml", false);
-    let start = printed.find("conditioned on").expect("the observations' line");
+    let start = printed
+        .find("conditioned on")
+        .expect("the observations' line");
     let end = printed.find("recommended (").expect("the recommendation");
-    assert_eq!(&printed[start..end], shown, "README's live-run lines differ");
+    assert_eq!(
+        &printed[start..end],
+        shown,
+        "README's live-run lines differ"
+    );
 }
