@@ -69,6 +69,113 @@ fn bootstrap_standard_errors_match_epochs() {
     }
 }
 
+/// A small grid of starts for the synthetic fits (3^5 = 243), around plausible values but not
+/// at the truth.
+fn coarse_starts() -> Vec<Vec<f64>> {
+    let mut out = Vec::new();
+    for a in [2.0, 6.0, 10.0] {
+        for b in [2.0, 7.0, 12.0] {
+            for e in [-0.5, 0.3, 1.0] {
+                for alpha in [0.2, 0.5, 0.9] {
+                    for beta in [0.2, 0.5, 0.9] {
+                        out.push(vec![a, b, e, alpha, beta]);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The lower bound of a one-sided binomial test: the largest k with P(X < k) ≤ `level`
+/// for X ~ Binomial(n, p), computed exactly.
+fn binomial_lower(n: u64, p: f64, level: f64) -> u64 {
+    let pmf = |k: u64| {
+        let ln_choose: f64 = (1..=k)
+            .map(|i| ((n - k + i) as f64).ln() - (i as f64).ln())
+            .sum();
+        (ln_choose + k as f64 * p.ln() + (n - k) as f64 * (1.0 - p).ln()).exp()
+    };
+    let mut cdf = 0.0;
+    for k in 0..=n {
+        if cdf + pmf(k) > level {
+            return k;
+        }
+        cdf += pmf(k);
+    }
+    n
+}
+
+/// Sweeps drawn from known coefficients with log-normal noise: the bootstrap's 95% percentile
+/// intervals cover the truth at about their nominal rate, and the bootstrap SE tracks the spread
+/// of the point estimates across sweeps.
+#[test]
+fn bootstrap_intervals_cover_the_truth() {
+    use rand::{Rng, SeedableRng};
+    use rand_distr::{Distribution, Normal};
+    let truth = [1.8, 480.0, 2100.0, 0.34, 0.37]; // E, A, B, alpha, beta
+    let sweeps: u64 = 30;
+    let mut covered = [0u64; 5];
+    let mut estimates: Vec<[f64; 5]> = Vec::new();
+    let mut ses: Vec<[f64; 5]> = Vec::new();
+    for sweep in 0..sweeps {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1000 + sweep);
+        let noise = Normal::new(0.0, 0.01).unwrap();
+        let runs: Vec<runs::Run> = (0..120)
+            .map(|_| {
+                let p: f64 = 10f64.powf(rng.random_range(7.5..10.5));
+                let d: f64 = p * 10f64.powf(rng.random_range(0.3..2.3));
+                let l = truth[0] + truth[1] * p.powf(-truth[3]) + truth[2] * d.powf(-truth[4]);
+                runs::Run {
+                    params: p,
+                    tokens: d,
+                    loss: l * f64::exp(noise.sample(&mut rng)),
+                }
+            })
+            .collect();
+        let point = fit::fit_from(&runs, fit::DEFAULT_DELTA, coarse_starts()).unwrap();
+        let boot = fit::bootstrap(&runs, fit::DEFAULT_DELTA, &point, 200, sweep);
+        let mut se = [0.0; 5];
+        for k in 0..5 {
+            let values: Vec<f64> = boot.iter().map(|f| f.row()[k]).collect();
+            let i = fit::Interval::of(point.row()[k], &values);
+            covered[k] += u64::from(i.lo <= truth[k] && truth[k] <= i.hi);
+            se[k] = i.se;
+        }
+        estimates.push(point.row());
+        ses.push(se);
+    }
+    // One-sided, 0.1% per coefficient, Bonferroni over the five.
+    let bound = binomial_lower(sweeps, 0.95, 0.001 / 5.0);
+    for (k, name) in ["E", "A", "B", "alpha", "beta"].iter().enumerate() {
+        assert!(
+            covered[k] >= bound,
+            "{name}: covered {}/{sweeps}, binomial lower bound {bound}",
+            covered[k]
+        );
+        // The spread of the estimates across sweeps against the mean bootstrap SE. For 30
+        // sweeps the sample sd is within [0.59, 1.45]× the true sd with probability 0.999
+        // (chi-square with 29 degrees of freedom, Wilson–Hilferty: sqrt(q/29) at its 0.05% and
+        // 99.95% quantiles q ≈ 10.1 and 60.8); the bound is a little wider for the bootstrap
+        // SE's own Monte Carlo error.
+        let est: Vec<f64> = estimates.iter().map(|r| r[k]).collect();
+        let spread = fit::Interval::of(0.0, &est).se;
+        let mean_se = ses.iter().map(|r| r[k]).sum::<f64>() / sweeps as f64;
+        let ratio = spread / mean_se;
+        eprintln!("{name}: covered {}/{sweeps}, sd/SE {ratio:.3}", covered[k]);
+        assert!(
+            (0.55..=1.5).contains(&ratio),
+            "{name}: sd of estimates {spread} vs mean bootstrap SE {mean_se}"
+        );
+    }
+}
+
+fn scalerisk() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("scalerisk").unwrap()
+}
+
+/// fit → run in one line each: the fitted draws drive a scenario through `law.draws_file`
+/// (relative to the scenario file), with a preset that has no point values of its own.
 #[test]
 fn fitted_draws_drive_a_run() {
     let dir = tempfile::tempdir().unwrap();
