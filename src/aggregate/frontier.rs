@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::{refine, Band};
 use crate::backend::cpu;
+use crate::candidates::Rank;
 use crate::grid::Grid;
 use crate::sampling::Draw;
 use crate::scenario::Scenario;
@@ -71,12 +72,13 @@ pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Setting
             let g = level_grid(grid, s.budget.hours, h);
             let (optima, means) = cpu::optima_and_means(settings, &g, draws);
             let cands = settings.candidates(&g, draws);
-            // The expected-loss rule of `super::choose`: ties go to the lower index.
-            let robust =
-                cands
-                    .indices(&g)
-                    .into_iter()
-                    .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
+            // The expected-loss objective under the tie rule (score and mean are the same here).
+            let robust = Rank::best(cands.indices(&g).into_iter().map(|i| Rank {
+                score: means[i].0,
+                mean: means[i].0,
+                index: i,
+            }))
+            .map(|r| r.index);
             // Refined off the grid as the main run's plans are (refine.rs).
             let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
             let refined = robust.map(|i| {
