@@ -3,8 +3,9 @@
 //!
 //! Level H_j keeps the grid's P and D axes and scales its T axis by H_j / H (so T > H is allowed
 //! here only); each draw keeps its throughput, so a FLOPs budget scales with the hours. Levels
-//! use the first [`MAX_DRAWS`] draws (draws are index-addressable, so they are the same draws as
-//! the main run's) and a light pass (mean and completion only): the robust choice is the
+//! use [`DRAWS_PER_LEVEL`] of the run's draws, one random subset for every level
+//! (`sampling::subsample`: all of them in a run of at most that many, so then the level at H is
+//! the run's own), and a light pass (mean and completion only): the robust choice is the
 //! expected-loss plan under `min_completion`, as in the main run.
 
 use serde::Serialize;
@@ -19,7 +20,7 @@ use crate::scenario::Scenario;
 /// Draws per frontier level: p05/p95 bands to within about ±0.7 percentile points (the
 /// binomial standard error of a 5% quantile at 1024 draws), at an eighth of an 8,192-draw run's
 /// light pass per level; the seven levels then cost about a third of the main run.
-pub const MAX_DRAWS: usize = 1024;
+pub const DRAWS_PER_LEVEL: usize = 1024;
 
 /// One budget level.
 #[derive(Debug, Clone, Serialize)]
@@ -37,7 +38,8 @@ pub struct Level {
     pub robust_params: f64,
     pub robust_tokens: f64,
     pub robust_loss_mean: f64,
-    /// Per-draw L* of the first draws, for differences between levels.
+    /// Per-draw L* of the level's draws (one subset for every level), for differences between
+    /// levels.
     #[serde(skip)]
     pub loss_star: Vec<f64>,
     /// Share of draws whose optimum sits on the grid's largest P or D (the axes may be too short).
@@ -64,7 +66,13 @@ fn level_grid(grid: &Grid, budget_hours: f64, hours: f64) -> Grid {
 }
 
 pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Settings) -> Vec<Level> {
-    let draws = &draws[..draws.len().min(MAX_DRAWS)];
+    // A random subset, not the first draws: a posterior's come in ancestor order.
+    let draws: Vec<Draw> =
+        crate::sampling::subsample(s.sampling.seed, "frontier", draws.len(), DRAWS_PER_LEVEL)
+            .into_iter()
+            .map(|i| draws[i])
+            .collect();
+    let draws = &draws[..];
     s.decision
         .frontier_hours
         .iter()

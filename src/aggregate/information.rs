@@ -213,7 +213,7 @@ pub fn values(
         let inputs: Vec<Vec<f64>> = g
             .inputs
             .iter()
-            .map(|input| draws.iter().map(|d| input.value(d)).collect())
+            .map(|input| draws.iter().map(|d| input.regressor(d)).collect())
             .collect();
         let proj = Projector::new(design(&inputs));
         let key = if inputs.len() == 1 {

@@ -45,10 +45,6 @@ impl Basis {
         }
     }
 
-    pub fn as_str(&self) -> &'static str {
-        self.name()
-    }
-
     /// The scenario objective, where the recommendation answers one.
     pub fn objective(self) -> Option<Objective> {
         match self {

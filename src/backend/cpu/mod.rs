@@ -15,7 +15,6 @@ use rayon::prelude::*;
 use super::{ConfigStats, DrawOptimum, Evaluation, OnProgress};
 use crate::grid::Grid;
 use crate::sampling::Draw;
-use evaluate::Tables;
 
 /// Pass 1's output (re-exported here, where it was first defined).
 pub use super::Oracle;
@@ -103,13 +102,4 @@ pub fn optima_and_means(
         .flat_map_iter(|p| stats::block_means(&tables, grid, p))
         .collect();
     (optima, means)
-}
-
-/// The loss of configuration `index` in every draw (for sensitivity: one column of pass 2).
-pub fn config_losses(settings: &Settings, grid: &Grid, draws: &[Draw], index: usize) -> Vec<f64> {
-    let tables = Tables::new(settings, grid, draws);
-    let (p, d, t) = grid.coords(index);
-    let mut col = vec![0.0; draws.len()];
-    tables.block(grid, p).column(&tables, grid, d, t, &mut col);
-    col
 }
