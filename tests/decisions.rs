@@ -346,3 +346,62 @@ fn precision_stops_when_the_standard_error_is_small_enough() {
     }
     assert!(tight.draws.len() > loose.draws.len());
 }
+
+/// draws.csv holds each draw's inputs under their names (`sampling::inputs`): the header by hand
+/// (muennighoff2023's coefficients, then the budget's and the data's inputs), and in every row the
+/// inputs inside their distributions' supports, the throughput their product with the hardware
+/// (8 × 312e12 FLOP/s, NVIDIA's A100 datasheet), and the unique tokens what the draw was given.
+#[test]
+fn draws_csv_columns_are_the_draws_inputs() {
+    let r = run(
+        "data-scarce",
+        &[
+            "search.params={min=1e8,max=1e10,points=20}",
+            "search.tokens={min=1e9,max=2e11,points=20}",
+            "sampling.draws=256",
+        ],
+    );
+    let bytes = scalerisk::export::draws::serialize(&r).unwrap();
+    let mut rd = csv::Reader::from_reader(&bytes[..]);
+    let header: Vec<String> = rd.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        [
+            "draw",
+            "E",
+            "A",
+            "B",
+            "alpha",
+            "beta",
+            "R_D_star",
+            "R_N_star",
+            "mfu",
+            "goodput",
+            "unique_tokens",
+            "throughput",
+            "params_opt",
+            "tokens_opt",
+            "hours_opt",
+            "loss_opt"
+        ]
+    );
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut rows = 0;
+    for (i, row) in rd.records().enumerate() {
+        let row = row.unwrap();
+        let v = |name: &str| -> f64 { row[col(name)].parse().unwrap() };
+        let (mfu, goodput, unique) = (v("mfu"), v("goodput"), v("unique_tokens"));
+        assert!((0.30..=0.50).contains(&mfu), "draw {i}: mfu {mfu}");
+        assert!((0.90..=1.0).contains(&goodput), "draw {i}: goodput {goodput}");
+        assert!((4e9..=5.5e9).contains(&unique), "draw {i}: unique {unique}");
+        assert_eq!(unique, r.draws[i].unique_tokens, "draw {i}");
+        let x = 8.0 * 312e12 * mfu * goodput;
+        assert!(
+            (v("throughput") / x - 1.0).abs() < 1e-12,
+            "draw {i}: throughput {} vs {x}",
+            v("throughput")
+        );
+        rows += 1;
+    }
+    assert_eq!(rows, 256);
+}
