@@ -392,7 +392,10 @@ fn draws_csv_columns_are_the_draws_inputs() {
         let v = |name: &str| -> f64 { row[col(name)].parse().unwrap() };
         let (mfu, goodput, unique) = (v("mfu"), v("goodput"), v("unique_tokens"));
         assert!((0.30..=0.50).contains(&mfu), "draw {i}: mfu {mfu}");
-        assert!((0.90..=1.0).contains(&goodput), "draw {i}: goodput {goodput}");
+        assert!(
+            (0.90..=1.0).contains(&goodput),
+            "draw {i}: goodput {goodput}"
+        );
         assert!((4e9..=5.5e9).contains(&unique), "draw {i}: unique {unique}");
         assert_eq!(unique, r.draws[i].unique_tokens, "draw {i}");
         let x = 8.0 * 312e12 * mfu * goodput;
