@@ -95,10 +95,29 @@ pub fn subsample(seed: u64, purpose: &str, total: usize, n: usize) -> Vec<usize>
     if n >= total {
         return (0..total).collect();
     }
+    subsamples(seed, purpose, total, &[n]).remove(0)
+}
+
+/// Disjoint subsets of the draws 0..`total`, of the given `sizes` (their sum at most `total`),
+/// each uniformly random and independent of the others' positions (the pick-freeze split into
+/// A and B needs two such), each in ascending order; reproducible as [`subsample`].
+pub fn subsamples(seed: u64, purpose: &str, total: usize, sizes: &[usize]) -> Vec<Vec<usize>> {
+    let all: usize = sizes.iter().sum();
+    assert!(all <= total, "{all} draws asked of {total}");
     let mut rng = stream::stream(&stream::key(seed, purpose), 0);
-    let mut picked = rand::seq::index::sample(&mut rng, total, n).into_vec();
-    picked.sort_unstable();
-    picked
+    // rand's index sample comes fully shuffled, so consecutive runs of it are independent
+    // uniform subsets.
+    let picked = rand::seq::index::sample(&mut rng, total, all).into_vec();
+    let mut start = 0;
+    sizes
+        .iter()
+        .map(|&n| {
+            let mut part = picked[start..start + n].to_vec();
+            part.sort_unstable();
+            start += n;
+            part
+        })
+        .collect()
 }
 
 /// Where draw i's randomness comes from: keyed ChaCha8 streams (`random`) or one scrambled
@@ -356,5 +375,16 @@ mod tests {
         assert!(a[99] > 9_000, "{a:?}");
         let mean = a.iter().sum::<usize>() as f64 / 100.0;
         assert!((mean - 4999.5).abs() < 4.0 * 2887.0 / 10.0, "{mean}");
+    }
+
+    /// Two halves of a split are disjoint and each spread over the whole range: not the lower
+    /// and upper halves of one sorted subset (each half's largest above 9,000, as above).
+    #[test]
+    fn subsamples_are_disjoint_and_each_uniform() {
+        let parts = super::subsamples(7, "indices", 10_000, &[100, 100]);
+        let (a, b) = (&parts[0], &parts[1]);
+        assert!(a.iter().all(|i| !b.contains(i)));
+        assert!(a[99] > 9_000 && b[99] > 9_000, "{a:?} {b:?}");
+        assert!(a[0] < 1_000 && b[0] < 1_000, "{a:?} {b:?}");
     }
 }
