@@ -412,7 +412,7 @@ fn draws_csv_columns_are_the_draws_inputs() {
 /// The frontier's levels take a random subset of the draws, not their first 1024: with the draws
 /// in an adversarial order (sorted by MFU, as a posterior's ancestor order can cluster them), the
 /// level at H still has the median optimal size of all the draws (its Monte Carlo error at 1024
-/// draws is about 0.3% here; the lowest-MFU quarter's median is about 8% smaller).
+/// draws is about 0.3% here; the lowest-MFU quarter's median is about 10% smaller).
 #[test]
 fn frontier_levels_do_not_depend_on_the_order_of_the_draws() {
     let r = run(
