@@ -67,13 +67,13 @@ struct StatsRow {
     hits: f32,          // draws with L ≤ the target loss
     regret_max: f32,
     tail_sum: f32,      // Σ (L − threshold) over L > threshold (CVaR)
-    tail_count: f32,
     ranks: array<f32, 9>,   // the resolved order statistics (Params.ranks)
     _pad0: f32,
     _pad1: f32,
     _pad2: f32,
     _pad3: f32,
     _pad4: f32,
+    _pad5: f32,
 }
 @group(0) @binding(3) var<storage, read_write> out: array<StatsRow>;
 

@@ -164,7 +164,7 @@ fn config_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
     for (var i = lid; i < n; i = i + WG) {
         let l = evaluate(config, i).loss;
         if (l > thr) {
-            tail = tail + vec4<f32>(l - thr, 1.0, 0.0, 0.0);
+            tail = tail + vec4<f32>(l - thr, 0.0, 0.0, 0.0);
         }
     }
     tail = reduce_sum(lid, tail);
@@ -179,7 +179,6 @@ fn config_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
         out[local].hits = s2.y;
         out[local].regret_max = -mm.w;
         out[local].tail_sum = tail.x;
-        out[local].tail_count = tail.y;
         for (var k = 0u; k < RANKS; k = k + 1u) {
             out[local].ranks[k] = value[k];
         }

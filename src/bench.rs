@@ -6,12 +6,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::aggregate::{self, Extras};
+use crate::aggregate::Extras;
 use crate::backend::{Backend, Oracle};
 use crate::error::Result;
 use crate::grid::Grid;
-use crate::pipeline::{self, RunResult, Timings};
-use crate::sampling;
+use crate::pipeline::{self, RunResult};
 use crate::scenario::{self, Scenario};
 
 /// Hours axis of the synthetic grid (as in a100-3days).
@@ -106,33 +105,20 @@ pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> 
     for rep in 0..=reps {
         let t0 = Instant::now();
         let grid = Grid::new(s);
-        let draws = sampling::draws(s, 0..s.sampling.draws)?;
+        let sample = pipeline::sample(s)?;
         let sampling_s = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
-        let oracle = Oracle::new(&settings, &grid, &draws);
+        let oracle = Oracle::new(&settings, &grid, &sample.draws);
         let oracle_s = t1.elapsed().as_secs_f64();
         let t2 = Instant::now();
-        let stats = backend.statistics(&settings, &grid, &draws, &oracle, &|_| {})?;
+        let stats = backend.statistics(&settings, &grid, &sample.draws, &oracle, &|_| {})?;
         let stats_s = t2.elapsed().as_secs_f64();
         let evaluation = oracle.into_evaluation(stats);
         let t3 = Instant::now();
-        let summary = aggregate::summarize(s, &grid, &draws, &evaluation, &settings, Extras::Skip);
+        let aggregated = pipeline::aggregate(s, &grid, &sample, &evaluation, Extras::Skip);
         let aggregate_s = t3.elapsed().as_secs_f64();
         let t4 = Instant::now();
-        let result = RunResult {
-            scenario: s.clone(),
-            grid,
-            draws,
-            evaluation,
-            summary,
-            backend: String::new(),
-            adapter: String::new(),
-            timings: Timings::default(),
-            notes: Vec::new(),
-            precision: None,
-            posterior: None,
-            replan: None,
-        };
+        let result = RunResult::new(s.clone(), grid, sample, evaluation, aggregated);
         let bytes = crate::export::configs::serialize(&result)?;
         std::hint::black_box(bytes);
         let output_s = t4.elapsed().as_secs_f64();

@@ -16,6 +16,36 @@
 
 use crate::grid::Grid;
 
+/// Where a plan stands under the tie rule of MODEL.md §5, the one rule every choice among plans
+/// follows (each draw's best in the oracle, each objective's plan, the refinement's moves, the
+/// frontier's robust plan, the baselines): the smaller score wins; at equal score the lower
+/// expected loss, so a plan that another beats in expected loss at equal score is never chosen;
+/// at equal both the lower index (configuration index on the grid; off the grid, where plans
+/// have none, 0 for all, so the first of equals stays).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rank {
+    pub score: f64,
+    pub mean: f64,
+    pub index: usize,
+}
+
+impl Rank {
+    /// Whether this plan is chosen over `other`.
+    pub fn beats(&self, other: &Rank) -> bool {
+        self.score < other.score
+            || (self.score == other.score
+                && (self.mean < other.mean
+                    || (self.mean == other.mean && self.index < other.index)))
+    }
+
+    /// The winner of `ranks` under the rule (None when empty).
+    pub fn best(ranks: impl IntoIterator<Item = Rank>) -> Option<Rank> {
+        ranks
+            .into_iter()
+            .reduce(|a, b| if b.beats(&a) { b } else { a })
+    }
+}
+
 /// Draws in which a finite-D plan must complete to be a candidate: the smallest count c with
 /// c / n ≥ `min_completion` (the comparison `p_complete >= min_completion` makes on the
 /// statistics; n + 1 when none suffices), and at least one when `deadline_stands_for_them`:
@@ -120,5 +150,34 @@ impl Candidates {
         (0..grid.len())
             .filter(|&i| self.contains(grid, i))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rank;
+
+    fn r(score: f64, mean: f64, index: usize) -> Rank {
+        Rank { score, mean, index }
+    }
+
+    /// The rule by hand: score, then expected loss, then index; a full tie keeps the incumbent.
+    #[test]
+    fn tie_rule_orders_score_then_mean_then_index() {
+        assert!(r(1.0, 9.0, 9).beats(&r(2.0, 0.0, 0)));
+        assert!(!r(2.0, 0.0, 0).beats(&r(1.0, 9.0, 9)));
+        assert!(r(1.0, 0.5, 9).beats(&r(1.0, 0.6, 0)));
+        assert!(!r(1.0, 0.6, 0).beats(&r(1.0, 0.5, 9)));
+        assert!(r(1.0, 0.5, 3).beats(&r(1.0, 0.5, 4)));
+        assert!(!r(1.0, 0.5, 4).beats(&r(1.0, 0.5, 3)));
+        assert!(!r(1.0, 0.5, 0).beats(&r(1.0, 0.5, 0)));
+        let best = Rank::best([
+            r(2.0, 1.0, 0),
+            r(1.0, 2.0, 5),
+            r(1.0, 1.5, 7),
+            r(1.0, 1.5, 6),
+        ]);
+        assert_eq!(best, Some(r(1.0, 1.5, 6)));
+        assert_eq!(Rank::best([]), None);
     }
 }

@@ -53,6 +53,86 @@ pub struct RunResult {
     pub replan: Option<aggregate::replan::Replan>,
 }
 
+/// The sample every later stage uses (the backends, the oracle, the aggregation): the
+/// scenario's prior draws, or with `[observations]` the posterior's.
+pub struct Sample {
+    /// Equally weighted draws in random order: with observations, resampled and shuffled
+    /// (`posterior::smc`), so no subset of them need be their first ones.
+    pub draws: Vec<Draw>,
+    /// The conditioning on `[observations]` (None without them).
+    pub posterior: Option<crate::posterior::Posterior>,
+}
+
+/// Stage 1, sampling: draws 0..`sampling.draws` of the scenario, conditioned on its
+/// observations when it has them. The one entry point of the sample a run uses.
+pub fn sample(scenario: &Scenario) -> Result<Sample> {
+    let draws = sampling::draws(scenario, 0..scenario.sampling.draws)?;
+    Ok(match &scenario.observations {
+        Some(_) => {
+            let post = crate::posterior::condition(scenario, draws)?;
+            Sample {
+                draws: post.draws.clone(),
+                posterior: Some(post),
+            }
+        }
+        None => Sample {
+            draws,
+            posterior: None,
+        },
+    })
+}
+
+/// Stage 3, aggregation: the summary of an evaluation and, with a live run among the
+/// observations, its options scored on the posterior.
+pub fn aggregate(
+    scenario: &Scenario,
+    grid: &Grid,
+    sample: &Sample,
+    evaluation: &Evaluation,
+    extras: Extras,
+) -> (Summary, Option<aggregate::replan::Replan>) {
+    let summary = aggregate::summarize(
+        scenario,
+        grid,
+        &sample.draws,
+        evaluation,
+        &settings(scenario),
+        extras,
+    );
+    let replan = sample
+        .posterior
+        .as_ref()
+        .and_then(|p| aggregate::replan::replan(scenario, p));
+    (summary, replan)
+}
+
+impl RunResult {
+    /// A run's result from its stages' outputs; backend and adapter unnamed, no timings or notes
+    /// yet.
+    pub fn new(
+        scenario: Scenario,
+        grid: Grid,
+        sample: Sample,
+        evaluation: Evaluation,
+        (summary, replan): (Summary, Option<aggregate::replan::Replan>),
+    ) -> RunResult {
+        RunResult {
+            scenario,
+            grid,
+            draws: sample.draws,
+            evaluation,
+            summary,
+            backend: String::new(),
+            adapter: String::new(),
+            timings: Timings::default(),
+            notes: Vec::new(),
+            precision: None,
+            posterior: sample.posterior,
+            replan,
+        }
+    }
+}
+
 /// The outcome of `--precision TOL`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Precision {
@@ -92,9 +172,10 @@ pub fn precision_schedule(batch: usize, limit: usize) -> Vec<usize> {
     out
 }
 
-/// `--precision TOL`: rerun at S = b, 2b, 4b, … draws (b = `sampling.draws`; draws are
-/// index-addressable, so each run extends the previous one's draws and earlier draws never
-/// change) until the standard error of the first objective's plan is ≤ TOL and that plan is
+/// `--precision TOL`: rerun at S = b, 2b, 4b, … draws (b = `sampling.draws`; each run takes its
+/// whole sample from [`sample`]: prior draws are index-addressable, so each run extends the
+/// previous one's and earlier draws never change, and with observations each run conditions its
+/// own S prior draws afresh, so no run uses a prefix of another's posterior) until the standard error of the first objective's plan is ≤ TOL and that plan is
 /// the same in the last three runs (unchanged over two doublings), or the draw limit is reached.
 /// Doubling keeps the total cost under twice the last run's (S = b, 2b, 3b, … was quadratic).
 pub fn run_to_precision(
@@ -108,7 +189,7 @@ pub fn run_to_precision(
     let by_work = (crate::scenario::MAX_EVALUATIONS / configs as f64) as usize;
     let limit = (batch * MAX_PRECISION_BATCHES).min(by_work).min(
         if scenario.sampling.method == crate::scenario::Method::Sobol {
-            sampling::sobol::MAX_DRAWS
+            sampling::sobol::MAX_POINTS
         } else {
             crate::scenario::MAX_DRAWS
         },
@@ -242,17 +323,10 @@ fn run_with(
     let mut notes = Vec::new();
     let t0 = Instant::now();
     let grid = Grid::new(&scenario);
-    let mut draws = sampling::draws(&scenario, 0..scenario.sampling.draws)?;
     // With observations the prior draws become posterior draws here, before any backend sees
     // them: the same number, equally weighted, in random order.
-    let posterior = match &scenario.observations {
-        Some(_) => {
-            let post = crate::posterior::condition(&scenario, draws)?;
-            draws = post.draws.clone();
-            Some(post)
-        }
-        None => None,
-    };
+    let sample = sample(&scenario)?;
+    let draws = &sample.draws;
     timings.sampling_s = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
@@ -262,15 +336,15 @@ fn run_with(
     let bar = Progress::new(grid.len(), "evaluating", show_progress);
     let on = |n: usize| bar.inc(n);
     // Pass 1 once, whatever runs pass 2 (and reruns it).
-    let oracle = Oracle::new(&settings, &grid, &draws);
-    let (stats, ran) = match chosen.statistics(&settings, &grid, &draws, &oracle, &on) {
+    let oracle = Oracle::new(&settings, &grid, draws);
+    let (stats, ran) = match chosen.statistics(&settings, &grid, draws, &oracle, &on) {
         Ok(stats) => (stats, &*chosen),
         // Only the GPU fails at run time; the CPU reruns pass 2 with the same oracle.
         Err(e) if backend == BackendChoice::Auto && !e.is_input() => {
             notes.push(format!("GPU run failed ({e}); reran on the CPU"));
             let bar = Progress::new(grid.len(), "evaluating on the CPU", show_progress);
             let on = |n: usize| bar.inc(n);
-            let stats = cpu::Cpu.statistics(&settings, &grid, &draws, &oracle, &on)?;
+            let stats = cpu::Cpu.statistics(&settings, &grid, draws, &oracle, &on)?;
             bar.finish();
             (stats, &cpu::Cpu as &dyn Backend)
         }
@@ -282,25 +356,14 @@ fn run_with(
     timings.evaluate_s = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
-    let summary = aggregate::summarize(&scenario, &grid, &draws, &evaluation, &settings, extras);
-    let replan = posterior
-        .as_ref()
-        .and_then(|p| aggregate::replan::replan(&scenario, p));
+    let aggregated = aggregate(&scenario, &grid, &sample, &evaluation, extras);
     timings.aggregate_s = t2.elapsed().as_secs_f64();
-    Ok(RunResult {
-        scenario,
-        grid,
-        draws,
-        evaluation,
-        summary,
-        backend: backend_name.into(),
-        adapter,
-        timings,
-        notes,
-        precision: None,
-        posterior,
-        replan,
-    })
+    let mut r = RunResult::new(scenario, grid, sample, evaluation, aggregated);
+    r.backend = backend_name.into();
+    r.adapter = adapter;
+    r.timings = timings;
+    r.notes = notes;
+    Ok(r)
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ impl Progress {
                         let now = (start.elapsed().as_secs_f64(), s.pos());
                         let eta = first.and_then(|f| eta_seconds(f, now, s.len().unwrap_or(0)));
                         let _ = match eta {
-                            Some(e) => write!(w, "{}", crate::backend::gpu::human_seconds(e)),
+                            Some(e) => write!(w, "{}", human_seconds(e)),
                             None => write!(w, "…"),
                         };
                     },
@@ -107,6 +107,26 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// A duration in words for people (the progress bar's estimate, the software-adapter note):
+/// under a second, 3.2 s, 12 s, 2 min 16 s, 1 h 05 min.
+pub fn human_seconds(s: f64) -> String {
+    if !s.is_finite() {
+        return "an unknown time".into();
+    }
+    if s < 1.0 {
+        return "under a second".into();
+    }
+    if s < 10.0 {
+        return format!("{s:.1} s");
+    }
+    let t = s.round() as u64;
+    match t {
+        0..60 => format!("{t} s"),
+        60..3600 => format!("{} min {:02} s", t / 60, t % 60),
+        _ => format!("{} h {:02} min", t / 3600, (t % 3600) / 60),
     }
 }
 

@@ -113,9 +113,53 @@ pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     )
 }
 
+/// The levels of a 95% percentile interval, written out (not computed as (1 ± 0.95)/2, which
+/// misses 0.025 and 0.975 by an ulp).
+pub const INTERVAL_95: (f64, f64) = (0.025, 0.975);
+
+/// The bootstrap percentile interval of replicates `v` (permuted) at the quantile levels
+/// `(lo, hi)` (type 7), e.g. [`INTERVAL_95`].
+pub fn percentile_interval(v: &mut [f64], (lo, hi): (f64, f64)) -> (f64, f64) {
+    (quantile(v, lo), quantile(v, hi))
+}
+
+/// Ranks 1..n of `v`, ties given their average rank (Spearman's ρ is Pearson's r of these).
+pub fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
+    let mut r = vec![0.0; v.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            r[k] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// By hand: 1 is first, 2 second, the two 3s share ranks 3 and 4.
+    #[test]
+    fn ranks_average_ties() {
+        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
+        assert_eq!(ranks(&[]), Vec::<f64>::new());
+    }
+
+    /// 0..=40: the 2.5th and 97.5th type-7 percentiles are 1 and 39 (h = 40·q).
+    #[test]
+    fn percentile_interval_of_0_to_40() {
+        let mut v: Vec<f64> = (0..=40).rev().map(f64::from).collect();
+        assert_eq!(percentile_interval(&mut v, INTERVAL_95), (1.0, 39.0));
+    }
 
     /// Hand-computed (h = (n − 1)·q on x = 1..=20): p05 = 1 + 0.95 = 1.95, p50 = 10.5,
     /// p95 = 19 + 0.05 = 19.05; numpy.quantile gives the same.

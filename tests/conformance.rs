@@ -25,22 +25,11 @@ fn settings(s: &Scenario) -> Settings {
     }
 }
 
-/// The GPU instance with `options`; None when there is no adapter (and none is required).
-fn gpu_with(options: gpu::Options) -> Option<gpu::Gpu> {
-    match gpu::Gpu::new(options).expect("GPU start") {
-        Some(g) => Some(g),
-        None if std::env::var("SCALERISK_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
-            panic!("SCALERISK_REQUIRE_GPU=1 but {}", gpu::NO_ADAPTER_FIX)
-        }
-        None => {
-            eprintln!("skipped: {}", gpu::NO_ADAPTER_FIX);
-            None
-        }
-    }
-}
+mod common;
+use common::gpu_with;
 
 fn gpu() -> Option<Box<dyn Backend>> {
-    gpu_with(gpu::Options::default()).map(|g| Box::new(g) as Box<dyn Backend>)
+    common::gpu().map(|g| Box::new(g) as Box<dyn Backend>)
 }
 
 fn cpu() -> Option<Box<dyn Backend>> {
@@ -50,6 +39,43 @@ fn cpu() -> Option<Box<dyn Backend>> {
 /// The Rust twins of the shaders (f32, the shaders' shape), run on the CPU.
 fn twin() -> Option<Box<dyn Backend>> {
     Some(Box::new(gpu::twin::Twin))
+}
+
+/// The candidate rule of MODEL.md §5, from its definition rather than from `candidates.rs`: a
+/// feasible plan that completes (D ≤ capacity) in a share of draws ≥ `min_completion`; the
+/// until-the-deadline plan only when `min_completion` is 0; with that plan on the grid and no
+/// cut-run penalty, no finite D that completes in no draw (it trains what D = ∞ trains). When
+/// nothing qualifies, every plan that qualifies at `min_completion` = 0.
+fn reference_candidates(s: &Scenario, grid: &Grid, draws: &[Draw]) -> Vec<usize> {
+    let b = &s.budget;
+    let n = draws.len() as f64;
+    let cut_runs_pay = draws.iter().any(|x| x.anneal != 0.0);
+    let pick = |min_completion: f64| -> Vec<usize> {
+        (0..grid.len())
+            .filter(|&i| {
+                if !grid.feasible(i) {
+                    return false;
+                }
+                let (p, d, t) = grid.config(i);
+                if d.is_infinite() {
+                    return min_completion <= 0.0;
+                }
+                let kp = scalerisk::law::k_at(b.flops_per_param_token, b.attention, p) * p;
+                let done = draws
+                    .iter()
+                    .filter(|x| d <= x.throughput * 3600.0 * t / kp)
+                    .count();
+                done as f64 / n >= min_completion
+                    && (done > 0 || !grid.until_deadline || cut_runs_pay)
+            })
+            .collect()
+    };
+    let c = pick(s.decision.min_completion);
+    if c.is_empty() {
+        pick(0.0)
+    } else {
+        c
+    }
 }
 
 /// The brute force every backend is held to (the CPU backend included, which must not be its
@@ -74,7 +100,7 @@ fn reference(s: &Scenario, grid: &Grid, draws: &[Draw]) -> (Vec<(usize, f64)>, V
                 .collect()
         })
         .collect();
-    let cands = settings(s).candidates(grid, draws).indices(grid);
+    let cands = reference_candidates(s, grid, draws);
     let lower_mean = |a: usize, b: usize| {
         cols[a]
             .iter()
@@ -262,7 +288,8 @@ const CASES: [&str; 3] = [
     "#,
 ];
 
-fn agreement_with_reference(backend: &dyn Backend) {
+/// The cases every backend is held to the reference on.
+fn reference_cases() -> Vec<Scenario> {
     let mut cases: Vec<Scenario> = CASES.iter().map(|t| scenario(t)).collect();
     cases.push(
         scenario::from_str(
@@ -277,6 +304,18 @@ fn agreement_with_reference(backend: &dyn Backend) {
         )
         .unwrap(),
     );
+    // A binding min_completion: the candidates are a prefix of each (P, T)'s token axis, the
+    // until-the-deadline plans are out, and the oracle and regret follow them.
+    for mc in ["0.5", "0.9"] {
+        cases.push(
+            scenario::from_str(
+                CASES[0],
+                Path::new("."),
+                &[format!("decision.min_completion={mc}")],
+            )
+            .unwrap(),
+        );
+    }
     // Kaplan's FLOPs per token: the capacity of each P carries the attention term.
     cases.push(
         scenario::from_str(
@@ -292,14 +331,18 @@ fn agreement_with_reference(backend: &dyn Backend) {
             scenario::from_str(text, Path::new("."), &["training.schedule=cosine".into()]).unwrap(),
         );
     }
-    for s in &cases {
+    cases
+}
+
+/// Pass 1, the oracle every backend is handed, runs once on the host whatever the backend: it is
+/// held to the scan here, once.
+#[test]
+fn host_oracle_agrees_with_the_scan() {
+    for s in &reference_cases() {
         let grid = Grid::new(s);
         let draws = sampling::draws(s, 0..s.sampling.draws).unwrap();
-        let got = backend
-            .evaluate(&settings(s), &grid, &draws, &|_| {})
-            .expect("evaluation");
-        let (optima, want) = reference(s, &grid, &draws);
-        // Every backend takes its oracle from pass 1 on the host; here it is held to the scan.
+        let got = Oracle::new(&settings(s), &grid, &draws);
+        let (optima, _) = reference(s, &grid, &draws);
         for (j, (o, (index, loss))) in got.optima.iter().zip(&optima).enumerate() {
             assert_eq!(o.index, *index, "{}: draw {j}'s best candidate", s.name);
             assert!(
@@ -309,6 +352,18 @@ fn agreement_with_reference(backend: &dyn Backend) {
                 o.loss_grid
             );
         }
+    }
+}
+
+/// Pass 2 on `backend`, given the host's oracle, against the reference's statistics.
+fn agreement_with_reference(backend: &dyn Backend) {
+    for s in &reference_cases() {
+        let grid = Grid::new(s);
+        let draws = sampling::draws(s, 0..s.sampling.draws).unwrap();
+        let got = backend
+            .evaluate(&settings(s), &grid, &draws, &|_| {})
+            .expect("evaluation");
+        let (_, want) = reference(s, &grid, &draws);
         for i in (0..grid.len()).filter(|&i| grid.feasible(i)) {
             assert_agrees(
                 backend,

@@ -1,18 +1,16 @@
 //! The CSVs load with `pandas.read_csv` / `polars.read_csv` and no options
 //! (scripts/check_csv_load.py); skipped, with the reason, where python3 or both libraries are
-//! missing.
+//! missing, unless `SCALERISK_REQUIRE_PYTHON=1` (set by .ci/run), where that fails.
 
 use assert_cmd::Command;
 
+mod common;
+
 #[test]
 fn csvs_load_in_pandas_and_polars_with_no_options() {
-    let python = std::process::Command::new("python3")
-        .arg("--version")
-        .output();
-    if python.is_err() {
-        eprintln!("skipped: python3 is not installed");
+    let Some(python) = common::python() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     // Limited data (unique_tokens filled), a target and lifetime cost (p_target filled),
@@ -28,7 +26,7 @@ fn csvs_load_in_pandas_and_polars_with_no_options() {
             .arg(&out)
             .assert()
             .success();
-        let r = std::process::Command::new("python3")
+        let r = std::process::Command::new(&python)
             .arg("scripts/check_csv_load.py")
             .arg(&out)
             .output()
@@ -37,7 +35,7 @@ fn csvs_load_in_pandas_and_polars_with_no_options() {
         match r.status.code() {
             Some(0) => eprintln!("{scenario}: {stdout}"),
             Some(3) => {
-                eprintln!("skipped: {}", stdout.trim());
+                common::python_library_missing(&stdout);
                 return;
             }
             _ => panic!("{scenario}: {stdout}{}", String::from_utf8_lossy(&r.stderr)),

@@ -52,8 +52,8 @@ const SMALL_A100: [&str; 3] = [
 ];
 
 /// Under the default schedule a run stopped at its deadline anneals there, so "until the
-/// deadline" is never worse than a fixed D of the same (P, T): the expected-loss plan is within
-/// 0.001 of the best until-the-deadline plan, and no baseline beats it beyond the standard error
+/// deadline" is never worse than a fixed D of the same (P, T): the expected-loss plan is no
+/// worse than the best until-the-deadline plan, and no baseline beats it beyond the standard error
 /// of the paired difference (both recomputed here).
 #[test]
 fn a100_plan_matches_the_best_until_deadline_plan_and_beats_the_baselines() {
@@ -69,8 +69,12 @@ fn a100_plan_matches_the_best_until_deadline_plan_and_beats_the_baselines() {
         (plan.params, plan.tokens, plan.hours),
     ));
     assert!((own - plan.stats.loss_mean).abs() < 1e-12);
+    // The plan is refined from the grid's expected-loss argmin among candidates that include
+    // every until-the-deadline plan, and refinement never moves to a worse plan: it is no worse
+    // than the best of them (up to the rounding between the backend's tables and this file's
+    // formula).
     assert!(
-        own <= best_deadline + 0.001,
+        own <= best_deadline * (1.0 + 1e-12),
         "plan {own} vs best until-the-deadline {best_deadline}"
     );
     let own_col = column(

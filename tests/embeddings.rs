@@ -17,6 +17,8 @@ use scalerisk::pipeline::{self, BackendChoice};
 use scalerisk::sampling;
 use scalerisk::scenario::{self, Scenario};
 
+mod common;
+
 const GPT2_VOCABULARY: f64 = 50257.0;
 
 fn scenario(text: &str) -> Scenario {
@@ -209,9 +211,8 @@ fn backends_agree_on_the_non_embedding_count() {
     };
     let reference = on(&cpu::Cpu);
     let mut others: Vec<(&str, Vec<_>)> = vec![("twin", on(&gpu::twin::Twin))];
-    match gpu::Gpu::new(gpu::Options::default()).expect("GPU start") {
-        Some(g) => others.push(("gpu", on(&g))),
-        None => eprintln!("gpu skipped: {}", gpu::NO_ADAPTER_FIX),
+    if let Some(g) = common::gpu() {
+        others.push(("gpu", on(&g)));
     }
     // The same grid seen with P as the law's count would differ by far more than f32 noise.
     let plain = {

@@ -5,19 +5,8 @@
 
 use assert_cmd::Command;
 
-fn has_adapter() -> bool {
-    if !scalerisk::backend::gpu::adapters().is_empty() {
-        return true;
-    }
-    if std::env::var("SCALERISK_REQUIRE_GPU").is_ok_and(|v| v == "1") {
-        panic!(
-            "SCALERISK_REQUIRE_GPU=1 but {}",
-            scalerisk::backend::gpu::NO_ADAPTER_FIX
-        );
-    }
-    eprintln!("skipped: {}", scalerisk::backend::gpu::NO_ADAPTER_FIX);
-    false
-}
+mod common;
+use common::has_adapter;
 
 fn run(fault: &str, backend: &str, out: &std::path::Path) -> assert_cmd::assert::Assert {
     Command::cargo_bin("scalerisk")

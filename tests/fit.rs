@@ -45,17 +45,26 @@ fn bootstrap_standard_errors_match_epochs() {
     let se = |get: fn(&fit::Fitted) -> f64| {
         fit::Interval::of(0.0, &boot.iter().map(get).collect::<Vec<_>>()).se
     };
-    for (name, got, want, rel) in [
-        ("A", se(|f| f.a), 124.58, 0.25),
-        ("B", se(|f| f.b), 1293.23, 0.25),
-        // Published to one significant digit: anything that rounds to it.
-        ("E", se(|f| f.e), 0.03, 0.5),
-        ("alpha", se(|f| f.alpha), 0.02, 0.5),
-        ("beta", se(|f| f.beta), 0.02, 0.5),
-    ] {
+    // A standard error estimated from n = 1000 refits has a relative Monte Carlo sd of about
+    // √((κ − 1) / 4n) for kurtosis κ: 2.2% for a normal estimator, under 5% for κ ≤ 10 (B's
+    // bootstrap distribution is skewed). Three of those: 15% for A and B.
+    for (name, got, want) in [("A", se(|f| f.a), 124.58), ("B", se(|f| f.b), 1293.23)] {
         assert!(
-            (got / want - 1.0).abs() <= rel,
+            (got / want - 1.0).abs() <= 0.15,
             "{name}: bootstrap SE {got}, Epoch's {want}"
+        );
+    }
+    // Published to one significant digit: anything that rounds to it, widened by three Monte
+    // Carlo sd of a normal estimator's SE (7%).
+    for (name, got, want) in [
+        ("E", se(|f| f.e), 0.03),
+        ("alpha", se(|f| f.alpha), 0.02),
+        ("beta", se(|f| f.beta), 0.02),
+    ] {
+        let (lo, hi) = ((want - 0.005) * 0.93, (want + 0.005) * 1.07);
+        assert!(
+            (lo..hi).contains(&got),
+            "{name}: bootstrap SE {got}, Epoch's {want} (rounded)"
         );
     }
 }
@@ -171,7 +180,7 @@ fn scalerisk() -> assert_cmd::Command {
 fn fitted_draws_drive_a_run() {
     let dir = tempfile::tempdir().unwrap();
     let draws = dir.path().join("fitted.csv");
-    scalerisk()
+    let out = scalerisk()
         .args([
             "fit",
             "data/chinchilla_fig4_points.csv",
@@ -183,8 +192,29 @@ fn fitted_draws_drive_a_run() {
         ])
         .arg(&draws)
         .assert()
-        .success()
-        .stdout(predicates::str::contains("477.8"));
+        .success();
+    // The command prints the published refit (Besiroglu et al. 2024, the values of
+    // `refit_of_chinchilla_points_matches_epoch_within_one_percent`), each within 1%.
+    let said = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    for (name, want) in [
+        ("E", 1.8172),
+        ("A", 477.9),
+        ("B", 2144.0),
+        ("alpha", 0.3473),
+        ("beta", 0.3672),
+    ] {
+        let got: f64 = said
+            .lines()
+            .find_map(|l| {
+                let mut w = l.split_whitespace();
+                (w.next() == Some(name)).then(|| w.next().unwrap().parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("no {name} row in: {said}"));
+        assert!(
+            (got / want - 1.0).abs() < 0.01,
+            "{name}: printed {got}, published {want}"
+        );
+    }
     let text = std::fs::read_to_string(&draws).unwrap();
     assert!(text.starts_with("E,A,B,alpha,beta\n"));
     assert_eq!(text.lines().count(), 65);

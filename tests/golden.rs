@@ -53,7 +53,8 @@ fn chinchilla_oracle_at_gopher_budget() {
 
 /// Besiroglu et al. 2024 (Epoch), MVN over the bootstrap covariance at 5.88e23 FLOPs: tokens per
 /// parameter of the per-draw optimum has p10 / p50 / p90 ≈ 10.8 / 18.3 / 31.4 (Monte Carlo
-/// reference from the closed form over MVN draws of the published covariance).
+/// reference from the closed form over MVN draws of the published covariance, produced by
+/// scripts/epoch_tpp_band.py with the Python standard library alone).
 #[test]
 fn epoch_mvn_tokens_per_param_band() {
     let s = scenario(

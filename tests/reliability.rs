@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("scalerisk")
 }
@@ -346,12 +348,7 @@ fn endless_files_are_refused_quickly() {
 /// plan and write only finite numbers.
 #[test]
 fn gpu_and_cpu_agree_at_the_largest_allowed_coefficients() {
-    if scalerisk::backend::gpu::adapters().is_empty() {
-        assert!(
-            std::env::var("SCALERISK_REQUIRE_GPU").map_or(true, |v| v != "1"),
-            "SCALERISK_REQUIRE_GPU=1 but no adapter"
-        );
-        eprintln!("skipped: no GPU adapter");
+    if !common::has_adapter() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

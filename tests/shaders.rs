@@ -130,7 +130,7 @@ fn struct_layouts_match_the_host() {
     assert_eq!(
         offsets("StatsRow"),
         host!(layout::StatsRow: shift, sum, sum_sq, regret_sum, used, complete, hits,
-            regret_max, tail_sum, tail_count, ranks, _pad0, _pad1, _pad2, _pad3, _pad4)
+            regret_max, tail_sum, ranks, _pad0, _pad1, _pad2, _pad3, _pad4, _pad5)
     );
     assert_eq!(size("StatsRow"), std::mem::size_of::<layout::StatsRow>());
     assert_eq!(

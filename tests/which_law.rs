@@ -97,7 +97,12 @@ fn a_mixture_spans_both_members_optima() {
     let members = &r.summary.member_bands;
     assert_eq!(members.len(), 2);
     let chin_band = members.iter().find(|m| m.preset == "chinchilla").unwrap();
-    assert!((chin_band.bands.tokens_per_param.p50 / chin - 1.0).abs() < 0.1);
+    // All of its draws share one optimum, found between grid points to within the same 0.5%.
+    assert!(
+        (chin_band.bands.tokens_per_param.p50 / chin - 1.0).abs() < 0.005,
+        "{} vs {chin}",
+        chin_band.bands.tokens_per_param.p50
+    );
     assert!(
         (chin_band.draws as f64 / 1024.0 - 0.5).abs() < 0.06,
         "weight 0.5"

@@ -22,16 +22,10 @@ pub fn point_estimate(settings: &cpu::Settings, grid: &Grid, point: &Draw) -> Op
 }
 
 fn best_completing(grid: &Grid, stats: &[ConfigStats]) -> Option<usize> {
-    let mut best: Option<usize> = None;
-    for (i, s) in stats.iter().enumerate() {
-        if grid.feasible(i)
-            && s.p_complete == 1.0
-            && best.is_none_or(|b| s.loss_mean < stats[b].loss_mean)
-        {
-            best = Some(i);
-        }
-    }
-    best
+    let completing: Vec<usize> = (0..stats.len())
+        .filter(|&i| grid.feasible(i) && stats[i].p_complete == 1.0)
+        .collect();
+    super::argmin_by(&completing, stats, |i| stats[i].loss_mean)
 }
 
 /// The largest P whose run at ~20 tokens per parameter (the grid D nearest to 20·P in log)

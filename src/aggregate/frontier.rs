@@ -3,14 +3,16 @@
 //!
 //! Level H_j keeps the grid's P and D axes and scales its T axis by H_j / H (so T > H is allowed
 //! here only); each draw keeps its throughput, so a FLOPs budget scales with the hours. Levels
-//! use the first [`MAX_DRAWS`] draws (draws are index-addressable, so they are the same draws as
-//! the main run's) and a light pass (mean and completion only): the robust choice is the
+//! use [`DRAWS_PER_LEVEL`] of the run's draws, one random subset for every level
+//! (`sampling::subsample`: all of them in a run of at most that many, so then the level at H is
+//! the run's own), and a light pass (mean and completion only): the robust choice is the
 //! expected-loss plan under `min_completion`, as in the main run.
 
 use serde::Serialize;
 
 use super::{refine, Band};
 use crate::backend::cpu;
+use crate::candidates::Rank;
 use crate::grid::Grid;
 use crate::sampling::Draw;
 use crate::scenario::Scenario;
@@ -18,7 +20,7 @@ use crate::scenario::Scenario;
 /// Draws per frontier level: p05/p95 bands to within about ±0.7 percentile points (the
 /// binomial standard error of a 5% quantile at 1024 draws), at an eighth of an 8,192-draw run's
 /// light pass per level; the seven levels then cost about a third of the main run.
-pub const MAX_DRAWS: usize = 1024;
+pub const DRAWS_PER_LEVEL: usize = 1024;
 
 /// One budget level.
 #[derive(Debug, Clone, Serialize)]
@@ -36,7 +38,8 @@ pub struct Level {
     pub robust_params: f64,
     pub robust_tokens: f64,
     pub robust_loss_mean: f64,
-    /// Per-draw L* of the first draws, for differences between levels.
+    /// Per-draw L* of the level's draws (one subset for every level), for differences between
+    /// levels.
     #[serde(skip)]
     pub loss_star: Vec<f64>,
     /// Share of draws whose optimum sits on the grid's largest P or D (the axes may be too short).
@@ -63,7 +66,13 @@ fn level_grid(grid: &Grid, budget_hours: f64, hours: f64) -> Grid {
 }
 
 pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Settings) -> Vec<Level> {
-    let draws = &draws[..draws.len().min(MAX_DRAWS)];
+    // A random subset, not the first draws: a posterior's come in ancestor order.
+    let draws: Vec<Draw> =
+        crate::sampling::subsample(s.sampling.seed, "frontier", draws.len(), DRAWS_PER_LEVEL)
+            .into_iter()
+            .map(|i| draws[i])
+            .collect();
+    let draws = &draws[..];
     s.decision
         .frontier_hours
         .iter()
@@ -71,12 +80,13 @@ pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Setting
             let g = level_grid(grid, s.budget.hours, h);
             let (optima, means) = cpu::optima_and_means(settings, &g, draws);
             let cands = settings.candidates(&g, draws);
-            // The expected-loss rule of `super::choose`: ties go to the lower index.
-            let robust =
-                cands
-                    .indices(&g)
-                    .into_iter()
-                    .reduce(|a, b| if means[b].0 < means[a].0 { b } else { a });
+            // The expected-loss objective under the tie rule (score and mean are the same here).
+            let robust = Rank::best(cands.indices(&g).into_iter().map(|i| Rank {
+                score: means[i].0,
+                mean: means[i].0,
+                index: i,
+            }))
+            .map(|r| r.index);
             // Refined off the grid as the main run's plans are (refine.rs).
             let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
             let refined = robust.map(|i| {

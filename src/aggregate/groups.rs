@@ -8,6 +8,7 @@
 //! `law_member` alone (which fit is right) is a group of the value of information.
 
 use crate::law::{Coeff, Coord};
+pub use crate::sampling::inputs::Input;
 use crate::sampling::Draw;
 use crate::scenario::Scenario;
 
@@ -35,46 +36,6 @@ pub struct Group {
     pub inputs: Vec<Input>,
     /// Used by the value of information only (not by the pick-freeze indices).
     pub information_only: bool,
-}
-
-/// One scalar input of a draw, as the regressions of the value of information see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Input {
-    /// A law coefficient, or the log of a scale term (lnA, lnB, lnE).
-    Coeff(Coord),
-    Mfu,
-    Goodput,
-    /// ln of the unique tokens.
-    Unique,
-    Anneal,
-    /// Which `law.mixture` member the draw's law comes from.
-    LawMember,
-}
-
-impl Input {
-    /// The name draws.csv, sensitivity.csv and information.csv use.
-    pub fn name(self) -> String {
-        match self {
-            Input::Coeff(c) => c.name(),
-            Input::Mfu => "mfu".into(),
-            Input::Goodput => "goodput".into(),
-            Input::Unique => "unique_tokens".into(),
-            Input::Anneal => "anneal".into(),
-            Input::LawMember => "law_member".into(),
-        }
-    }
-
-    /// Its value in draw `d`.
-    pub fn value(self, d: &Draw) -> f64 {
-        match self {
-            Input::Coeff(c) => c.get(&d.coeffs),
-            Input::Mfu => d.mfu,
-            Input::Goodput => d.goodput,
-            Input::Unique => d.unique_tokens.ln(),
-            Input::Anneal => d.anneal,
-            Input::LawMember => f64::from(d.member),
-        }
-    }
 }
 
 /// The groups of a run whose inputs vary across `draws`, in a fixed order.

@@ -1,10 +1,11 @@
 //! The value of information (MODEL.md §5): what knowing a group of inputs before choosing would
 //! be worth to the expected-loss decision.
 //!
-//! EVPPI_G = E_G[min_c E[L_c | G]] − min_c E[L_c], over the expected-loss objective's candidate
-//! set, estimated by regression (Strong, Oakley & Brennan 2014, "Estimating multiparameter
-//! partial expected value of perfect information from a probabilistic sensitivity analysis
-//! sample: a nonparametric regression approach"): E[L_c | G] is the least-squares fit of each
+//! EVPPI_G = min_c E[L_c] − E_G[min_c E[L_c | G]] ≥ 0 (losses: knowing G can only lower the
+//! expected loss of the best choice), over the expected-loss objective's candidate set,
+//! estimated by regression (Strong, Oakley & Brennan 2014, "Estimating multiparameter partial
+//! expected value of perfect information from a probabilistic sensitivity analysis sample: a
+//! nonparametric regression approach"): E[L_c | G] is the least-squares fit of each
 //! candidate's losses on a polynomial in G's inputs (quartic for one input, full quadratic for
 //! several), over the run's own draws, so one sample serves every group. Then per draw
 //! Δ_i = ĝ_{c*}(G_i) − min_c ĝ_c(G_i) with c* the plan of least expected loss, EVPPI = mean Δ and
@@ -212,7 +213,7 @@ pub fn values(
         let inputs: Vec<Vec<f64>> = g
             .inputs
             .iter()
-            .map(|input| draws.iter().map(|d| input.value(d)).collect())
+            .map(|input| draws.iter().map(|d| input.regressor(d)).collect())
             .collect();
         let proj = Projector::new(design(&inputs));
         let key = if inputs.len() == 1 {

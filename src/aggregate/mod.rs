@@ -15,6 +15,7 @@ pub mod sensitivity;
 use serde::Serialize;
 
 use crate::backend::{cpu, ConfigStats, DrawOptimum, Evaluation};
+use crate::candidates::Rank;
 use crate::grid::Grid;
 use crate::sampling::{self, Draw};
 use crate::scenario::{Objective, Scenario};
@@ -43,10 +44,6 @@ impl Basis {
             Basis::TwentyTokensPerParam => baselines::TWENTY_TOKENS_PER_PARAM,
             Basis::ExpectedUnconstrained => "expected_unconstrained",
         }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        self.name()
     }
 
     /// The scenario objective, where the recommendation answers one.
@@ -328,26 +325,19 @@ fn score(o: Objective, s: &ConfigStats) -> f64 {
     }
 }
 
-/// The candidate with the smallest `key`; ties go to the lower expected loss, then the lower
-/// index (MODEL.md §5), so a plan that another candidate beats in expected loss at equal score
-/// is never chosen.
+/// The candidate with the smallest `key` under the tie rule ([`Rank`]: then the lower expected
+/// loss, then the lower index).
 pub fn argmin_by(
     candidates: &[usize],
     stats: &[ConfigStats],
     key: impl Fn(usize) -> f64,
 ) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for &i in candidates {
-        let k = key(i);
-        let better = match best {
-            None => true,
-            Some((b, kb)) => k < kb || (k == kb && stats[i].loss_mean < stats[b].loss_mean),
-        };
-        if better {
-            best = Some((i, k));
-        }
-    }
-    best.map(|(i, _)| i)
+    Rank::best(candidates.iter().map(|&i| Rank {
+        score: key(i),
+        mean: stats[i].loss_mean,
+        index: i,
+    }))
+    .map(|r| r.index)
 }
 
 /// Best candidate index under an objective (ties: lower expected loss, then lower index).

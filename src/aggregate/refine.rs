@@ -20,6 +20,7 @@
 use rayon::prelude::*;
 
 use crate::backend::{cpu, ConfigStats};
+use crate::candidates::Rank;
 use crate::grid::Grid;
 use crate::law::{self, LawShape};
 use crate::sampling::Draw;
@@ -195,8 +196,8 @@ impl Bounds {
 /// A point of the search in (ln P, ln D, ln T) and, if it is allowed, its score and statistics.
 type Tried = ([f64; 3], Option<(f64, ConfigStats)>);
 
-/// The best plan near `start` under `score` (smaller is better; ∞ refuses a plan), ties broken
-/// by expected loss. Returns the plan and its statistics.
+/// The best plan near `start` under `score` (smaller is better; ∞ refuses a plan), ties by the
+/// rule of `candidates::Rank`. Returns the plan and its statistics.
 pub fn refine(
     eval: &Evaluator,
     bounds: &Bounds,
@@ -241,9 +242,13 @@ pub fn refine(
         let s = score(&plan, &st);
         s.is_finite().then_some((s, st))
     };
-    let better = |a: &(f64, ConfigStats), b: &(f64, ConfigStats)| {
-        a.0 < b.0 || (a.0 == b.0 && a.1.loss_mean < b.1.loss_mean)
+    // The tie rule; plans off the grid have no index, so a full tie keeps the incumbent.
+    let rank = |a: &(f64, ConfigStats)| Rank {
+        score: a.0,
+        mean: a.1.loss_mean,
+        index: 0,
     };
+    let better = |a: &(f64, ConfigStats), b: &(f64, ConfigStats)| rank(a).beats(&rank(b));
     let mut x = x0;
     let Some(mut fx) = judge(&x) else {
         let st = eval.stats(&start);

@@ -182,6 +182,62 @@ impl Dist {
         }
     }
 
+    /// The log density at `x` of a prior that has one (−∞ outside its support), for a move step
+    /// of a posterior sampler; None for a fixed value (a point mass) and a CSV column (an
+    /// empirical distribution on its rows): those have no density, and the rule for them is
+    /// docs/MODEL.md's (they change only by resampling). A truncated normal is renormalised to
+    /// its bounds; PERT is the Beta of [`quantile`](Self::quantile) on [low, high].
+    pub fn ln_pdf(&self, x: f64) -> Option<f64> {
+        use statrs::distribution::{Beta, Continuous, ContinuousCDF, Normal as StdNormal};
+        let std_normal = StdNormal::new(0.0, 1.0).expect("standard normal");
+        let inside = |lo: f64, hi: f64, v: f64| {
+            if (lo..=hi).contains(&x) {
+                v
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        Some(match self {
+            Dist::Fixed(_) | Dist::Column { .. } => return None,
+            Dist::Uniform { low, high } => inside(*low, *high, -(high - low).ln()),
+            Dist::Normal { mean, sd, min, max } => {
+                let z = |v: f64| (v - mean) / sd;
+                let mass = max.map_or(1.0, |m| std_normal.cdf(z(m)))
+                    - min.map_or(0.0, |m| std_normal.cdf(z(m)));
+                inside(
+                    min.unwrap_or(f64::NEG_INFINITY),
+                    max.unwrap_or(f64::INFINITY),
+                    std_normal.ln_pdf(z(x)) - sd.ln() - mass.ln(),
+                )
+            }
+            Dist::LogNormal { median, sigma } => {
+                if x > 0.0 {
+                    std_normal.ln_pdf((x / median).ln() / sigma) - sigma.ln() - x.ln()
+                } else {
+                    f64::NEG_INFINITY
+                }
+            }
+            Dist::Triangular { low, mode, high } => {
+                let w = high - low;
+                let p = if x < *mode {
+                    2.0 * (x - low) / (w * (mode - low))
+                } else if x > *mode {
+                    2.0 * (high - x) / (w * (high - mode))
+                } else {
+                    2.0 / w
+                };
+                inside(*low, *high, p.ln())
+            }
+            Dist::Pert { low, mode, high } => {
+                let w = high - low;
+                let a = 1.0 + 4.0 * (mode - low) / w;
+                let b = 1.0 + 4.0 * (high - mode) / w;
+                let beta = Beta::new(a, b).expect("validated PERT shape");
+                inside(*low, *high, beta.ln_pdf((x - low) / w) - w.ln())
+            }
+        })
+    }
+
     /// A short human description, e.g. `uniform 0.3–0.5`.
     pub fn describe(&self) -> String {
         match self {
@@ -193,6 +249,68 @@ impl Dist {
             Dist::Pert { low, mode, high } => format!("pert({low}, {mode}, {high})"),
             Dist::Column { file, column, .. } => format!("{file}:{column}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod ln_pdf_tests {
+    use super::Dist;
+
+    /// Closed forms by hand.
+    #[test]
+    fn log_densities_match_closed_forms() {
+        let close = |d: Dist, x: f64, want: f64| {
+            let got = d.ln_pdf(x).unwrap();
+            assert!((got - want).abs() < 1e-12, "{d:?} at {x}: {got} vs {want}");
+        };
+        let ln_phi0 = -0.5 * (2.0 * std::f64::consts::PI).ln();
+        close(
+            Dist::Uniform {
+                low: 0.0,
+                high: 2.0,
+            },
+            1.0,
+            0.5f64.ln(),
+        );
+        let n = |min, max| Dist::Normal {
+            mean: 1.0,
+            sd: 2.0,
+            min,
+            max,
+        };
+        close(n(None, None), 1.0, ln_phi0 - 2f64.ln());
+        close(n(None, None), 3.0, ln_phi0 - 0.5 - 2f64.ln());
+        // Half the mass kept: the density doubles.
+        close(n(Some(1.0), None), 1.0, ln_phi0 - 2f64.ln() + 2f64.ln());
+        // Median 1, σ 1 at x = e: φ(1)/(σ·x).
+        close(
+            Dist::LogNormal {
+                median: 1.0,
+                sigma: 1.0,
+            },
+            std::f64::consts::E,
+            ln_phi0 - 0.5 - 1.0,
+        );
+        let tri = Dist::Triangular {
+            low: 0.0,
+            mode: 1.0,
+            high: 2.0,
+        };
+        close(tri.clone(), 1.0, 0.0);
+        close(tri.clone(), 0.5, 0.5f64.ln());
+        // PERT(0, 0.5, 1) is Beta(3, 3): 30·x²·(1 − x)² = 1.875 at 0.5.
+        close(
+            Dist::Pert {
+                low: 0.0,
+                mode: 0.5,
+                high: 1.0,
+            },
+            0.5,
+            1.875f64.ln(),
+        );
+        assert_eq!(tri.ln_pdf(2.5), Some(f64::NEG_INFINITY));
+        assert_eq!(n(Some(1.0), None).ln_pdf(0.9), Some(f64::NEG_INFINITY));
+        assert_eq!(Dist::Fixed(1.0).ln_pdf(1.0), None);
     }
 }
 

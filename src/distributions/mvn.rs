@@ -150,6 +150,21 @@ pub fn check_support(
     Ok(())
 }
 
+/// The log density at `x` of the joint normal with `mean` and lower Cholesky factor `chol`
+/// (Σ = L·Lᵀ): −½|z|² − Σ ln L_ii − (k/2)·ln 2π with L·z = x − mean (forward substitution).
+pub fn ln_pdf(mean: &[f64], chol: &[Vec<f64>], x: &[f64]) -> f64 {
+    let k = mean.len();
+    let mut z = vec![0.0; k];
+    for i in 0..k {
+        let s: f64 = (0..i).map(|j| chol[i][j] * z[j]).sum();
+        z[i] = (x[i] - mean[i] - s) / chol[i][i];
+    }
+    let log_det: f64 = (0..k).map(|i| chol[i][i].ln()).sum();
+    -0.5 * z.iter().map(|v| v * v).sum::<f64>()
+        - log_det
+        - 0.5 * k as f64 * (2.0 * std::f64::consts::PI).ln()
+}
+
 /// mean + L·z for standard normals z.
 pub fn transform(mean: &[f64], chol: &[Vec<f64>], z: &[f64]) -> Vec<f64> {
     mean.iter()
@@ -162,6 +177,16 @@ pub fn transform(mean: &[f64], chol: &[Vec<f64>], z: &[f64]) -> Vec<f64> {
 mod tests {
     use super::*;
     use crate::presets::laws::EPOCH2024_COV;
+
+    /// Σ = [[4, 2], [2, 2]] (L = [[2, 0], [1, 1]], det 4) at mean + (2, 2): the quadratic form
+    /// dᵀΣ⁻¹d = 2 by hand, so ln p = −1 − ½ ln 4 − ln 2π.
+    #[test]
+    fn ln_pdf_of_a_two_dimensional_normal() {
+        let chol = vec![vec![2.0, 0.0], vec![1.0, 1.0]];
+        let got = ln_pdf(&[1.0, -1.0], &chol, &[3.0, 1.0]);
+        let want = -1.0 - 2f64.ln() - (2.0 * std::f64::consts::PI).ln();
+        assert!((got - want).abs() < 1e-12, "{got} vs {want}");
+    }
 
     #[test]
     fn factor_reproduces_the_epoch_covariance() {

@@ -6,12 +6,12 @@
 //! The sequence yields f32 points in [0, 1) (24 bits); each is moved to the middle of its 2^-24
 //! cell, so inverse CDFs never see 0 or 1 (normal tails reach ±5.3σ). At most 2^16 points.
 
-/// The most draws the sequence provides.
-pub const MAX_DRAWS: usize = 1 << 16;
+/// The most points the sequence provides: the most draws of a `method = "sobol"` run.
+pub const MAX_POINTS: usize = 1 << 16;
 
 /// The uniform of draw `i` in dimension `dim` under `seed`.
 pub fn uniform(i: u64, dim: u32, seed: u64) -> f64 {
-    debug_assert!((i as usize) < MAX_DRAWS);
+    debug_assert!((i as usize) < MAX_POINTS);
     let s = (seed ^ (seed >> 32)) as u32;
     f64::from(sobol_burley::sample(i as u32, dim, s)) + 0.5 / f64::from(1u32 << 24)
 }
@@ -36,6 +36,3 @@ impl Dimensions {
         }
     }
 }
-
-/// The most dimensions sobol_burley provides.
-pub const MAX_DIMENSIONS: u32 = sobol_burley::NUM_DIMENSIONS;

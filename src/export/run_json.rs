@@ -34,7 +34,7 @@ pub fn document(r: &RunResult) -> serde_json::Value {
         "information": r.summary.information,
         "unmet_objectives": r.summary.unmet,
         "doubling": r.summary.doubling,
-        "frontier_draws": r.draws.len().min(crate::aggregate::frontier::MAX_DRAWS),
+        "frontier_draws": r.draws.len().min(crate::aggregate::frontier::DRAWS_PER_LEVEL),
         "oracle_bands": r.summary.bands,
     });
     // Only runs with observations carry the key, so that other runs' run.json is unchanged.

@@ -240,11 +240,12 @@ impl Interval {
     pub fn of(point: f64, values: &[f64]) -> Interval {
         let mut v = values.to_vec();
         let (_, sd) = crate::stats::mean_sd(&v);
+        let (lo, hi) = crate::stats::percentile_interval(&mut v, crate::stats::INTERVAL_95);
         Interval {
             point,
             se: sd,
-            lo: crate::stats::quantile(&mut v, 0.025),
-            hi: crate::stats::quantile(&mut v, 0.975),
+            lo,
+            hi,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// Most points an axis of the search grid may have.
 pub const MAX_AXIS_POINTS: usize = 100_000;
-/// Most draws a run may ask for.
+/// Most draws a run may ask for (`sampling.draws`, `--draws`, `--precision`'s last batch).
 pub const MAX_DRAWS: usize = 10_000_000;
 
 fn axis(field: &str, a: Option<&RawAxis>, default: Axis) -> Result<Axis> {
@@ -260,12 +260,12 @@ pub fn sampling(s: &RawSampling) -> Result<Sampling> {
             ))
         }
     };
-    if method == Method::Sobol && draws > crate::distributions::sobol::MAX_DRAWS {
+    if method == Method::Sobol && draws > crate::distributions::sobol::MAX_POINTS {
         return Err(Error::input(
             "sampling.draws",
             format!(
                 "{draws} is not allowed with method \"sobol\"; at most {} (the sequence's length), or use \"random\"",
-                crate::distributions::sobol::MAX_DRAWS
+                crate::distributions::sobol::MAX_POINTS
             ),
         ));
     }

@@ -191,6 +191,20 @@ pub struct PBlock {
 /// is split into `LANES` running sums, combined at the end in a fixed order (deterministic).
 pub const LANES: usize = 4;
 
+/// The lanes' partial sums combined in a fixed order: halves first, pairwise, so four lanes give
+/// (a[0] + a[1]) + (a[2] + a[3]) and any other `LANES` every lane (no sum is left out when the
+/// lane count changes).
+pub fn lane_sum(a: &[f64; LANES]) -> f64 {
+    fn pairwise(a: &[f64]) -> f64 {
+        match a.len() {
+            0 => 0.0,
+            1 => a[0],
+            n => pairwise(&a[..n / 2]) + pairwise(&a[n / 2..]),
+        }
+    }
+    pairwise(a)
+}
+
 impl PBlock {
     /// Losses of configuration (p, d, t) for every draw into `out`; returns the number of draws
     /// in which the run completes (D ≤ cap) and the summed fraction of T it uses, min(1, D/cap).
@@ -233,7 +247,7 @@ impl PBlock {
                     out[i] = base[i] + if done { dterm[i] } else { dcap[i] };
                 }
                 complete = done_l.iter().sum::<u64>() as usize;
-                used = (used_l[0] + used_l[1]) + (used_l[2] + used_l[3]);
+                used = lane_sum(&used_l);
             }
             Form::Kaplan => {
                 for i in 0..s {
@@ -257,18 +271,6 @@ impl PBlock {
         (complete, used)
     }
 
-    /// Loss of configuration (p, d, t) in draw i alone (the element `column` computes).
-    pub fn loss_at(&self, tables: &Tables, grid: &Grid, d: usize, t: usize, i: usize) -> f64 {
-        let j = t * tables.draws + i;
-        let dterm = if grid.tokens[d] <= self.cap[j] {
-            tables.dterm[d * tables.draws + i]
-        } else {
-            self.dcap[j]
-        };
-        combine(tables.shape, &tables.coeffs[i], self.base[j], dterm)
-            + cut_penalty(tables.anneal[i], grid.tokens[d], self.cap[j])
-    }
-
     /// Tokens a run of configuration (p, d, t) actually trains in draw i: min(D, cap).
     pub fn d_run(&self, tables: &Tables, grid: &Grid, d: usize, t: usize, i: usize) -> f64 {
         grid.tokens[d].min(self.cap[t * tables.draws + i])
@@ -279,6 +281,19 @@ impl PBlock {
 mod tests {
     use super::*;
     use crate::law;
+
+    /// Every lane counts, in the documented order: with four lanes the pairwise sum of
+    /// 1e16, 1, −1e16, 1 is (1e16 + 1) + (−1e16 + 1) = 0 in f64, where a left-to-right sum gives 1.
+    #[test]
+    fn lane_sum_adds_every_lane_pairwise() {
+        let mut ones = [0.0; LANES];
+        ones.iter_mut().for_each(|x| *x = 1.0);
+        assert_eq!(lane_sum(&ones), LANES as f64);
+        if LANES == 4 {
+            let a: [f64; LANES] = std::array::from_fn(|i| [1e16, 1.0, -1e16, 1.0][i]);
+            assert_eq!(lane_sum(&a), 0.0);
+        }
+    }
 
     /// The tables reproduce the reference formula for every law form, data limited or not.
     #[test]

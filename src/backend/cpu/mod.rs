@@ -13,9 +13,9 @@ pub mod stats;
 use rayon::prelude::*;
 
 use super::{ConfigStats, DrawOptimum, Evaluation, OnProgress};
+use evaluate::Tables;
 use crate::grid::Grid;
 use crate::sampling::Draw;
-use evaluate::Tables;
 
 /// Pass 1's output (re-exported here, where it was first defined).
 pub use super::Oracle;
@@ -114,13 +114,4 @@ pub fn optima_and_means(
         oracle::refine(tables.draws, grid, &profiles),
         means.into_iter().flatten().collect(),
     )
-}
-
-/// The loss of configuration `index` in every draw (for sensitivity: one column of pass 2).
-pub fn config_losses(settings: &Settings, grid: &Grid, draws: &[Draw], index: usize) -> Vec<f64> {
-    let tables = Tables::new(settings, grid, draws);
-    let (p, d, t) = grid.coords(index);
-    let mut col = vec![0.0; draws.len()];
-    tables.block(grid, p).column(&tables, grid, d, t, &mut col);
-    col
 }

@@ -1,7 +1,7 @@
 //! Pass 1: the per-draw oracle (MODEL.md §5).
 //!
 //! For each feasible P (in parallel) the profile min over feasible (D, T) is kept per draw; the
-//! argmin over P then picks the grid optimum (ties: lowest configuration index), and a parabola in
+//! argmin over P then picks the grid optimum (ties: `candidates::Rank`), and a parabola in
 //! ln P through the profile at the argmin and its two neighbours refines P*, with ln D_run
 //! interpolated by the same quadratic. Loss is non-increasing in D_run, so along the profile the
 //! optimal run trains up to its deadline (D_run = cap) unless the grid's D range stops it first.
@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::evaluate::{PBlock, Tables};
 use crate::backend::DrawOptimum;
-use crate::candidates::Candidates;
+use crate::candidates::{Candidates, Rank};
 use crate::grid::Grid;
 
 /// Per-draw profile of one P: min over (D, T), the argmin's (d, t) and its D_run.
@@ -23,6 +23,15 @@ pub(crate) struct Profile {
 }
 
 impl Profile {
+    /// Draw `i`'s current argmin under the tie rule, by its code.
+    fn rank(&self, i: usize) -> Rank {
+        Rank {
+            score: self.loss[i],
+            mean: self.arg_mean[i],
+            index: self.arg[i] as usize,
+        }
+    }
+
     fn new(draws: usize) -> Self {
         Profile {
             loss: vec![f64::INFINITY; draws],
@@ -38,9 +47,12 @@ impl Profile {
     fn offer(&mut self, col: &[f64], code: u32, d_run: impl Fn(usize) -> f64) {
         let mean = col.iter().sum::<f64>() / col.len() as f64;
         for (i, &value) in col.iter().enumerate() {
-            let tie_wins = value == self.loss[i]
-                && (mean < self.arg_mean[i] || (mean == self.arg_mean[i] && code < self.arg[i]));
-            if value < self.loss[i] || tie_wins {
+            let offered = Rank {
+                score: value,
+                mean,
+                index: code as usize,
+            };
+            if offered.beats(&self.rank(i)) {
                 self.loss[i] = value;
                 self.arg[i] = code;
                 self.arg_mean[i] = mean;
@@ -158,12 +170,16 @@ pub(crate) fn refine(draws: usize, grid: &Grid, profiles: &[Profile]) -> Vec<Dra
     };
     (0..draws)
         .map(|i| {
-            let mut best = 0;
-            for p in 1..profiles.len() {
-                if profiles[p].loss[i] < profiles[best].loss[i] {
-                    best = p;
+            // Across P the same rule, by configuration index.
+            let at = |p: usize| {
+                let code = profiles[p].arg[i] as usize;
+                Rank {
+                    index: grid.index(p, code / nt, code % nt),
+                    ..profiles[p].rank(i)
                 }
-            }
+            };
+            let best =
+                Rank::best((0..profiles.len()).map(at)).map_or(0, |r| grid.coords(r.index).0);
             let code = profiles[best].arg[i] as usize;
             let (d, t) = (code / nt, code % nt);
             let y0 = profiles[best].loss[i];

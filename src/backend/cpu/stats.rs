@@ -1,6 +1,6 @@
 //! Pass 2: every per-configuration statistic of MODEL.md §5 for the configurations of one P.
 
-use super::evaluate::{PBlock, Tables, LANES};
+use super::evaluate::{lane_sum, PBlock, Tables, LANES};
 use super::ranks::{Binning, Ranker, NB};
 use crate::backend::ConfigStats;
 use crate::grid::Grid;
@@ -144,10 +144,7 @@ fn sum_above(col: &[f64], t: f64) -> (f64, usize) {
         sum[0] += if x > t { x } else { 0.0 };
         cnt[0] += u64::from(x > t);
     }
-    (
-        (sum[0] + sum[1]) + (sum[2] + sum[3]),
-        cnt.iter().sum::<u64>() as usize,
-    )
+    (lane_sum(&sum), cnt.iter().sum::<u64>() as usize)
 }
 
 /// Per T of one P block: the largest capacity and smallest 1/capacity over the draws.
@@ -258,12 +255,11 @@ fn moments(
     for i in whole..s {
         step(0, i);
     }
-    let sum = |a: [f64; LANES]| (a[0] + a[1]) + (a[2] + a[3]);
     Moments {
-        s1: sum(s1),
-        s2: sum(s2),
+        s1: lane_sum(&s1),
+        s2: lane_sum(&s2),
         hits: hits.iter().sum::<u64>() as usize,
-        r_sum: sum(rs),
+        r_sum: lane_sum(&rs),
         r_hi: rhi.into_iter().fold(f64::NEG_INFINITY, f64::max),
     }
 }
@@ -293,7 +289,7 @@ pub fn block_means(tables: &Tables, grid: &Grid, block: &PBlock) -> Vec<(f64, f6
                 }
             }
             let rest: f64 = col.chunks_exact(LANES).remainder().iter().sum();
-            let sum = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + rest;
+            let sum = lane_sum(&lanes) + rest;
             let v = (sum / n, complete as f64 / n);
             if truncated {
                 *shared = Some(v);

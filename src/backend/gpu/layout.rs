@@ -67,7 +67,6 @@ pub struct StatsRow {
     pub regret_max: f32,
     /// Σ (L − threshold) over L > threshold (CVaR).
     pub tail_sum: f32,
-    pub tail_count: f32,
     /// The resolved order statistics, in `Params::ranks` order.
     pub ranks: [f32; 9],
     pub _pad0: f32,
@@ -75,6 +74,7 @@ pub struct StatsRow {
     pub _pad2: f32,
     pub _pad3: f32,
     pub _pad4: f32,
+    pub _pad5: f32,
 }
 
 const _: () = assert!(std::mem::size_of::<StatsRow>() == STRIDE * 4);

@@ -19,6 +19,7 @@ use wgpu::util::DeviceExt;
 use super::{Backend, ConfigStats, DrawOptimum, OnProgress, Oracle, Settings};
 use crate::error::{Error, Result};
 use crate::grid::Grid;
+use crate::progress::human_seconds;
 use crate::sampling::Draw;
 use crate::stats;
 use layout::{DrawGpu, Params, STRIDE};
@@ -109,25 +110,6 @@ pub const CPU_EVALS_PER_CORE_S: f64 = 2.5e8;
 
 /// Software-adapter runs estimated shorter than this go without the note.
 pub const SOFTWARE_NOTE_FROM_S: f64 = 2.0;
-
-/// under a second, 3.2 s, 12 s, 2 min 16 s, 1 h 05 min.
-pub fn human_seconds(s: f64) -> String {
-    if !s.is_finite() {
-        return "an unknown time".into();
-    }
-    if s < 1.0 {
-        return "under a second".into();
-    }
-    if s < 10.0 {
-        return format!("{s:.1} s");
-    }
-    let t = s.round() as u64;
-    match t {
-        0..60 => format!("{t} s"),
-        60..3600 => format!("{} min {:02} s", t / 60, t % 60),
-        _ => format!("{} h {:02} min", t / 3600, (t % 3600) / 60),
-    }
-}
 
 /// Mesa's window-system code prints `error: XDG_RUNTIME_DIR is invalid or not set in the
 /// environment.` on stderr whenever an instance is created where that variable is unset or not a

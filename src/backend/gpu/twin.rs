@@ -307,7 +307,6 @@ pub fn config_stats(
             let l = eval(i).0;
             if l > thr {
                 acc[0] += l - thr;
-                acc[1] += 1.0;
             }
         }
     }
@@ -325,7 +324,6 @@ pub fn config_stats(
         hits: s2[1],
         regret_max: -mm[3],
         tail_sum: tail[0],
-        tail_count: tail[1],
         ranks,
         ..Default::default()
     }
