@@ -640,9 +640,11 @@ fn compute_equivalent(gain: f64, slope: f64) -> f64 {
 
 /// ", ≈ 6.5% more compute" for a difference of `gain` nats, or nothing without a slope.
 fn compute_text(gain: f64, slope: Option<f64>) -> String {
-    match slope {
-        Some(b) => format!(", ≈ {} more compute", percent(compute_equivalent(gain, b))),
-        None => String::new(),
+    // Past 100× the budget the frontier's local slope says nothing: say only that much.
+    match slope.map(|b| compute_equivalent(gain, b)) {
+        Some(x) if x <= 99.0 => format!(", ≈ {} more compute", percent(x)),
+        Some(x) if x > 99.0 => ", more than 100× the compute".to_string(),
+        _ => String::new(),
     }
 }
 

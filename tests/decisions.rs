@@ -435,3 +435,39 @@ fn frontier_levels_do_not_depend_on_the_order_of_the_draws() {
         at_h.params.p50
     );
 }
+
+/// The Sobol samples A and B are random disjoint subsets of the draws, not the first and next N:
+/// with the draws sorted by MFU (a posterior's ancestor order can cluster them), A would hold the
+/// low-MFU half and B the high, and the total index of MFU on the plan's loss would leave [0, 1]
+/// (it is about 0.96 here, Monte Carlo error about 0.01).
+#[test]
+fn sobol_indices_do_not_depend_on_the_order_of_the_draws() {
+    let r = run(
+        "a100-3days",
+        &[
+            "search.params={min=3e7,max=3e9,points=40}",
+            "search.tokens={min=1e9,max=1e12,points=40}",
+            "sampling.draws=2048",
+        ],
+    );
+    let mut sorted = r.draws.clone();
+    sorted.sort_by(|a, b| a.mfu.total_cmp(&b.mfu));
+    let settings = pipeline::settings(&r.scenario);
+    let plan = r.summary.recommendations[0].plan();
+    let total = |v: &[scalerisk::aggregate::indices::GroupIndices]| {
+        v.iter()
+            .find(|g| g.group == "mfu")
+            .unwrap()
+            .loss_plan
+            .total
+            .value
+    };
+    let shuffled =
+        scalerisk::aggregate::indices::of_run(&r.scenario, &r.grid, &sorted, &settings, &plan);
+    let (a, b) = (total(&r.summary.variance), total(&shuffled));
+    assert!(
+        (a - b).abs() < 0.05,
+        "mfu total index {a} in draw order vs {b} sorted by MFU"
+    );
+    assert!((0.8..=1.05).contains(&b), "{b}");
+}

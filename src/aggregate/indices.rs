@@ -84,11 +84,8 @@ pub fn sobol(fa: &[f64], fb: &[f64], fab: &[f64], seed: u64) -> Indices {
                 hi: f64::NAN,
             };
         }
-        Index {
-            value,
-            lo: crate::stats::quantile(v, 0.025),
-            hi: crate::stats::quantile(v, 0.975),
-        }
+        let (lo, hi) = crate::stats::percentile_interval(v, crate::stats::INTERVAL_95);
+        Index { value, lo, hi }
     };
     Indices {
         first: interval(s1, &mut firsts),
@@ -148,9 +145,11 @@ mod tests {
     }
 }
 
-/// Draws per sample (A and B) of the run's indices at most: the first 2N of the run's draws
-/// (independent by construction) give A and B. With N = 2048 the bootstrap intervals of the
-/// total indices are a few hundredths wide.
+/// Draws per sample (A and B) of the run's indices at most: two disjoint uniformly random
+/// subsets of the run's draws (`sampling::subsamples`), so A and B are independent samples of
+/// the prior or the posterior whatever order the draws come in (a resampled posterior comes
+/// in ancestor order). With N = 2048 the bootstrap intervals of the total indices are a few
+/// hundredths wide.
 pub const MAX_N: usize = 2048;
 
 /// The indices of one group for the four outputs the report reads.
@@ -166,8 +165,8 @@ pub struct GroupIndices {
     pub loss_opt: Indices,
 }
 
-/// Grouped Sobol indices of a run (MODEL.md §5) for `plan` (the first objective's): on the
-/// first N = min(S/2, [`MAX_N`]) draws as A and the next N as B; the per-draw optimum of each
+/// Grouped Sobol indices of a run (MODEL.md §5) for `plan` (the first objective's): A and B are
+/// disjoint random subsets of N = min(S/2, [`MAX_N`]) draws each; the per-draw optimum of each
 /// mixed draw by the CPU oracle pass over the run's grid.
 pub fn of_run(
     s: &crate::scenario::Scenario,
@@ -181,8 +180,21 @@ pub fn of_run(
     if n < 16 {
         return Vec::new();
     }
-    let (a, b) = (&draws[..n], &draws[n..2 * n]);
-    let groups: Vec<groups::Group> = groups::groups(s, &draws[..2 * n])
+    let mut parts =
+        crate::sampling::subsamples(s.sampling.seed, "sensitivity.indices", draws.len(), &[n, n]);
+    // The subsets come in ascending index order; pick-freeze pairs A's j-th draw with B's j-th,
+    // so B is put in a random order: with draws that arrive sorted (by MFU, say), two ascending
+    // subsets would pair draws of nearly equal MFU and hide its effect.
+    {
+        use rand::seq::SliceRandom;
+        let key = crate::sampling::stream::key(s.sampling.seed, "sensitivity.indices.pairing");
+        parts[1].shuffle(&mut crate::sampling::stream::stream(&key, 0));
+    }
+    let pick =
+        |idx: &[usize]| -> Vec<crate::sampling::Draw> { idx.iter().map(|&i| draws[i]).collect() };
+    let (a, b) = (pick(&parts[0]), pick(&parts[1]));
+    let both: Vec<crate::sampling::Draw> = a.iter().chain(&b).copied().collect();
+    let groups: Vec<groups::Group> = groups::groups(s, &both)
         .into_iter()
         .filter(|g| !g.information_only)
         .collect();
@@ -197,14 +209,14 @@ pub fn of_run(
             optima.iter().map(|o| o.loss).collect(),
         ]
     };
-    let (fa, fb) = (outputs(a), outputs(b));
+    let (fa, fb) = (outputs(&a), outputs(&b));
     groups
         .iter()
         .enumerate()
         .map(|(gi, g)| {
             let mixed: Vec<crate::sampling::Draw> = a
                 .iter()
-                .zip(b)
+                .zip(&b)
                 .map(|(x, y)| groups::mix(s, x, y, g))
                 .collect();
             let fab = outputs(&mixed);

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::backend::DrawOptimum;
+use crate::sampling::inputs::Input;
 use crate::sampling::Draw;
 use crate::scenario::Scenario;
 use crate::stats;
@@ -20,26 +21,6 @@ pub struct Row {
     pub tornado_low: f64,
     /// … and in its highest decile.
     pub tornado_high: f64,
-}
-
-/// Ranks 1..n with ties given their average rank.
-pub fn ranks(v: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..v.len()).collect();
-    order.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-    let mut r = vec![0.0; v.len()];
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
-            j += 1;
-        }
-        let avg = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            r[k] = avg;
-        }
-        i = j + 1;
-    }
-    r
 }
 
 fn pearson(x: &[f64], y: &[f64]) -> f64 {
@@ -60,30 +41,18 @@ fn pearson(x: &[f64], y: &[f64]) -> f64 {
 
 /// Spearman's ρ: Pearson's correlation of the ranks (NaN when either side is constant).
 pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    pearson(&ranks(x), &ranks(y))
+    pearson(&stats::ranks(x), &stats::ranks(y))
 }
 
-/// The uncertain scalar inputs of a run, by name, with their value in every draw; inputs that
-/// are the same in every draw are left out.
+/// The uncertain scalar inputs of a run, by name, with their value in every draw (the input
+/// table's columns, `sampling::inputs`, without the derived throughput and the mixture member);
+/// inputs that are the same in every draw are left out.
 pub fn inputs(s: &Scenario, draws: &[Draw]) -> Vec<(String, Vec<f64>)> {
-    let mut out: Vec<(String, Vec<f64>)> = s
-        .law
-        .coefficients
-        .iter()
-        .map(|c| {
-            (
-                c.coeff.name().to_string(),
-                draws.iter().map(|d| c.coeff.get(&d.coeffs)).collect(),
-            )
-        })
+    let mut out: Vec<(String, Vec<f64>)> = crate::sampling::inputs::columns(s)
+        .into_iter()
+        .filter(|i| !matches!(i, Input::Throughput | Input::LawMember))
+        .map(|i| (i.name(), draws.iter().map(|d| i.value(d)).collect()))
         .collect();
-    out.push(("mfu".into(), draws.iter().map(|d| d.mfu).collect()));
-    out.push(("goodput".into(), draws.iter().map(|d| d.goodput).collect()));
-    out.push((
-        "unique_tokens".into(),
-        draws.iter().map(|d| d.unique_tokens).collect(),
-    ));
-    out.push(("anneal".into(), draws.iter().map(|d| d.anneal).collect()));
     out.retain(|(_, v)| v.iter().all(|x| x.is_finite()) && v.iter().any(|x| *x != v[0]));
     out
 }
@@ -173,7 +142,10 @@ mod tests {
     /// a reversed one −1; x = [1..5], y = [2, 1, 4, 3, 5] has Σd² = 4, ρ = 1 − 6·4/(5·24) = 0.8.
     #[test]
     fn spearman_by_hand() {
-        assert_eq!(ranks(&[3.0, 1.0, 3.0, 2.0]), vec![3.5, 1.0, 3.5, 2.0]);
+        assert_eq!(
+            stats::ranks(&[3.0, 1.0, 3.0, 2.0]),
+            vec![3.5, 1.0, 3.5, 2.0]
+        );
         let x = [1.0, 2.0, 3.0, 4.0, 5.0];
         assert!((spearman(&x, &x.map(f64::exp)) - 1.0).abs() < 1e-15);
         assert!((spearman(&x, &x.map(|v| -v * v)) + 1.0).abs() < 1e-15);

@@ -13,9 +13,9 @@ pub mod stats;
 use rayon::prelude::*;
 
 use super::{ConfigStats, DrawOptimum, Evaluation, OnProgress};
-use evaluate::Tables;
 use crate::grid::Grid;
 use crate::sampling::Draw;
+use evaluate::Tables;
 
 /// Pass 1's output (re-exported here, where it was first defined).
 pub use super::Oracle;
