@@ -211,6 +211,32 @@ fn no_recommended_plan_is_dominated_or_beaten_on_its_objective() {
                 }
             }
         }
+        // What min_completion costs compares the plans the report shows: the refined expected
+        // plan against the refined plan without the constraint, each recomputed here.
+        if let Some(c) = &r.summary.constraint_cost {
+            let held = rec(&r.summary.recommendations, "expected");
+            let free = &c.unconstrained;
+            let own = mean(&column(
+                &r.scenario,
+                &r.draws,
+                (held.params, held.tokens, held.hours),
+            ));
+            let without = mean(&column(
+                &r.scenario,
+                &r.draws,
+                (free.params, free.tokens, free.hours),
+            ));
+            assert!(
+                (c.loss_mean - (own - without)).abs() < 1e-12,
+                "{} vs {}",
+                c.loss_mean,
+                own - without
+            );
+            assert!((without - free.stats.loss_mean).abs() < 1e-12);
+            assert!(c.loss_mean > 0.0);
+        } else {
+            assert!(mc == 0.0, "min_completion 0.9 binds here");
+        }
     }
 }
 

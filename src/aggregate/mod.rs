@@ -435,21 +435,28 @@ pub fn summarize(
     }
 
     // What `min_completion` costs: the expected-loss plan under it against the one without it
-    // (the candidates at min_completion = 0).
-    let unconstrained = cpu::Settings {
+    // (the candidates at min_completion = 0), both refined off the grid as the recommendations
+    // are, so the report compares the plans it shows.
+    let free = cpu::Settings {
         min_completion: 0.0,
         ..*settings
-    }
-    .candidates(grid, draws)
-    .indices(grid);
+    };
+    let unconstrained = free.candidates(grid, draws).indices(grid);
+    let by_mean = |_: &refine::Plan, st: &ConfigStats| st.loss_mean;
     let constraint_cost = match (
         choose(Objective::Expected, candidates, &eval.stats),
         choose(Objective::Expected, &unconstrained, &eval.stats),
     ) {
-        (Some(a), Some(b)) if s.decision.min_completion > 0.0 && a != b => Some(ConstraintCost {
-            loss_mean: eval.stats[a].loss_mean - eval.stats[b].loss_mean,
-            unconstrained: on_grid(Basis::ExpectedUnconstrained, b),
-        }),
+        (Some(a), Some(b)) if s.decision.min_completion > 0.0 && a != b => {
+            let (_, held) = refine::refine(&evaluator, &bounds, grid_point(grid, a), &by_mean);
+            let free_bounds = refine::Bounds::for_candidates(grid, &free, draws, true);
+            let (plan, st) =
+                refine::refine(&evaluator, &free_bounds, grid_point(grid, b), &by_mean);
+            Some(ConstraintCost {
+                loss_mean: held.loss_mean - st.loss_mean,
+                unconstrained: recommend(Basis::ExpectedUnconstrained, b, plan, st),
+            })
+        }
         _ => None,
     };
 
