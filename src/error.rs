@@ -40,3 +40,10 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Print one line on stderr. A full or closed stderr loses the line but never panics (as
+/// `eprintln!` would), so the exit code stays the one the run earned.
+pub fn say(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}

@@ -12,7 +12,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            scalerisk::error::say(format!("error: {e:#}"));
             match e.downcast_ref::<scalerisk::Error>() {
                 Some(err) if err.is_input() => ExitCode::from(2),
                 _ => ExitCode::from(1),

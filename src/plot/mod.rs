@@ -108,6 +108,11 @@ pub struct Plotted {
 /// a chart that cannot be drawn is skipped with its reason. An error when none can be drawn.
 pub fn plot_dir(dir: &Path, format: Format) -> Result<Plotted> {
     let t = RunTables::from_dir(dir)?;
+    // Every chart's target is checked before any is drawn: a chart replaces only a chart.
+    for name in CHARTS {
+        let path = dir.join(format!("{name}.{}", format.ext()));
+        crate::export::check_file_target(&path, "OUTPUT_DIR", 1e7, crate::export::Made::Chart)?;
+    }
     let mut done = Plotted {
         written: Vec::new(),
         skipped: Vec::new(),
