@@ -219,12 +219,30 @@ fn single_file_writers_replace_only_their_own_files() {
     ok(&bench("b.csv"));
 }
 
-/// No writer replaces a device node, FIFO, socket or link with a file: `/dev/null` (a
-/// character device anyone can name) as `fit --out` or `bench --csv`, a FIFO, a symbolic link
-/// as `--out`, a FIFO where `plot` would put a chart.
+/// A character device to aim writers at. As root, a null device made in `dir`: a writer that
+/// wrongly replaced it would replace only that copy, never the machine's `/dev/null` (which an
+/// unprivileged user cannot replace anyway).
+fn char_device(dir: &Path) -> PathBuf {
+    // SAFETY: geteuid has no arguments and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("not root: /dev/null stands for a device node");
+        return PathBuf::from("/dev/null");
+    }
+    let p = dir.join("null");
+    let c = std::ffi::CString::new(s(&p)).unwrap();
+    // SAFETY: `c` is a NUL-terminated path; mknod only reads it.
+    let rc = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    assert_eq!(rc, 0, "mknod {}", p.display());
+    p
+}
+
+/// No writer replaces a device node, FIFO, socket or link with a file: a character device
+/// (see [`char_device`]) as `fit --out` or `bench --csv`, a FIFO, a symbolic link as `--out`,
+/// a FIFO where `plot` would put a chart.
 #[test]
 fn no_writer_replaces_a_special_file() {
     let dir = tempfile::tempdir().unwrap();
+    let dev = char_device(dir.path());
     std::fs::copy(
         Path::new(ROOT).join("data/chinchilla_fig4_points.csv"),
         dir.path().join("runs.csv"),
@@ -232,7 +250,7 @@ fn no_writer_replaces_a_special_file() {
     .unwrap();
     let fifo = dir.path().join("fifo");
     mkfifo(&fifo);
-    for out in ["/dev/null", s(&fifo)] {
+    for out in [s(&dev), s(&fifo)] {
         let o = run_in(
             dir.path(),
             &["fit", "runs.csv", "--bootstrap", "2", "--out", out],
@@ -255,7 +273,7 @@ fn no_writer_replaces_a_special_file() {
         refused(&o, &["--csv:", out, "writes only regular files"]);
     }
     use std::os::unix::fs::FileTypeExt;
-    assert!(std::fs::metadata("/dev/null")
+    assert!(std::fs::symlink_metadata(&dev)
         .unwrap()
         .file_type()
         .is_char_device());
