@@ -106,7 +106,7 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replace the output folder even if it holds files no scalerisk run wrote (never one that
-    /// holds the scenario, its CSVs or the current folder).
+    /// holds an input of the run, the current folder, a device node, FIFO or socket).
     #[arg(long)]
     force: bool,
     /// Number of draws (overrides sampling.draws).
