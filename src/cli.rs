@@ -478,10 +478,17 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
 
 fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
     use crate::fit::{self, report, runs};
-    if !(args.delta.is_finite() && args.delta > 0.0) {
+    // δ is a residual of log L: below MIN_DELTA the Huber loss is |r|·δ, whose gradient is
+    // under the optimizer's tolerance, so every start "converges" where it began.
+    if !(fit::MIN_DELTA..=fit::MAX_DELTA).contains(&args.delta) {
         Err(Error::input(
             "--delta",
-            format!("{} is not allowed; a finite number > 0", args.delta),
+            format!(
+                "{} is not allowed; {:e} to {} (a residual of log loss; Hoffmann et al. use 1e-3)",
+                crate::error::short(args.delta),
+                fit::MIN_DELTA,
+                fit::MAX_DELTA
+            ),
         ))?;
     }
     if !(args.at_flops.is_finite() && args.at_flops > 0.0) {

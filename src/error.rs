@@ -47,3 +47,18 @@ pub fn say(line: impl std::fmt::Display) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
+
+/// A number as a message shows it: short, in scientific form outside [1e-3, 1e6) (`1e-300`,
+/// `7.2e6`, `0.35`), never the hundreds of digits `{}` gives 1e300.
+pub fn short(x: f64) -> String {
+    if !x.is_finite() {
+        format!("{x}")
+    } else if x != 0.0 && !(1e-3..1e6).contains(&x.abs()) {
+        let t = format!("{x:.3e}");
+        let (m, e) = t.split_once('e').unwrap_or((&t, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        format!("{m}e{e}")
+    } else {
+        format!("{}", (x * 1e4).round() / 1e4)
+    }
+}

@@ -482,3 +482,156 @@ fn the_lock_is_held_by_a_live_process_only() {
     ok(&run_in(dir.path(), &["run", s(&sc), "--out", "res"]));
     assert!(!lock.exists());
 }
+
+// Absurd numbers.
+
+/// The feasibility floor: a scenario whose smallest plan (or any search or frontier hour, or
+/// the largest model) cannot train one token at the low ends of MFU and goodput is refused
+/// before any work, naming the field, instead of writing losses of 2e123.
+#[test]
+fn plans_that_cannot_train_one_token_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "");
+    for (set, field) in [
+        ("budget.hours=1e-300", "budget.hours:"),
+        ("budget.mfu=1e-300", "budget.mfu:"),
+        ("budget.goodput=1e-300", "budget.goodput:"),
+        ("search.hours=[1e-300, 72]", "search.hours:"),
+        ("search.params.max=1e300", "search.params.max:"),
+        (
+            "decision.frontier_hours=[1e-300]",
+            "decision.frontier_hours:",
+        ),
+    ] {
+        let o = run_in(dir.path(), &["run", s(&sc), "--set", set, "--out", "o"]);
+        refused(&o, &[field, "less than one"]);
+        assert!(!dir.path().join("o").exists(), "{set}");
+    }
+    // Hardware given by its numbers, and a FLOPs budget.
+    let hw = dir.path().join("hw.toml");
+    std::fs::write(
+        &hw,
+        "name = \"hw\"\n[budget]\npeak_tflops = 1e-300\nmemory_gb = 80\nhours = 72\n",
+    )
+    .unwrap();
+    refused(
+        &run_in(dir.path(), &["check", "hw.toml"]),
+        &["budget.peak_tflops:", "less than one"],
+    );
+    let fl = dir.path().join("fl.toml");
+    std::fs::write(&fl, "name = \"fl\"\n[budget]\nflops = 1\nhours = 72\n").unwrap();
+    refused(
+        &run_in(dir.path(), &["check", "fl.toml"]),
+        &["budget.flops:", "less than one"],
+    );
+    // One token is the floor, not more: 1e7 params × 6 FLOPs per token in one second of an
+    // A100 at MFU 0.3 (312e12 × 0.3 × 0.9 FLOP/s) is about 1.4e6 tokens: accepted.
+    ok(&run_in(
+        dir.path(),
+        &[
+            "check",
+            s(&sc),
+            "--set",
+            "decision.frontier_hours=[0.0003, 72]",
+        ],
+    ));
+}
+
+/// Frontier hours past any budget (they wrote empty cells) are refused with the range.
+#[test]
+fn frontier_hours_out_of_range_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "");
+    let o = run_in(
+        dir.path(),
+        &[
+            "check",
+            s(&sc),
+            "--set",
+            "decision.frontier_hours=[72, 1e300]",
+        ],
+    );
+    refused(
+        &o,
+        &["decision.frontier_hours:", "1e300", "at most 8e6 hours"],
+    );
+}
+
+/// `fit --delta` below what the optimizer can see (it returned its starting point) or above
+/// any residual of log loss is refused with the range.
+#[test]
+fn fit_delta_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(ROOT).join("data/chinchilla_fig4_points.csv"),
+        dir.path().join("runs.csv"),
+    )
+    .unwrap();
+    for d in ["1e-20", "100"] {
+        let o = run_in(dir.path(), &["fit", "runs.csv", "--delta", d]);
+        refused(&o, &["--delta:", d, "1e-6 to 10"]);
+    }
+    assert!(!dir.path().join("fit_draws.csv").exists());
+}
+
+/// `plot` refuses a hand-edited NaN (scalerisk writes a missing value as an empty cell), a
+/// run.json of another tool, and a renamed column, each before writing any chart.
+#[test]
+fn plot_refuses_bad_run_files_before_writing_any_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "");
+    ok(&run_in(dir.path(), &["run", s(&sc), "--out", "res"]));
+    let res = dir.path().join("res");
+    let charts = |d: &Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".svg"))
+            .count()
+    };
+    let fresh = |name: &str| {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        for e in std::fs::read_dir(&res).unwrap().flatten() {
+            std::fs::copy(e.path(), d.join(e.file_name())).unwrap();
+        }
+        d
+    };
+    // A NaN params cell.
+    let d = fresh("nan");
+    let configs = std::fs::read_to_string(d.join("configs.csv")).unwrap();
+    let mut lines: Vec<String> = configs.lines().map(String::from).collect();
+    let rest = lines[1].split_once(',').unwrap().1.to_string();
+    lines[1] = format!("NaN,{rest}");
+    std::fs::write(d.join("configs.csv"), lines.join("\n") + "\n").unwrap();
+    refused(
+        &run_in(dir.path(), &["plot", "nan"]),
+        &["configs.csv:", "line 2", "\"NaN\" is not a number"],
+    );
+    assert_eq!(charts(&d), 0);
+    // Another tool's run.json.
+    let d = fresh("other");
+    std::fs::write(
+        d.join("run.json"),
+        "{\"tool\": \"othertool\", \"scenario\": {\"budget\": {\"hours\": 1}}}",
+    )
+    .unwrap();
+    refused(
+        &run_in(dir.path(), &["plot", "other"]),
+        &["run.json:", "not a scalerisk run"],
+    );
+    assert_eq!(charts(&d), 0);
+    // A column only the third chart reads, renamed: the first two are not written either.
+    let d = fresh("renamed");
+    let text = std::fs::read_to_string(d.join("sensitivity.csv")).unwrap();
+    std::fs::write(
+        d.join("sensitivity.csv"),
+        text.replacen("input,", "zzz,", 1),
+    )
+    .unwrap();
+    refused(
+        &run_in(dir.path(), &["plot", "renamed"]),
+        &["sensitivity.csv:", "no column \"input\""],
+    );
+    assert_eq!(charts(&d), 0);
+}

@@ -117,16 +117,20 @@ pub fn plot_dir(dir: &Path, format: Format) -> Result<Plotted> {
         written: Vec::new(),
         skipped: Vec::new(),
     };
+    // Every chart is drawn before any is written: a column missing or unreadable (the folder
+    // is not a run's, not a chart's problem) is refused with nothing written, never after
+    // some charts.
+    let mut ready = Vec::new();
     for (name, bytes) in render_each(&t, format)? {
         match bytes {
-            Ok(bytes) => {
-                crate::export::write_file_atomic(&dir.join(&name), &bytes)?;
-                done.written.push(name);
-            }
-            // A column missing or unreadable: the folder is not a run's, not a chart's problem.
+            Ok(bytes) => ready.push((name, bytes)),
             Err(e) if e.is_input() => return Err(e),
             Err(e) => done.skipped.push((name, e.to_string())),
         }
+    }
+    for (name, bytes) in ready {
+        crate::export::write_file_atomic(&dir.join(&name), &bytes)?;
+        done.written.push(name);
     }
     if done.written.is_empty() {
         return Err(Error::Runtime(format!(
