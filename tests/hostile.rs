@@ -469,10 +469,8 @@ fn the_lock_is_held_by_a_live_process_only() {
     let lock = dir.path().join(".res.lock");
     let f = std::fs::File::create(&lock).unwrap();
     // SAFETY: flock on a descriptor `f` keeps open.
-    assert_eq!(
-        unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
-        0
-    );
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(rc, 0);
     let o = run_in(dir.path(), &["run", s(&sc), "--out", "res"]);
     refused(&o, &["--out:", "another scalerisk run"]);
     assert!(!dir.path().join("res").exists());
@@ -634,4 +632,43 @@ fn plot_refuses_bad_run_files_before_writing_any_chart() {
         &["sensitivity.csv:", "no column \"input\""],
     );
     assert_eq!(charts(&d), 0);
+}
+
+// Small fields and messages.
+
+/// A `--set` value with a line break (the text after it was dropped), a fractional
+/// `decision.inference_batch`, an empty `law.mvn.names`, and TOML errors: each one line naming
+/// the field, numbers in short form.
+#[test]
+fn small_fields_and_messages_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "");
+    let check = |set: &str| run_in(dir.path(), &["check", s(&sc), "--set", set]);
+    refused(
+        &check("budget.hours=48\nsampling.draws=9"),
+        &["--set:", "line break"],
+    );
+    refused(
+        &check("decision.inference_batch=1.5"),
+        &["decision.inference_batch:", "1.5", "whole number"],
+    );
+    let o = check("decision.inference_batch=1e300");
+    refused(&o, &["decision.inference_batch:", "1e300"]);
+    assert!(!stderr(&o).contains("0000000000"), "{}", stderr(&o));
+    let mvn = scenario(
+        dir.path(),
+        "[law]\npreset = \"chinchilla\"\nuncertainty = \"mvn\"\n[law.mvn]\nnames = []\nmean = []\ncov = []\n",
+    );
+    refused(
+        &run_in(dir.path(), &["check", s(&mvn)]),
+        &["law.mvn.names:", "at least one"],
+    );
+    for bad in ["name = \"s\n[budget\nhours = 1\n", "name = 's\nx = [1,\n"] {
+        let p = dir.path().join("bad.toml");
+        std::fs::write(&p, bad).unwrap();
+        refused(
+            &run_in(dir.path(), &["check", s(&p)]),
+            &["scenario:", "not valid TOML"],
+        );
+    }
 }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use super::RUN_FILES;
 use crate::error::{Error, Result};
+pub use crate::scenario::kind_of;
 
 /// The file the tool puts in each temporary folder it makes, and in a previous results folder
 /// before moving it aside, holding [`marker_text`] of the writing process: a leftover
@@ -66,35 +67,6 @@ fn marker_pid(dir: &Path) -> Option<u32> {
 fn write_marker(dir: &Path) -> Result<()> {
     let m = dir.join(MARKER);
     std::fs::write(&m, marker_text(std::process::id())).map_err(|e| Error::io(&m, e))
-}
-
-/// What a file system entry is, for messages ("a FIFO").
-pub fn kind_of(t: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_char_device() {
-            return "a character device";
-        }
-        if t.is_block_device() {
-            return "a block device";
-        }
-    }
-    if t.is_symlink() {
-        "a symbolic link"
-    } else if t.is_dir() {
-        "a folder"
-    } else if t.is_file() {
-        "a regular file"
-    } else {
-        "a special file"
-    }
 }
 
 /// The identity of a file (device, inode): two paths, hard links included, name the same file

@@ -53,7 +53,7 @@ pub fn read_text_unrecorded(path: &Path, cap: u64, field: &str) -> Result<String
     if !meta.is_file() {
         return Err(fail(format!(
             "it is {}, not a regular file; give a file",
-            crate::export::kind_of(&meta.file_type())
+            kind_of(&meta.file_type())
         )));
     }
     let over = || {
@@ -268,4 +268,33 @@ pub fn load_law_draws(text: &str, field: &str) -> Result<Vec<[f64; 5]>> {
         return Err(Error::input(field, "no data rows"));
     }
     Ok(rows)
+}
+
+/// What a file system entry is, for messages ("a FIFO").
+pub fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
 }

@@ -20,7 +20,8 @@ pub fn from_path(path: &Path, sets: &[String]) -> Result<Scenario> {
 /// Parse and validate scenario text; relative files resolve against `base`.
 pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
     let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
-        let msg = e.message().to_string();
+        // One line: the TOML reader's message may span lines.
+        let msg = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
         let at = e.span().map(|s| {
             let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
             format!(" (line {line})")
