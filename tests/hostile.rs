@@ -672,3 +672,27 @@ fn small_fields_and_messages_are_checked() {
         );
     }
 }
+
+/// Under a file-size limit (`ulimit -f`) too small for the run's files, the write fails with a
+/// message and exit 1 (it was killed by SIGXFSZ without one), and the previous results stay whole.
+#[test]
+fn a_file_size_limit_fails_with_a_message_and_keeps_the_previous_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "");
+    ok(&run_in(dir.path(), &["run", s(&sc), "--out", "res"]));
+    let before = snapshot(&dir.path().join("res"));
+    // 64 blocks of 512 bytes: configs.csv of 120 configurations is larger.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 64 && exec {BIN} run {} --out res --set sampling.draws=4000",
+            s(&sc)
+        ))
+        .current_dir(dir.path())
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("File too large"), "{}", stderr(&o));
+    assert_eq!(snapshot(&dir.path().join("res")), before);
+}
