@@ -696,3 +696,35 @@ fn a_file_size_limit_fails_with_a_message_and_keeps_the_previous_results() {
     assert!(stderr(&o).contains("File too large"), "{}", stderr(&o));
     assert_eq!(snapshot(&dir.path().join("res")), before);
 }
+
+/// Keys the chosen schedule never reads are refused, as an unused `budget.context` is:
+/// `training.anneal_gain` and `training.final_lr_fraction` under wsd (the default schedule).
+#[test]
+fn keys_the_schedule_never_reads_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "");
+    for set in [
+        "training.anneal_gain={uniform=[0.03,0.08]}",
+        "training.final_lr_fraction=0.2",
+    ] {
+        let o = run_in(dir.path(), &["check", s(&sc), "--set", set]);
+        refused(
+            &o,
+            &[
+                set.split('=').next().unwrap(),
+                "only with training.schedule",
+            ],
+        );
+    }
+    ok(&run_in(
+        dir.path(),
+        &[
+            "check",
+            s(&sc),
+            "--set",
+            "training.schedule=\"cosine\"",
+            "--set",
+            "training.final_lr_fraction=0.2",
+        ],
+    ));
+}
