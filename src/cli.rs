@@ -106,7 +106,7 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replace the output folder even if it holds files no scalerisk run wrote (never one that
-    /// holds the scenario, its CSVs or the current folder).
+    /// holds an input of the run, the current folder, a device node, FIFO or socket).
     #[arg(long)]
     force: bool,
     /// Number of draws (overrides sampling.draws).
@@ -198,7 +198,20 @@ struct FitArgs {
 
 /// Parse the command line and run it.
 pub fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help, the version and usage errors: clap's text, on stdout or stderr as clap chooses.
+        // When it cannot be printed (a full or closed stream) the exit code says so: 1 where
+        // help would have been 0, 2 for a usage error either way.
+        Err(e) => {
+            let code = e.exit_code();
+            return Ok(match e.print() {
+                Ok(()) => ExitCode::from(code.clamp(0, 255) as u8),
+                Err(_) if code == 0 => ExitCode::from(1),
+                Err(_) => ExitCode::from(2),
+            });
+        }
+    };
     let mut out = std::io::stdout().lock();
     match cli.command {
         Command::Run(args) => run_scenario(args, &mut out)?,
@@ -219,12 +232,15 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 writeln!(out, "wrote {}", output_dir.join(name).display())?;
             }
             for (name, why) in done.skipped {
-                eprintln!("note: {name} not drawn: {why}");
+                crate::error::say(format!("note: {name} not drawn: {why}"));
             }
         }
         Command::Bench(args) => bench(args, &mut out)?,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "scalerisk", &mut out);
+            // Into memory first: clap_complete panics when its writer fails.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "scalerisk", &mut script);
+            out.write_all(&script)?;
         }
         Command::Laws => print_laws(&mut out)?,
         Command::Gpus => print_gpus(&mut out)?,
@@ -293,11 +309,9 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
             .max(s.sampling.draws as f64),
     };
     check_memory(configs, draws, "sampling.draws")?;
-    let base = args.scenario.parent().unwrap_or(Path::new("."));
-    let mut protected = vec![args.scenario.clone(), std::env::current_dir()?];
-    if let scenario::Uncertainty::Draws { source, .. } = &s.law.uncertainty {
-        protected.push(base.join(source));
-    }
+    // Every file the scenario read (itself, draws and column files, observations) is protected
+    // by the writer; the current folder is added here.
+    let protected = vec![std::env::current_dir()?];
     let charts = if args.plot.is_some() { 8e6 } else { 0.0 };
     let _lock = export::prepare_run_dir(
         &dir,
@@ -351,11 +365,14 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
     }
     if !args.quiet {
         for n in &notes {
-            eprintln!("{n}");
+            crate::error::say(n);
         }
     }
     Ok(())
 }
+
+/// Most timed repetitions `bench` takes (a median of more says nothing new).
+pub const MAX_REPS: usize = 1000;
 
 fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     use crate::bench;
@@ -375,12 +392,32 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             ),
         ))?;
     }
-    if args.reps == 0 {
-        Err(Error::input("--reps", "0 is not allowed; at least 1"))?;
+    // One warm-up and `reps` timed runs of configs × draws evaluations each: the same limit on
+    // evaluations as a run's.
+    let per_run = (args.configs as f64) * (args.draws as f64);
+    let max_reps = ((scenario::MAX_EVALUATIONS / per_run).floor() as usize - 1).clamp(1, MAX_REPS);
+    if args.reps == 0 || args.reps > max_reps {
+        Err(Error::input(
+            "--reps",
+            format!(
+                "{} is not allowed; 1 to {max_reps} (at most {MAX_REPS}, and (reps + 1) × configs × draws at most {:.0e} evaluations)",
+                args.reps,
+                scenario::MAX_EVALUATIONS
+            ),
+        ))?;
     }
     check_memory(args.configs as f64, args.draws as f64, "--configs")?;
     if let Some(path) = &args.csv {
-        export::check_file_target(path, "--csv", 1e5)?;
+        let header = bench::COLUMNS.join(",");
+        export::check_file_target(
+            path,
+            "--csv",
+            1e5,
+            export::Made::Csv {
+                header: &header,
+                by: "scalerisk bench",
+            },
+        )?;
     }
     let s = bench::workload(args.configs, args.draws)?;
     let gpu = match args.backend {
@@ -452,10 +489,17 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
 
 fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
     use crate::fit::{self, report, runs};
-    if !(args.delta.is_finite() && args.delta > 0.0) {
+    // δ is a residual of log L: below MIN_DELTA the Huber loss is |r|·δ, whose gradient is
+    // under the optimizer's tolerance, so every start "converges" where it began.
+    if !(fit::MIN_DELTA..=fit::MAX_DELTA).contains(&args.delta) {
         Err(Error::input(
             "--delta",
-            format!("{} is not allowed; a finite number > 0", args.delta),
+            format!(
+                "{} is not allowed; {:e} to {} (a residual of log loss; Hoffmann et al. use 1e-3)",
+                crate::error::short(args.delta),
+                fit::MIN_DELTA,
+                fit::MAX_DELTA
+            ),
         ))?;
     }
     if !(args.at_flops.is_finite() && args.at_flops > 0.0) {
@@ -503,7 +547,17 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
         ))?;
     }
     if args.bootstrap > 0 {
-        export::check_file_target(&args.out, "--out", 100.0 * args.bootstrap as f64 + 1e4)?;
+        let empty = report::draws_csv(&[])?;
+        let header = std::str::from_utf8(&empty)?.trim_end();
+        export::check_file_target(
+            &args.out,
+            "--out",
+            100.0 * args.bootstrap as f64 + 1e4,
+            export::Made::Csv {
+                header,
+                by: "scalerisk fit",
+            },
+        )?;
     }
     let point = fit::fit(&kept, args.delta).ok_or_else(|| {
         Error::Runtime("the fit diverged from every starting point; check the runs".into())

@@ -40,3 +40,25 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Print one line on stderr. A full or closed stderr loses the line but never panics (as
+/// `eprintln!` would), so the exit code stays the one the run earned.
+pub fn say(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// A number as a message shows it: short, in scientific form outside [1e-3, 1e6) (`1e-300`,
+/// `7.2e6`, `0.35`), never the hundreds of digits `{}` gives 1e300.
+pub fn short(x: f64) -> String {
+    if !x.is_finite() {
+        format!("{x}")
+    } else if x != 0.0 && !(1e-3..1e6).contains(&x.abs()) {
+        let t = format!("{x:.3e}");
+        let (m, e) = t.split_once('e').unwrap_or((&t, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        format!("{m}e{e}")
+    } else {
+        format!("{}", (x * 1e4).round() / 1e4)
+    }
+}

@@ -3,6 +3,15 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Past a file-size limit (`ulimit -f`) the kernel would kill the process with SIGXFSZ and
+    // no message; ignored, the write fails with EFBIG instead, the run says so (exit 1) and
+    // the atomic writers leave the previous results whole.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_IGN, before any thread starts, touches no
+    // memory of this program.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     scalerisk::backend::gpu::quiet_runtime_dir();
     match scalerisk::cli::run() {
         Ok(code) => code,
@@ -12,7 +21,7 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {e:#}");
+            scalerisk::error::say(format!("error: {e:#}"));
             match e.downcast_ref::<scalerisk::Error>() {
                 Some(err) if err.is_input() => ExitCode::from(2),
                 _ => ExitCode::from(1),

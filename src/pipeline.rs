@@ -304,7 +304,7 @@ fn choose(
                     .adapter
                     .software_warning(evaluations, rayon::current_num_threads())
                 {
-                    eprintln!("{w}");
+                    crate::error::say(w);
                 }
             }
             Box::new(g)

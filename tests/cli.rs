@@ -421,11 +421,15 @@ fn killing_a_run_midway_leaves_no_partial_csv() {
     );
 
     // What a run killed while writing would leave: a half-written temporary folder, and the
-    // previous results moved aside with the target missing. pid 999999 is not running.
+    // previous results moved aside with the target missing, each with the marker the tool puts
+    // in the folders it makes or moves. pids 999999 and 999998 are not running.
+    use scalerisk::export::{marker_text, MARKER};
     let old = dir.path().join(".results.old-999999");
+    std::fs::write(out.join(MARKER), marker_text(999999)).unwrap();
     std::fs::rename(&out, &old).unwrap();
     let tmp = dir.path().join(".results.tmp-999998");
     std::fs::create_dir(&tmp).unwrap();
+    std::fs::write(tmp.join(MARKER), marker_text(999998)).unwrap();
     std::fs::write(tmp.join("configs.csv"), "half").unwrap();
     scalerisk()
         .args(["run", "scenarios/a100-3days.toml", "--quiet", "--out"])

@@ -315,28 +315,47 @@ fn plot_on_extreme_values_finishes() {
     }
 }
 
-/// /dev/zero as a scenario, a draws file, a column file or a runs CSV: refused at the size
-/// cap, in well under a second of reading.
+/// /dev/zero as a scenario, a draws file, a column file or a runs CSV: refused as not a regular
+/// file, before reading; a regular file over the size cap (sparse, so cheap to make) is refused
+/// at the cap, in well under a second.
 #[test]
 fn endless_files_are_refused_quickly() {
     let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
     let t = Instant::now();
     let o = run(&["run", "/dev/zero"]);
+    refused(&o, &["scenario:", "a character device, not a regular file"]);
+    let o = run(&["run", s(&big)]);
     refused(&o, &["scenario:", "over the limit of 1 MiB"]);
-    let sc = scenario_file(
-        dir.path(),
-        "[law]\npreset = \"custom\"\nuncertainty = \"draws\"\ndraws_file = \"/dev/zero\"\n",
-    );
-    let o = run(&["run", s(&sc), "--out", s(&dir.path().join("o"))]);
-    refused(&o, &["law.draws_file:", "over the limit"]);
-    let sc = scenario_file(
-        dir.path(),
-        "[data]\nunique_tokens = { draws = { file = \"/dev/zero\", column = \"u\" } }\n",
-    );
-    let o = run(&["run", s(&sc), "--out", s(&dir.path().join("o"))]);
-    refused(&o, &["data.unique_tokens.draws:", "over the limit"]);
-    let o = run(&["fit", "/dev/zero", "--out", s(&dir.path().join("f.csv"))]);
-    refused(&o, &["/dev/zero", "over the limit"]);
+    for file in ["/dev/zero", s(&big)] {
+        let why = if file == "/dev/zero" {
+            "not a regular file"
+        } else {
+            "over the limit"
+        };
+        let sc = scenario_file(
+            dir.path(),
+            &format!(
+                "[law]\npreset = \"custom\"\nuncertainty = \"draws\"\ndraws_file = \"{file}\"\n"
+            ),
+        );
+        let o = run(&["run", s(&sc), "--out", s(&dir.path().join("o"))]);
+        refused(&o, &["law.draws_file:", why]);
+        let sc = scenario_file(
+            dir.path(),
+            &format!(
+                "[data]\nunique_tokens = {{ draws = {{ file = \"{file}\", column = \"u\" }} }}\n"
+            ),
+        );
+        let o = run(&["run", s(&sc), "--out", s(&dir.path().join("o"))]);
+        refused(&o, &["data.unique_tokens.draws:", why]);
+        let o = run(&["fit", file, "--out", s(&dir.path().join("f.csv"))]);
+        refused(&o, &[file, why]);
+    }
     assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     assert!(!dir.path().join("o").exists() && !dir.path().join("f.csv").exists());
 }
@@ -627,7 +646,7 @@ fn a_killed_run_leaves_no_partial_csv_under_a_csv_name() {
             killed_while_writing += 1;
             for f in std::fs::read_dir(entry.path()).unwrap().flatten() {
                 let fname = f.file_name().to_string_lossy().to_string();
-                if fname.ends_with(".part") {
+                if fname.ends_with(".part") || fname == scalerisk::export::MARKER {
                     continue;
                 }
                 assert!(
@@ -655,7 +674,17 @@ fn a_killed_run_leaves_no_partial_csv_under_a_csv_name() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .filter(|n| n.starts_with(".res"))
         .collect();
-    assert!(left.is_empty(), "left behind: {left:?}");
+    let inside: Vec<_> = left
+        .iter()
+        .flat_map(|l| {
+            std::fs::read_dir(dir.path().join(l))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?} holding {inside:?}");
 }
 
 /// A second run into a folder another run is writing is refused naming the other process; a

@@ -40,6 +40,9 @@ pub const MAX_EVALS: u32 = 20_000;
 
 /// Hoffmann's Huber δ.
 pub const DEFAULT_DELTA: f64 = 1e-3;
+/// The range of Huber δ `fit` takes: residuals of log loss are 1e-4 to 1 on real runs.
+pub const MIN_DELTA: f64 = 1e-6;
+pub const MAX_DELTA: f64 = 10.0;
 
 /// One fit: the coefficients and the objective at them.
 #[derive(Debug, Clone, Copy, PartialEq)]

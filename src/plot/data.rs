@@ -65,12 +65,17 @@ impl Table {
                 if cell.is_empty() {
                     return Ok(f64::NAN);
                 }
-                cell.parse().map_err(|_| {
-                    Error::input(
-                        &self.file,
-                        format!("line {line}, column {column}: {cell:?} is not a number"),
-                    )
-                })
+                // scalerisk writes a missing value as an empty cell and never NaN: a NaN is
+                // a hand edit, and would be drawn as "NaN params".
+                cell.parse::<f64>()
+                    .ok()
+                    .filter(|v| !v.is_nan())
+                    .ok_or_else(|| {
+                        Error::input(
+                            &self.file,
+                            format!("line {line}, column {column}: {cell:?} is not a number"),
+                        )
+                    })
             })
             .collect()
     }
@@ -114,6 +119,12 @@ impl RunTables {
         };
         let run: serde_json::Value = serde_json::from_str(get("run.json")?)
             .map_err(|e| Error::input("run.json", e.to_string()))?;
+        if run["tool"] != "scalerisk" || !run["scenario"].is_object() {
+            return Err(Error::input(
+                "run.json",
+                "is not a scalerisk run's (no \"tool\": \"scalerisk\" with its scenario); plot a folder written by `scalerisk run`",
+            ));
+        }
         let s = &run["scenario"];
         Ok(RunTables {
             name: s["name"].as_str().unwrap_or("run").to_string(),

@@ -108,20 +108,29 @@ pub struct Plotted {
 /// a chart that cannot be drawn is skipped with its reason. An error when none can be drawn.
 pub fn plot_dir(dir: &Path, format: Format) -> Result<Plotted> {
     let t = RunTables::from_dir(dir)?;
+    // Every chart's target is checked before any is drawn: a chart replaces only a chart.
+    for name in CHARTS {
+        let path = dir.join(format!("{name}.{}", format.ext()));
+        crate::export::check_file_target(&path, "OUTPUT_DIR", 1e7, crate::export::Made::Chart)?;
+    }
     let mut done = Plotted {
         written: Vec::new(),
         skipped: Vec::new(),
     };
+    // Every chart is drawn before any is written: a column missing or unreadable (the folder
+    // is not a run's, not a chart's problem) is refused with nothing written, never after
+    // some charts.
+    let mut ready = Vec::new();
     for (name, bytes) in render_each(&t, format)? {
         match bytes {
-            Ok(bytes) => {
-                crate::export::write_file_atomic(&dir.join(&name), &bytes)?;
-                done.written.push(name);
-            }
-            // A column missing or unreadable: the folder is not a run's, not a chart's problem.
+            Ok(bytes) => ready.push((name, bytes)),
             Err(e) if e.is_input() => return Err(e),
             Err(e) => done.skipped.push((name, e.to_string())),
         }
+    }
+    for (name, bytes) in ready {
+        crate::export::write_file_atomic(&dir.join(&name), &bytes)?;
+        done.written.push(name);
     }
     if done.written.is_empty() {
         return Err(Error::Runtime(format!(

@@ -164,6 +164,21 @@ pub fn training(t: &RawTraining, base: &Path) -> Result<Training> {
             ))
         }
     };
+    // Keys a wsd schedule never reads are refused like any other key that does nothing, so a
+    // what-if on them cannot silently leave every output unchanged.
+    if schedule == Schedule::Wsd {
+        for (key, given) in [
+            ("final_lr_fraction", t.final_lr_fraction.is_some()),
+            ("anneal_gain", t.anneal_gain.is_some()),
+        ] {
+            if given {
+                return Err(Error::input(
+                    format!("training.{key}"),
+                    "used only with training.schedule = \"cosine\" (the wsd schedule anneals at its end, whatever its length); remove it or set the schedule",
+                ));
+            }
+        }
+    }
     let final_lr_fraction = t.final_lr_fraction.map_or(0.1, |n| n.0);
     if !(0.0..1.0).contains(&final_lr_fraction) {
         return Err(Error::input(

@@ -11,17 +11,50 @@ pub const MAX_SCENARIO_BYTES: u64 = 1 << 20;
 pub const MAX_CSV_BYTES: u64 = 256 << 20;
 pub use crate::law::MAX_TERM;
 
-/// The text of a file, refused (naming `field`) when it cannot be read, is larger than `cap`
-/// bytes (read at most `cap` + 1 bytes, so `/dev/zero` or a huge file fails at once) or is not
-/// UTF-8.
+/// Every file this process has read as an input (scenario, draws file, column files, observed
+/// runs, a runs CSV): a writer must never replace one, nor a folder holding one. Recorded where
+/// the file is read, so an input added later is protected without naming it again.
+static INPUTS: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// The inputs read so far (see [`INPUTS`]), as given (relative to the current folder).
+pub fn inputs_read() -> Vec<std::path::PathBuf> {
+    INPUTS.lock().map(|v| v.clone()).unwrap_or_default()
+}
+
+/// The text of an input file (recorded in [`inputs_read`]): see [`read_text_unrecorded`].
 pub fn read_text(path: &Path, cap: u64, field: &str) -> Result<String> {
+    if let Ok(mut v) = INPUTS.lock() {
+        if !v.iter().any(|p| p == path) {
+            v.push(path.to_path_buf());
+        }
+    }
+    read_text_unrecorded(path, cap, field)
+}
+
+/// The text of a file, refused (naming `field`) when it cannot be read, is not a regular file
+/// (a FIFO would block for ever, a device never end), is larger than `cap` bytes (read at most
+/// `cap` + 1 bytes) or is not UTF-8. Opened non-blocking, so a FIFO is refused, not waited on.
+pub fn read_text_unrecorded(path: &Path, cap: u64, field: &str) -> Result<String> {
     use std::io::Read;
     let fail =
         |what: String| Error::input(field, format!("cannot read {}: {what}", path.display()));
-    let f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = open.open(path).map_err(|e| fail(e.to_string()))?;
     let meta = f.metadata().map_err(|e| fail(e.to_string()))?;
     if meta.is_dir() {
         return Err(fail("it is a folder; give a file".into()));
+    }
+    if !meta.is_file() {
+        return Err(fail(format!(
+            "it is {}, not a regular file; give a file",
+            kind_of(&meta.file_type())
+        )));
     }
     let over = || {
         Error::input(
@@ -33,7 +66,7 @@ pub fn read_text(path: &Path, cap: u64, field: &str) -> Result<String> {
             ),
         )
     };
-    if meta.is_file() && meta.len() > cap {
+    if meta.len() > cap {
         return Err(over());
     }
     let mut bytes = Vec::new();
@@ -235,4 +268,33 @@ pub fn load_law_draws(text: &str, field: &str) -> Result<Vec<[f64; 5]>> {
         return Err(Error::input(field, "no data rows"));
     }
     Ok(rows)
+}
+
+/// What a file system entry is, for messages ("a FIFO").
+pub fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "a special file"
+    }
 }

@@ -366,6 +366,15 @@ fn mvn_table(m: &RawMvn, preset: &str, coefficients: &[Coef]) -> Result<MvnParts
             .collect::<Vec<_>>()
             .join(", ")
     };
+    if raw_names.is_empty() {
+        return Err(Error::input(
+            "law.mvn.names",
+            format!(
+                "[] is not allowed; name at least one coefficient of preset {preset}: {} (or lnA, lnB, lnE)",
+                allowed()
+            ),
+        ));
+    }
     let mut names = Vec::new();
     for n in raw_names {
         let coord = Coord::from_name(&n.0)

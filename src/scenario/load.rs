@@ -8,7 +8,7 @@ use toml::Table;
 
 use super::raw::{self, RawScenario};
 use super::*;
-use crate::error::{Error, Result};
+use crate::error::{short, Error, Result};
 
 /// Read, override (`--set`) and validate a scenario file.
 pub fn from_path(path: &Path, sets: &[String]) -> Result<Scenario> {
@@ -20,7 +20,8 @@ pub fn from_path(path: &Path, sets: &[String]) -> Result<Scenario> {
 /// Parse and validate scenario text; relative files resolve against `base`.
 pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
     let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
-        let msg = e.message().to_string();
+        // One line: the TOML reader's message may span lines.
+        let msg = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
         let at = e.span().map(|s| {
             let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
             format!(" (line {line})")
@@ -138,6 +139,7 @@ fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
         observations,
     };
     check_feasible_exists(&scenario)?;
+    check_one_token(&scenario)?;
     check_size(&scenario)?;
     super::domain::check_loss_range(&scenario)?;
     Ok(scenario)
@@ -202,6 +204,121 @@ fn check_feasible_exists(s: &Scenario) -> Result<()> {
             format!(
                 "every value exceeds budget.hours = {}: no configuration fits the budget",
                 s.budget.hours
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Largest `decision.frontier_hours` value: eight times the largest budget (the default
+/// frontier reaches 8 × budget.hours).
+pub const MAX_FRONTIER_HOURS: f64 = 8e6;
+
+/// The feasibility floor: every plan of the grid, and every frontier level, must be able to
+/// train at least one token with the least throughput the draws can take (the low ends of MFU
+/// and goodput). Below it a plan's loss is that of a fraction of a token (2e123), an output no
+/// question has, so the scenario is refused before any work, naming the field that sets the
+/// floor: the budget (its hours, hardware or FLOPs), a search or frontier hour, or the largest
+/// model.
+fn check_one_token(s: &Scenario) -> Result<()> {
+    let b = &s.budget;
+    let (mfu, goodput) = (b.mfu.support().0, b.goodput.support().0);
+    let rate = b.throughput(mfu, goodput);
+    let tokens = |p: f64, h: f64| {
+        crate::law::capacity(
+            rate,
+            h,
+            crate::law::flops_per_token(b.flops_per_param_token, b.attention, p),
+        )
+    };
+    if let Some(&h) = s
+        .decision
+        .frontier_hours
+        .iter()
+        .find(|&&h| h > MAX_FRONTIER_HOURS)
+    {
+        return Err(Error::input(
+            "decision.frontier_hours",
+            format!(
+                "{} is not allowed; at most {} hours (8 times the largest budget)",
+                short(h),
+                short(MAX_FRONTIER_HOURS)
+            ),
+        ));
+    }
+    let p_min = s.search.params.min;
+    // Infinite tokens (hours past f64's range) are refused elsewhere, not here.
+    let can = |t: f64| t >= 1.0;
+    let t = tokens(p_min, b.hours);
+    if !can(t) {
+        // Name the input furthest below an ordinary value (1 h, MFU 0.3, goodput 0.9, 100 TFLOP/s).
+        let field = match &b.capacity {
+            Capacity::Flops { .. } => "budget.flops",
+            Capacity::Hardware {
+                peak_tflops, count, ..
+            } => [
+                ("budget.hours", b.hours / 1.0),
+                ("budget.mfu", mfu / 0.3),
+                ("budget.goodput", goodput / 0.9),
+                (
+                    "budget.peak_tflops",
+                    peak_tflops * f64::from(*count) / 100.0,
+                ),
+            ]
+            .into_iter()
+            .min_by(|a, c| a.1.total_cmp(&c.1))
+            .map_or("budget", |f| f.0),
+        };
+        let with = match &b.capacity {
+            Capacity::Flops { flops } => format!("with budget.flops = {}", short(*flops)),
+            Capacity::Hardware { .. } => format!(
+                "in budget.hours = {} at MFU {} and goodput {}, the low ends of their ranges",
+                short(b.hours),
+                short(mfu),
+                short(goodput)
+            ),
+        };
+        return Err(Error::input(
+            field,
+            format!(
+                "the smallest plan ({} params) trains {} tokens {with}, less than one; check the budget",
+                short(p_min),
+                short(t)
+            ),
+        ));
+    }
+    for (field, hours) in [
+        ("search.hours", &s.search.hours),
+        ("decision.frontier_hours", &s.decision.frontier_hours),
+    ] {
+        if let Some(&h) = hours.iter().find(|&&h| !can(tokens(p_min, h))) {
+            return Err(Error::input(
+                field,
+                format!(
+                    "{} h is too short: the smallest plan ({} params) trains {} tokens in it, less than one; give hours in which a plan can train",
+                    short(h),
+                    short(p_min),
+                    short(tokens(p_min, h))
+                ),
+            ));
+        }
+    }
+    let p_max = s.search.params.max;
+    let h_min = s
+        .search
+        .hours
+        .iter()
+        .chain(&s.decision.frontier_hours)
+        .fold(f64::INFINITY, |a, &h| a.min(h));
+    let t = tokens(p_max, h_min);
+    if !can(t) {
+        return Err(Error::input(
+            "search.params.max",
+            format!(
+                "{} params is too large: such a model trains {} tokens in {} h, less than one; lower it",
+                short(p_max),
+                short(t),
+                short(h_min)
             ),
         ));
     }

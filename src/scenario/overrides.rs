@@ -13,6 +13,17 @@ pub fn apply_set(table: &mut Table, assignment: &str) -> Result<()> {
             format!("{assignment:?} is not allowed; use KEY=VALUE, e.g. budget.hours=48"),
         )
     })?;
+    // A value spans one line: text after a newline would be dropped by the TOML reading below
+    // (or read as another key), so it is refused rather than silently lost.
+    if raw.contains(['\n', '\r']) {
+        return Err(Error::input(
+            "--set",
+            format!(
+                "the value of {} holds a line break; give the value on one line",
+                key.trim()
+            ),
+        ));
+    }
     let key = key.trim();
     let parts: Vec<&str> = key.split('.').collect();
     if key.is_empty() || parts.iter().any(|p| p.is_empty()) {

@@ -123,10 +123,13 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
         ));
     }
     let inference_batch = d.inference_batch.map(|b| b.0);
-    if let Some(b) = inference_batch.filter(|b| !(*b >= 1.0 && *b <= 1e9)) {
+    if let Some(b) = inference_batch.filter(|b| !(b.fract() == 0.0 && *b >= 1.0 && *b <= 1e9)) {
         return Err(Error::input(
             "decision.inference_batch",
-            format!("{b} is not allowed; sequences decoded together, from 1 to 1e9"),
+            format!(
+                "{} is not allowed; a whole number of sequences decoded together, from 1 to 1e9",
+                crate::error::short(b)
+            ),
         ));
     }
     let inference_context = d.inference_context.map(|c| c.0);
