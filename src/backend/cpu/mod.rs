@@ -99,7 +99,9 @@ pub fn optima_and_means(
 ) -> (Vec<DrawOptimum>, Vec<(f64, f64)>) {
     let tables = Tables::new(settings, grid, draws);
     let cands = settings.candidates(grid, draws);
-    let per_p: Vec<(Option<oracle::Profile>, Vec<(f64, f64)>)> = (0..grid.params.len())
+    // Per P: its oracle profile (feasible P only) and every configuration's (mean, p_complete).
+    type PerP = (Option<oracle::Profile>, Vec<(f64, f64)>);
+    let per_p: Vec<PerP> = (0..grid.params.len())
         .into_par_iter()
         .map(|p| {
             let block = tables.block(grid, p);
