@@ -370,7 +370,7 @@ fn run_with(
 mod tests {
     use super::*;
 
-    /// Issue 16: S = b, 2b, 3b, … made `--precision` quadratic (341 s for 1e-5). Doubling
+    /// S = b, 2b, 3b, … made `--precision` quadratic (341 s for 1e-5). Doubling
     /// costs less than twice the last run, whatever the limit.
     #[test]
     fn precision_doubles_and_costs_under_twice_its_last_run() {

@@ -168,7 +168,7 @@ mod tests {
         type Cost = Box<dyn Fn(u64) -> f64>;
         let cases: [(&str, f64, Cost); 4] = [
             ("steady", 0.0, Box::new(|_| 2.5e-4)),
-            // Issue 16: seconds of start-up before the first report, then a 25-second run.
+            // Seconds of start-up before the first report, then a 25-second run.
             ("slow start-up", 10.0, Box::new(|_| 2.5e-4)),
             // The first fifth of the configurations is 1.5× as costly as the rest.
             (

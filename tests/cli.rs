@@ -507,7 +507,7 @@ fn csv_errors_name_the_files_own_line() {
     );
 }
 
-/// Issue 16 (3): the usage line `fit` prints works when copied into a scenario in another
+/// The usage line `fit` prints works when copied into a scenario in another
 /// folder and run from a third (law.draws_file is relative to the scenario file; the printed
 /// path is absolute).
 #[test]
@@ -551,7 +551,7 @@ fn fit_usage_line_works_when_copied_into_a_scenario() {
     assert_eq!(draws.len(), 24);
 }
 
-/// Issue 16 (7): numbers in help as people read them; `--plot SCENARIO` keeps the scenario;
+/// Numbers in help as people read them; `--plot SCENARIO` keeps the scenario;
 /// "median of 1 runs"; `check` says what it prints.
 #[test]
 fn help_plot_bench_and_check_say_what_they_do() {
@@ -616,7 +616,7 @@ fn help_plot_bench_and_check_say_what_they_do() {
     assert_eq!(doc["law"]["preset"], "epoch2024");
 }
 
-/// Issue 16 (5): `--backend gpu` on a software adapter says so, with an estimate, before it
+/// `--backend gpu` on a software adapter says so, with an estimate, before it
 /// starts (skipped, with the reason printed, where no adapter or a hardware one is found).
 #[test]
 fn gpu_backend_on_a_software_adapter_says_so() {

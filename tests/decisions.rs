@@ -1,4 +1,4 @@
-//! Decisions with bands (issue: frontier, sensitivity, baselines, lifetime cost, scenarios): the
+//! Decisions with bands (frontier, sensitivity, baselines, lifetime cost, scenarios): the
 //! claims the report makes, computed on the shipped scenarios at reduced size.
 
 use std::path::Path;

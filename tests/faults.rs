@@ -37,7 +37,7 @@ fn gpu_faults_are_clear_errors_and_leave_previous_results_intact() {
     let out = dir.path().join("results");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("configs.csv"), "previous run\n").unwrap();
-    // A previous run's marker: a folder without one is refused before any work (issue 12).
+    // A previous run's marker: a folder without one is refused before any work.
     std::fs::write(
         out.join("run.json"),
         "{\"tool\": \"scalerisk\", \"scenario\": {}}\n",

@@ -318,7 +318,7 @@ fn check_ticks(file: &str, svg: &Svg, y_numeric: bool) {
     }
 }
 
-/// Issue 16 (1, 6): every chart of every shipped scenario, from its SVG text: tick labels
+/// Every chart of every shipped scenario, from its SVG text: tick labels
 /// finite, distinct, increasing, inside the plot and apart; a FLOPs budget's frontier in FLOP
 /// within the run's compute; the allocation legend counts the points drawn and names the
 /// 20-tokens line only when it is drawn; the tornado's bars never cover each other.

@@ -1,5 +1,5 @@
 //! Property tests of the scenario parser and validator (proptest): arbitrary text never panics,
-//! every scenario the validator accepts runs to the end, and (issue 12) every accepted `[law.mvn]`
+//! every scenario the validator accepts runs to the end, and every accepted `[law.mvn]`
 //! or draws file gives only finite numbers in every CSV and in the report.
 
 use std::path::Path;
@@ -252,7 +252,7 @@ fn assert_finite_outputs(
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// Issue 12: a `[law.mvn]` whose draws leave the law's domain (α < 0, E = exp(800)) is refused
+    /// A `[law.mvn]` whose draws leave the law's domain (α < 0, E = exp(800)) is refused
     /// before any work, naming law.mvn; every accepted one gives finite outputs.
     #[test]
     fn every_accepted_mvn_gives_finite_outputs(text in mvn_law()) {
@@ -265,7 +265,7 @@ proptest! {
         }
     }
 
-    /// Issue 12: a draws file with cells out of the law's domain (A = 1e308, non-finite, ≤ 0) is
+    /// A draws file with cells out of the law's domain (A = 1e308, non-finite, ≤ 0) is
     /// refused naming law.draws_file; every accepted one gives finite outputs.
     #[test]
     fn every_accepted_draws_file_gives_finite_outputs(rows in draws_file()) {

@@ -1,4 +1,4 @@
-//! README's examples, run as a user runs them (issue 16).
+//! README's examples, run as a user runs them.
 
 use assert_cmd::Command;
 

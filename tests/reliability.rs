@@ -1,4 +1,4 @@
-//! Issue 12: never destroy a user's files, never hang, never print garbage with exit 0. One test
+//! Never destroy a user's files, never hang, never print garbage with exit 0. One test
 //! (or more) per numbered item of the issue; the hang cases run the binary under a timeout.
 
 use std::path::{Path, PathBuf};

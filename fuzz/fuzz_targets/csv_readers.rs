@@ -1,6 +1,6 @@
 //! The CSV readers on arbitrary bytes: a law's draws file (`law.draws_file`), a runs CSV
 //! (`scalerisk fit`) and a column to resample. Each gives an error or rows, never a panic, and
-//! every row it accepts is inside the domain `run` relies on (issue 12).
+//! every row it accepts is inside the domain `run` relies on.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -34,7 +34,7 @@ pub const MAX_WORK: f64 = 5e7;
 /// L-BFGS iterations per start.
 pub const MAX_ITERS: u64 = 1000;
 /// Objective evaluations per start, line searches included: argmin's More-Thuente line search
-/// has no iteration limit of its own, and on some data it never stops (issue 12); a start that
+/// has no iteration limit of its own, and on some data it never stops; a start that
 /// spends this many is dropped as diverged.
 pub const MAX_EVALS: u32 = 20_000;
 
@@ -259,7 +259,7 @@ mod tests {
 
     /// A start whose objective is NaN everywhere (one run with a NaN log loss): argmin's
     /// More-Thuente line search has no iteration limit and never meets its conditions on NaN,
-    /// so without [`MAX_EVALS`] this start never returns (issue 12).
+    /// so without [`MAX_EVALS`] this start never returns.
     #[test]
     fn a_start_on_a_nan_objective_ends() {
         let points = [

@@ -588,7 +588,7 @@ where
 mod tests {
     use super::*;
 
-    /// Issue 12: a range reaching f64::MAX made the decade loop run to i32::MAX.
+    /// A range reaching f64::MAX made the decade loop run to i32::MAX.
     #[test]
     fn ticks_and_ranges_are_bounded_on_extreme_values() {
         let t = std::time::Instant::now();
@@ -607,7 +607,7 @@ mod tests {
         assert!(t.elapsed().as_secs() < 1);
     }
 
-    /// Issue 16: 7B-16B was labelled 7B, 8B, 9B, 10B only; 111M-187M had no label at all.
+    /// 7B-16B was labelled 7B, 8B, 9B, 10B only; 111M-187M had no label at all.
     #[test]
     fn narrow_log_ranges_are_labelled_across_their_whole_width() {
         for (lo, hi) in [(7e9, 16e9), (1.11e8, 1.87e8), (3e8, 2e9), (0.9, 1.3)] {

@@ -101,7 +101,7 @@ impl AdapterSummary {
 
 /// Evaluations (configurations × draws, full statistics) per second per CPU core on a software
 /// adapter: lavapipe measured 6.8e6/s on 1.1 cores (BENCHMARKS.md, 1,000,000 × 8,192) and 9.3e6/s
-/// on 2 cores (issue 16, a100-3days); the estimate is good to about 2×.
+/// on 2 cores (a100-3days); the estimate is good to about 2×.
 pub const SOFTWARE_EVALS_PER_CORE_S: f64 = 4.5e6;
 
 /// The CPU backend's rate per core on the same workloads (a100-3days: 1.26e9 evaluations in
@@ -751,7 +751,7 @@ mod software_tests {
         assert_eq!(Options::default().fault, None);
     }
 
-    /// Issue 16 (5): lavapipe took 2 min 16 s for a100-3days (1.26e9 evaluations, 2 cores)
+    /// Lavapipe took 2 min 16 s for a100-3days (1.26e9 evaluations, 2 cores)
     /// with no word; the warning names it and estimates that time within 2×.
     #[test]
     fn a_software_adapter_is_named_with_an_estimate() {
