@@ -154,13 +154,8 @@ pub fn measure(s: &Scenario, backend: &dyn Backend, reps: usize) -> Result<Row> 
     })
 }
 
-/// Peak resident set size of this process (Linux: VmHWM in /proc/self/status).
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
+/// Peak resident set size of this process (re-exported from the pipeline, which records it).
+pub use crate::pipeline::peak_rss_bytes;
 
 /// The rows as a CSV.
 pub fn csv(rows: &[Row]) -> Result<Vec<u8>> {

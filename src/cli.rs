@@ -250,27 +250,32 @@ pub fn run() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Memory a run needs per configuration (its statistics and its configs.csv row in memory) and
-/// per draw (the draw, its optimum and its draws.csv row), measured on the shipped scenarios with
-/// a margin.
-pub const MEMORY_PER_CONFIG: f64 = 800.0;
-pub const MEMORY_PER_DRAW: f64 = 1300.0;
-/// Most memory a run may be estimated to need.
+/// Most memory a run may be estimated to need, whatever the machine has.
 pub const MAX_MEMORY: f64 = 8e9;
 /// Output bytes per configuration (configs.csv) and per draw (draws.csv), with a margin.
 pub const DISK_PER_CONFIG: f64 = 320.0;
 pub const DISK_PER_DRAW: f64 = 320.0;
 
-/// Refuse a run whose estimated memory is over [`MAX_MEMORY`], before any work.
-fn check_memory(configs: f64, draws: f64, field: &str) -> Result<(), Error> {
-    let bytes = configs * MEMORY_PER_CONFIG + draws * MEMORY_PER_DRAW;
-    if bytes > MAX_MEMORY {
+/// Refuse, before any work, a run whose estimated memory (`pipeline::memory_estimate`) is over
+/// [`MAX_MEMORY`] or over what the machine has available now (MemAvailable, a cgroup limit).
+fn check_memory(
+    (params, tokens, hours): (f64, f64, f64),
+    draws: f64,
+    field: &str,
+) -> Result<(), Error> {
+    let bytes = pipeline::memory_estimate(params, tokens, hours, draws);
+    let (limit, what) = match pipeline::available_memory() {
+        Some(a) if a < MAX_MEMORY => (a, "the memory this machine has available now"),
+        _ => (MAX_MEMORY, "the limit"),
+    };
+    if bytes > limit {
         return Err(Error::input(
             field,
             format!(
-                "{configs:.0} configurations and {draws:.0} draws need about {:.1} GB of memory ({MEMORY_PER_CONFIG} B per configuration, {MEMORY_PER_DRAW} B per draw), over the limit of {:.0} GB; lower sampling.draws or the grid's points",
+                "{:.0} configurations ({params:.0} sizes × {tokens:.0} token counts × {hours:.0} hours) and {draws:.0} draws need about {:.1} GB of memory (docs/RELIABILITY.md), over {what} ({:.1} GB); lower sampling.draws or the grid's points",
+                params * tokens * hours,
                 bytes / 1e9,
-                MAX_MEMORY / 1e9
+                limit / 1e9
             ),
         ));
     }
@@ -299,7 +304,13 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&s.name));
     // Every check that can fail is made before the work: memory, the folder, space, the lock.
-    let configs = (s.search.params.points * s.search.tokens.points * s.search.hours.len()) as f64;
+    let axes = (
+        s.search.params.points as f64,
+        // "until the deadline" is one more token entry.
+        (s.search.tokens.points + usize::from(s.search.until_deadline)) as f64,
+        s.search.hours.len() as f64,
+    );
+    let configs = axes.0 * axes.1 * axes.2;
     let draws = match args.precision {
         None => s.sampling.draws as f64,
         // --precision may grow the draws up to its limits (pipeline::run_to_precision).
@@ -308,7 +319,7 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
             .min(scenario::MAX_EVALUATIONS / configs)
             .max(s.sampling.draws as f64),
     };
-    check_memory(configs, draws, "sampling.draws")?;
+    check_memory(axes, draws, "sampling.draws")?;
     // Every file the scenario read (itself, draws and column files, observations) is protected
     // by the writer; the current folder is added here.
     let protected = vec![std::env::current_dir()?];
@@ -406,7 +417,9 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             ),
         ))?;
     }
-    check_memory(args.configs as f64, args.draws as f64, "--configs")?;
+    // bench::workload's grid: √(configs/4) sizes and token counts, 4 hours.
+    let per_axis = ((args.configs as f64 / 4.0).sqrt().round()).max(1.0);
+    check_memory((per_axis, per_axis, 4.0), args.draws as f64, "--configs")?;
     if let Some(path) = &args.csv {
         let header = bench::COLUMNS.join(",");
         export::check_file_target(

@@ -25,12 +25,76 @@ pub enum BackendChoice {
     Gpu,
 }
 
-/// Seconds spent per stage.
+/// Seconds spent per stage, and the memory the run took against what was estimated for it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
     pub sampling_s: f64,
     pub evaluate_s: f64,
     pub aggregate_s: f64,
+    /// Peak resident memory of the process when the run ended (Linux; None elsewhere).
+    pub peak_rss_bytes: Option<u64>,
+    /// [`memory_estimate`] of the run's grid and draws.
+    pub memory_estimate_bytes: f64,
+}
+
+/// Resident memory of the process before a run, CPU backend: the binary, its libraries and
+/// the allocator's arenas (measured 7 MB on a 10 × 11 × 4 grid of 16 draws; a GPU adapter adds
+/// its driver's).
+pub const MEMORY_BASE: f64 = 10e6;
+/// Bytes per configuration while the statistics and the outputs exist: its `ConfigStats`
+/// (15 f64) and its configs.csv row in memory (measured: 300 B on a 400 × 401 × 4 grid).
+pub const MEMORY_PER_CONFIG: f64 = 320.0;
+/// Bytes per draw: the draw, its optimum, its draws.csv row and the aggregation's copies
+/// (Sobol samples, frontier subsets, sensitivity columns; measured: 1.6 kB at 100,000 draws).
+pub const MEMORY_PER_DRAW: f64 = 1600.0;
+/// Bytes per (grid size, draw): pass 1 keeps every size's per-draw profile until the argmin
+/// over sizes (loss, D_run and the argmin's expected loss in f64, its code in u32), and the
+/// frontier's light pass does the same per level.
+pub const MEMORY_PER_PARAM_DRAW: f64 = 28.0;
+/// Bytes per (token point, draw): the D-term table every size reads.
+pub const MEMORY_PER_TOKEN_DRAW: f64 = 8.0;
+
+/// The memory a run of this grid (points per axis, "until the deadline" counted among the
+/// tokens) and these draws needs at its peak, bytes: the base, the draws and the D-term table
+/// throughout, and the larger of pass 1's profiles (freed before pass 2) and the statistics with
+/// the outputs. Tested against the measured peak over random grid shapes (tests/memory.rs).
+pub fn memory_estimate(params: f64, tokens: f64, hours: f64, draws: f64) -> f64 {
+    let configs = params * tokens * hours;
+    MEMORY_BASE
+        + draws * MEMORY_PER_DRAW
+        + tokens * draws * MEMORY_PER_TOKEN_DRAW
+        + (params * draws * MEMORY_PER_PARAM_DRAW).max(configs * MEMORY_PER_CONFIG)
+}
+
+/// Peak resident set size of this process (Linux: VmHWM in /proc/self/status).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Memory this process may still take, bytes: the kernel's MemAvailable, and under a cgroup
+/// limit (memory.max of cgroup v2) what is left of it; None where neither can be read.
+pub fn available_memory() -> Option<f64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok();
+    let available = meminfo.as_deref().and_then(|m| {
+        let line = m.lines().find(|l| l.starts_with("MemAvailable:"))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb * 1024.0)
+    });
+    let read = |p: &str| -> Option<f64> { std::fs::read_to_string(p).ok()?.trim().parse().ok() };
+    let cgroup = match (
+        read("/sys/fs/cgroup/memory.max"),
+        read("/sys/fs/cgroup/memory.current"),
+    ) {
+        (Some(max), Some(current)) => Some(max - current),
+        _ => None,
+    };
+    match (available, cgroup) {
+        (Some(a), Some(c)) => Some(a.min(c)),
+        (a, c) => a.or(c),
+    }
 }
 
 /// Everything a run produced, ready for the report and the exports.
@@ -361,6 +425,13 @@ fn run_with(
     let mut r = RunResult::new(scenario, grid, sample, evaluation, aggregated);
     r.backend = backend_name.into();
     r.adapter = adapter;
+    timings.memory_estimate_bytes = memory_estimate(
+        r.grid.params.len() as f64,
+        r.grid.tokens.len() as f64,
+        r.grid.hours.len() as f64,
+        r.draws.len() as f64,
+    );
+    timings.peak_rss_bytes = peak_rss_bytes();
     r.timings = timings;
     r.notes = notes;
     Ok(r)
