@@ -632,6 +632,15 @@ fn plot_refuses_bad_run_files_before_writing_any_chart() {
         &["sensitivity.csv:", "no column \"input\""],
     );
     assert_eq!(charts(&d), 0);
+    // An emptied file (not even its header): not a run's file. (A header alone is a run whose
+    // objectives all went unmet, and plots without the tornado.)
+    let d = fresh("emptied");
+    std::fs::write(d.join("recommendations.csv"), "").unwrap();
+    refused(
+        &run_in(dir.path(), &["plot", "emptied"]),
+        &["recommendations.csv:", "empty"],
+    );
+    assert_eq!(charts(&d), 0);
 }
 
 // Small fields and messages.

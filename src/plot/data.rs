@@ -22,6 +22,13 @@ impl Table {
     pub fn parse(file: &str, text: &str) -> Result<Table> {
         let rd = Csv::new(text, Cells::Exact).map_err(|e| Error::input(file, e.to_string()))?;
         let headers: Vec<String> = rd.headers().iter().map(String::from).collect();
+        // Every table `run` writes has its header, even without rows.
+        if headers.iter().all(|h| h.is_empty()) {
+            return Err(Error::input(
+                file,
+                "is empty (not even its header line); plot a folder written by `scalerisk run`",
+            ));
+        }
         for (i, h) in headers.iter().enumerate() {
             if headers[..i].contains(h) {
                 return Err(Error::input(file, format!("names column {h:?} twice")));
