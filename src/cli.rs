@@ -299,10 +299,19 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
             ))?;
         }
     }
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join(&s.name));
+    // A what-if (--set, --draws, --seed) goes beside the base run, not over it: its default
+    // folder carries a short fixed hash of the overrides (docs/OUTPUTS.md).
+    let dir = args.out.clone().unwrap_or_else(|| {
+        let mut overrides = sets.clone();
+        overrides.sort();
+        let folder = if overrides.is_empty() {
+            s.name.clone()
+        } else {
+            let h = crate::sampling::stream::fnv1a(&overrides.join("\n"));
+            format!("{}-whatif-{:08x}", s.name, h >> 32)
+        };
+        Path::new("output").join(folder)
+    });
     // Every check that can fail is made before the work: memory, the folder, space, the lock.
     let axes = (
         s.search.params.points as f64,
@@ -363,6 +372,31 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
             }
         }
     }
+    // The report as Markdown, with the charts it can link, for a planning document.
+    let charts: Vec<String> = names
+        .iter()
+        .filter(|n| n.ends_with(".svg") || n.ends_with(".png"))
+        .cloned()
+        .collect();
+    let command = std::iter::once("scalerisk".to_string())
+        .chain(std::env::args().skip(1))
+        .map(|a| {
+            let plain = a
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_./=:,+-".contains(c));
+            if plain {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    export::write_file_atomic(
+        &dir.join("report.md"),
+        report::markdown(&result, &charts, &command).as_bytes(),
+    )?;
+    names.push("report.md".to_string());
     if args.json {
         let mut doc = export::run_json::document(&result);
         doc["output_dir"] = serde_json::Value::String(dir.display().to_string());

@@ -615,6 +615,27 @@ fn live_run(r: &RunResult) -> String {
     out
 }
 
+/// The report as Markdown for a planning document (report.md in the run folder): the scenario's
+/// name and question, the report as printed, the charts the folder holds, and how to reproduce.
+pub fn markdown(r: &RunResult, charts: &[String], command: &str) -> String {
+    let s = &r.scenario;
+    let mut o = String::new();
+    let _ = writeln!(o, "# {}\n", s.name);
+    if !s.description.is_empty() {
+        let _ = writeln!(o, "{}\n", s.description);
+    }
+    let _ = writeln!(o, "```text\n{}```\n", render(r));
+    for c in charts {
+        let _ = writeln!(o, "![{c}]({c})\n");
+    }
+    let _ = writeln!(
+        o,
+        "Reproduce: `{command}` (scalerisk {}; the resolved scenario, seed and draws are in run.json).",
+        env!("CARGO_PKG_VERSION")
+    );
+    o
+}
+
 /// How fast the expected loss falls with compute at the budget: d L / d ln H of the frontier's
 /// expected-loss plans, a central difference over the levels just below and above the budget's
 /// hours (a FLOPs budget scales with the hours, so this is d L / d ln C). None without levels on

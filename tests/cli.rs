@@ -673,3 +673,70 @@ fn completions_print_a_script_that_knows_run() {
         .code(2)
         .stderr(predicate::str::contains("invalid value 'tcsh'"));
 }
+
+/// Every run folder holds its report as Markdown (the printed report, the charts it drew, the
+/// command that reproduces it), and a what-if (`--set`) without `--out` goes beside the base
+/// run, never over it.
+#[test]
+fn a_run_folder_holds_its_report_and_what_ifs_go_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/seed-three-factor.toml"),
+        dir.path().join("s.toml"),
+    )
+    .unwrap();
+    let small = [
+        "--draws",
+        "256",
+        "--set",
+        "search.params={min=1e8,max=2e9,points=12}",
+    ];
+    let base = scalerisk()
+        .current_dir(dir.path())
+        .args(["run", "s.toml", "--plot=svg"])
+        .args(small)
+        .output()
+        .unwrap();
+    assert!(base.status.success());
+    let printed = String::from_utf8(base.stdout).unwrap();
+    let folders = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d.join("output"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let first = folders(dir.path());
+    assert_eq!(first.len(), 1);
+    let md = std::fs::read_to_string(dir.path().join("output").join(&first[0]).join("report.md"))
+        .unwrap();
+    let report = printed.rsplit_once("wrote ").unwrap().0;
+    assert!(md.contains(report), "report.md holds the printed report");
+    assert!(md.contains("![tornado.svg](tornado.svg)"), "{md}");
+    assert!(md.contains("`scalerisk run s.toml --plot=svg --draws 256 --set 'search.params={min=1e8,max=2e9,points=12}'`"), "{md}");
+    // The what-if: a folder of its own; the base run keeps its charts.
+    let whatif = scalerisk()
+        .current_dir(dir.path())
+        .args(["run", "s.toml", "--set", "budget.hours=48"])
+        .args(small)
+        .output()
+        .unwrap();
+    assert!(whatif.status.success());
+    let both = folders(dir.path());
+    assert_eq!(both.len(), 2, "{both:?}");
+    // (The base run has overrides too, so both are what-if folders of the scenario's name.)
+    assert!(both.contains(&first[0]), "{both:?}");
+    assert!(
+        both.iter()
+            .all(|f| f.starts_with("seed-three-factor-whatif-")),
+        "{both:?}"
+    );
+    assert!(dir
+        .path()
+        .join("output")
+        .join(&first[0])
+        .join("tornado.svg")
+        .exists());
+}

@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// FNV-1a, 64 bit: a fixed, documented hash of an input's name.
-fn fnv1a(name: &str) -> u64 {
+pub fn fnv1a(name: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= u64::from(b);
