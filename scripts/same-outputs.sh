@@ -46,8 +46,9 @@ for scenario in "$here"/scenarios/*.toml; do
         out="$work/$side/$name"
         "$bin" run "$scenario" --backend cpu --plot --out "$out" "$@" >"$work/$side-$name.report" 2>"$work/$side-$name.err"
         drop_timings "$out/run.json"
-        # The report names the output folder, which differs by side.
+        # The report names the output folder, which differs by side (report.md's command too).
         sed -i "s#$out#OUT#g" "$work/$side-$name.report"
+        [ -f "$out/report.md" ] && sed -i "s#$out#OUT#g" "$out/report.md"
     done
     if diff -r "$work/old/$name" "$work/new/$name" >/dev/null &&
         cmp -s "$work/old-$name.report" "$work/new-$name.report"; then
