@@ -259,10 +259,11 @@ pub const DISK_PER_DRAW: f64 = 320.0;
 /// Refuse, before any work, a run whose estimated memory (`pipeline::memory_estimate`) is over
 /// [`MAX_MEMORY`] or over what the machine has available now (MemAvailable, a cgroup limit).
 fn check_memory(
-    (params, tokens, hours): (f64, f64, f64),
+    (params, tokens, hours): (usize, usize, usize),
     draws: f64,
     field: &str,
 ) -> Result<(), Error> {
+    let (params, tokens, hours) = (params as f64, tokens as f64, hours as f64);
     let bytes = pipeline::memory_estimate(params, tokens, hours, draws);
     let (limit, what) = match pipeline::available_memory() {
         Some(a) if a < MAX_MEMORY => (a, "the memory this machine has available now"),
@@ -313,13 +314,8 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         Path::new("output").join(folder)
     });
     // Every check that can fail is made before the work: memory, the folder, space, the lock.
-    let axes = (
-        s.search.params.points as f64,
-        // "until the deadline" is one more token entry.
-        (s.search.tokens.points + usize::from(s.search.until_deadline)) as f64,
-        s.search.hours.len() as f64,
-    );
-    let configs = axes.0 * axes.1 * axes.2;
+    let axes = s.search.shape();
+    let configs = (axes.0 * axes.1 * axes.2) as f64;
     let draws = match args.precision {
         None => s.sampling.draws as f64,
         // --precision may grow the draws up to its limits (pipeline::run_to_precision).
@@ -373,6 +369,7 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         }
     }
     // The report as Markdown, with the charts it can link, for a planning document.
+    let text = report::render(&result);
     let charts: Vec<String> = names
         .iter()
         .filter(|n| n.ends_with(".svg") || n.ends_with(".png"))
@@ -394,7 +391,7 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .join(" ");
     export::write_file_atomic(
         &dir.join("report.md"),
-        report::markdown(&result, &charts, &command).as_bytes(),
+        report::markdown(&result, &text, &charts, &command).as_bytes(),
     )?;
     names.push("report.md".to_string());
     if args.json {
@@ -405,7 +402,7 @@ fn run_scenario(args: RunArgs, out: &mut impl Write) -> anyhow::Result<()> {
         }
         writeln!(out, "{}", serde_json::to_string(&doc)?)?;
     } else if !args.quiet {
-        write!(out, "{}", report::render(&result))?;
+        write!(out, "{text}")?;
         writeln!(out, "wrote {}/{{{}}}", dir.display(), names.join(", "))?;
     }
     if !args.quiet {
@@ -451,9 +448,8 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             ),
         ))?;
     }
-    // bench::workload's grid: √(configs/4) sizes and token counts, 4 hours.
-    let per_axis = ((args.configs as f64 / 4.0).sqrt().round()).max(1.0);
-    check_memory((per_axis, per_axis, 4.0), args.draws as f64, "--configs")?;
+    let s = bench::workload(args.configs, args.draws)?;
+    check_memory(s.search.shape(), args.draws as f64, "--configs")?;
     if let Some(path) = &args.csv {
         let header = bench::COLUMNS.join(",");
         export::check_file_target(
@@ -466,7 +462,6 @@ fn bench(args: BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             },
         )?;
     }
-    let s = bench::workload(args.configs, args.draws)?;
     let gpu = match args.backend {
         BenchBackend::Cpu => None,
         _ => Some(crate::backend::gpu::Gpu::from_env()?.ok_or_else(|| {

@@ -616,15 +616,16 @@ fn live_run(r: &RunResult) -> String {
 }
 
 /// The report as Markdown for a planning document (report.md in the run folder): the scenario's
-/// name and question, the report as printed, the charts the folder holds, and how to reproduce.
-pub fn markdown(r: &RunResult, charts: &[String], command: &str) -> String {
+/// name and question, the report as printed (`text`, from [`render`]), the charts the folder
+/// holds, and how to reproduce.
+pub fn markdown(r: &RunResult, text: &str, charts: &[String], command: &str) -> String {
     let s = &r.scenario;
     let mut o = String::new();
     let _ = writeln!(o, "# {}\n", s.name);
     if !s.description.is_empty() {
         let _ = writeln!(o, "{}\n", s.description);
     }
-    let _ = writeln!(o, "```text\n{}```\n", render(r));
+    let _ = writeln!(o, "```text\n{text}```\n");
     for c in charts {
         let _ = writeln!(o, "![{c}]({c})\n");
     }

@@ -9,6 +9,7 @@ use std::path::Path;
 use scalerisk::aggregate::policy::{measurement_noise, MEASUREMENT_SD, WARMUP_MINUTES};
 use scalerisk::law;
 use scalerisk::pipeline::{self, BackendChoice, RunResult};
+use scalerisk::sampling::Draw;
 use scalerisk::scenario;
 
 fn run(sets: &[&str]) -> RunResult {
@@ -29,6 +30,24 @@ fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
     (m, (var / d.len() as f64).sqrt())
 }
 
+/// A cosine run's loss in draw `x` when it plans `d` tokens for (P, T) and can train `cap`: the
+/// law at min(D, cap), plus the cut-run penalty anneal · (1 + cos π·cap/D)/2 when D > cap.
+fn cosine_loss(r: &RunResult, x: &Draw, (p, d, t): (f64, f64, f64), cap: f64) -> f64 {
+    let penalty = if d > cap {
+        x.anneal * 0.5 * (1.0 + (std::f64::consts::PI * cap / d).cos())
+    } else {
+        0.0
+    };
+    law::loss(
+        r.scenario.law.shape,
+        &x.coeffs,
+        p,
+        d.min(cap),
+        t,
+        x.unique_tokens,
+    ) + penalty
+}
+
 /// Each draw's loss under the policy (P, T, c) (`c` None: trained exactly to capacity), from
 /// the definitions: the measured rate is the throughput without goodput, times (1 + σ·ε); the
 /// warm-up's minutes are lost; the cycle is c × what the measured rate trains in the hours left.
@@ -42,19 +61,7 @@ fn policy_column(r: &RunResult, eps: &[f64], (p, t): (f64, f64), c: Option<f64>)
             let cap = x.throughput * 3600.0 * left / (k * p);
             let measured = x.throughput / x.goodput * (1.0 + MEASUREMENT_SD * e);
             let d = c.map_or(cap, |c| c * measured * 3600.0 * left / (k * p));
-            let penalty = if d > cap {
-                x.anneal * 0.5 * (1.0 + (std::f64::consts::PI * cap / d).cos())
-            } else {
-                0.0
-            };
-            law::loss(
-                r.scenario.law.shape,
-                &x.coeffs,
-                p,
-                d.min(cap),
-                t,
-                x.unique_tokens,
-            ) + penalty
+            cosine_loss(r, x, (p, d, t), cap)
         })
         .collect()
 }
@@ -103,19 +110,7 @@ fn measuring_first_beats_the_blind_cycle_and_nearly_reaches_perfect_knowledge() 
         .iter()
         .map(|x| {
             let cap = x.throughput * 3600.0 * blind.hours / (k * blind.params);
-            let penalty = if blind.tokens > cap {
-                x.anneal * 0.5 * (1.0 + (std::f64::consts::PI * cap / blind.tokens).cos())
-            } else {
-                0.0
-            };
-            law::loss(
-                r.scenario.law.shape,
-                &x.coeffs,
-                blind.params,
-                blind.tokens.min(cap),
-                blind.hours,
-                x.unique_tokens,
-            ) + penalty
+            cosine_loss(&r, x, (blind.params, blind.tokens, blind.hours), cap)
         })
         .collect();
     let (gain, se) = paired(&blind_col, &own);

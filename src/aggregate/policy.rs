@@ -138,34 +138,42 @@ impl<'a> Scorer<'a> {
     /// Each draw's loss under the policy (P, T, c), or, with `c` = None, when the run trains
     /// exactly to its capacity; and each draw's (D, cap).
     pub fn column(&self, params: f64, hours: f64, c: Option<f64>) -> (Vec<f64>, Vec<(f64, f64)>) {
-        let kp = law::flops_per_token(self.k, self.attention, params);
-        let left = hours - WARMUP_MINUTES / 60.0;
-        self.draws
-            .iter()
-            .zip(&self.measured)
-            .map(|(d, &m)| {
-                let cap = law::capacity(d.throughput, left, kp);
-                let planned = c.map_or(cap, |c| c * law::capacity(d.throughput * m, left, kp));
-                let loss = law::loss(
-                    self.shape,
-                    &d.coeffs,
-                    params,
-                    planned.min(cap),
-                    hours,
-                    d.unique_tokens,
-                ) + if c.is_some() {
-                    law::cut_penalty(d.anneal, planned, cap)
-                } else {
-                    0.0
-                };
-                (loss, (planned, cap))
-            })
-            .unzip()
+        self.scored(params, hours, c).unzip()
     }
 
+    /// Per draw, in order: its loss and its (D, cap), as [`column`](Self::column) collects them.
+    fn scored(
+        &self,
+        params: f64,
+        hours: f64,
+        c: Option<f64>,
+    ) -> impl Iterator<Item = (f64, (f64, f64))> + '_ {
+        let kp = law::flops_per_token(self.k, self.attention, params);
+        let left = hours - WARMUP_MINUTES / 60.0;
+        self.draws.iter().zip(&self.measured).map(move |(d, &m)| {
+            let cap = law::capacity(d.throughput, left, kp);
+            let planned = c.map_or(cap, |c| c * law::capacity(d.throughput * m, left, kp));
+            let loss = law::loss(
+                self.shape,
+                &d.coeffs,
+                params,
+                planned.min(cap),
+                hours,
+                d.unique_tokens,
+            ) + if c.is_some() {
+                law::cut_penalty(d.anneal, planned, cap)
+            } else {
+                0.0
+            };
+            (loss, (planned, cap))
+        })
+    }
+
+    /// The mean loss, summed in draw order without collecting the column (the search calls it
+    /// thousands of times).
     fn mean(&self, params: f64, hours: f64, c: Option<f64>) -> f64 {
-        let (col, _) = self.column(params, hours, c);
-        col.iter().sum::<f64>() / col.len() as f64
+        let sum: f64 = self.scored(params, hours, c).map(|(l, _)| l).sum();
+        sum / self.draws.len() as f64
     }
 }
 

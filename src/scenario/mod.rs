@@ -322,6 +322,18 @@ pub struct Search {
     pub until_deadline: bool,
 }
 
+impl Search {
+    /// Points on each axis of the grid the search spans: sizes, token counts ("until the
+    /// deadline" counted among them), hours.
+    pub fn shape(&self) -> (usize, usize, usize) {
+        (
+            self.params.points,
+            self.tokens.points + usize::from(self.until_deadline),
+            self.hours.len(),
+        )
+    }
+}
+
 /// A robust objective (MODEL.md §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
