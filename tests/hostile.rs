@@ -4,74 +4,26 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+use common::{refused, s, small_scenario, stderr};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scalerisk");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Run the binary with `args` in `cwd` (stdin empty); kill it and fail the test past 60 s.
 fn run_in(cwd: &Path, args: &[&str]) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(cwd)
-        .env("XDG_RUNTIME_DIR", "/tmp")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if t.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "scalerisk {args:?} still running after 60 s (blocked?); stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// Exit code 2, one line on stderr containing every `needle`.
-fn refused(o: &Output, needles: &[&str]) {
-    let e = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "expected a refusal; stderr: {e}");
-    assert_eq!(e.trim_end().lines().count(), 1, "not one line: {e}");
-    for n in needles {
-        assert!(e.contains(n), "{n:?} not in: {e}");
-    }
+    common::run_in(cwd, args, Duration::from_secs(60))
 }
 
 fn ok(o: &Output) {
     assert!(o.status.success(), "{}", stderr(o));
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 /// A small scenario in `dir` (`s.toml`) with `extra` TOML appended.
 fn scenario(dir: &Path, extra: &str) -> PathBuf {
-    let p = dir.join("s.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "name = \"s\"\n[budget]\ngpu = \"a100-80gb\"\nhours = 72\n[search]\n\
-             params = {{ min = 1e8, max = 2e9, points = 12 }}\n\
-             tokens = {{ min = 1e9, max = 1e11, points = 10 }}\n[sampling]\ndraws = 64\n{extra}"
-        ),
-    )
-    .unwrap();
-    p
+    small_scenario(dir, 64, extra)
 }
 
 fn mkfifo(path: &Path) {

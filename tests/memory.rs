@@ -5,34 +5,37 @@
 
 use rand::{Rng, SeedableRng};
 
+mod common;
+
 fn peak_and_estimate(params: usize, tokens: usize, draws: usize) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scalerisk"))
-        .args([
-            "run",
-            "scenarios/a100-3days.toml",
-            "--backend",
-            "cpu",
-            "--quiet",
-            "--out",
-        ])
-        .arg(dir.path().join("run"))
-        .args([
-            "--set",
-            &format!("search.params={{min=3e7,max=3e9,points={params}}}"),
-            "--set",
-            &format!("search.tokens={{min=1e9,max=1e12,points={tokens}}}"),
-            "--set",
-            &format!("sampling.draws={draws}"),
-        ])
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let run = dir.path().join("run");
+    let (params, tokens, draws) = (
+        format!("search.params={{min=3e7,max=3e9,points={params}}}"),
+        format!("search.tokens={{min=1e9,max=1e12,points={tokens}}}"),
+        format!("sampling.draws={draws}"),
     );
+    let args = [
+        "run",
+        "scenarios/a100-3days.toml",
+        "--backend",
+        "cpu",
+        "--quiet",
+        "--out",
+        common::s(&run),
+        "--set",
+        &params,
+        "--set",
+        &tokens,
+        "--set",
+        &draws,
+    ];
+    let out = common::run_in(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        &args,
+        std::time::Duration::from_secs(300),
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("run/run.json")).unwrap()).unwrap();
     let t = &doc["timings"];

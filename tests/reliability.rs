@@ -2,10 +2,11 @@
 //! (or more) per numbered item of the issue; the hang cases run the binary under a timeout.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 mod common;
+use common::{refused, run_in, s, small_scenario, stderr};
 
 fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("scalerisk")
@@ -20,33 +21,6 @@ const SMALL: [&str; 6] = [
     "sampling.draws=256",
 ];
 
-/// Run the binary with `args` in `cwd`; kill it and fail the test past `limit`.
-fn run_in(cwd: &Path, args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("XDG_RUNTIME_DIR", "/tmp")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if t.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "scalerisk {args:?} still running after {limit:?}; stderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn run(args: &[&str]) -> Output {
     run_in(
         Path::new(env!("CARGO_MANIFEST_DIR")),
@@ -55,36 +29,8 @@ fn run(args: &[&str]) -> Output {
     )
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// Exit code 2, one line on stderr containing every `needle`.
-fn refused(o: &Output, needles: &[&str]) {
-    let e = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "{e}");
-    assert_eq!(e.trim_end().lines().count(), 1, "one line: {e}");
-    for n in needles {
-        assert!(e.contains(n), "{n:?} not in {e}");
-    }
-}
-
 fn scenario_file(dir: &Path, extra: &str) -> PathBuf {
-    let p = dir.join("s.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "name = \"s\"\n[budget]\ngpu = \"a100-80gb\"\nhours = 72\n[search]\n\
-             params = {{ min = 1e8, max = 2e9, points = 12 }}\n\
-             tokens = {{ min = 1e9, max = 1e11, points = 10 }}\n[sampling]\ndraws = 128\n{extra}"
-        ),
-    )
-    .unwrap();
-    p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    small_scenario(dir, 128, extra)
 }
 
 // 1. --out replaces a folder only when it is empty or a previous run's.

@@ -2,6 +2,10 @@
 //! Python. Each test binary uses only some of them.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
 use scalerisk::backend::gpu;
 
 /// Set to 1 by `.ci/run`: "no adapter" fails the tests that need one instead of skipping them.
@@ -67,4 +71,67 @@ pub fn python() -> Option<String> {
 /// failure under `SCALERISK_REQUIRE_PYTHON=1`.
 pub fn python_library_missing(said: &str) {
     skip_unless_required(REQUIRE_PYTHON, said.trim());
+}
+
+/// Run the binary with `args` in `cwd` (stdin empty); kill it and fail the test past `limit`
+/// (a run that blocks must fail, not hang the suite).
+pub fn run_in(cwd: &Path, args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scalerisk"))
+        .args(args)
+        .current_dir(cwd)
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "scalerisk {args:?} still running after {limit:?} (blocked?); stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Exit code 2, one line on stderr containing every `needle`.
+pub fn refused(o: &Output, needles: &[&str]) {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "expected a refusal; stderr: {e}");
+    assert_eq!(e.trim_end().lines().count(), 1, "not one line: {e}");
+    for n in needles {
+        assert!(e.contains(n), "{n:?} not in: {e}");
+    }
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A small scenario in `dir` (`s.toml`: 12 sizes × 10 token counts, `draws` draws) with `extra`
+/// TOML appended.
+pub fn small_scenario(dir: &Path, draws: usize, extra: &str) -> PathBuf {
+    let p = dir.join("s.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "name = \"s\"\n[budget]\ngpu = \"a100-80gb\"\nhours = 72\n[search]\n\
+             params = {{ min = 1e8, max = 2e9, points = 12 }}\n\
+             tokens = {{ min = 1e9, max = 1e11, points = 10 }}\n[sampling]\ndraws = {draws}\n{extra}"
+        ),
+    )
+    .unwrap();
+    p
 }
