@@ -634,6 +634,81 @@ fn small_fields_and_messages_are_checked() {
     }
 }
 
+/// Clears `chattr +i` from a file when dropped, so a failing assertion leaves nothing the
+/// temporary folder's removal cannot remove.
+struct Immutable(PathBuf);
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+/// A previous results folder that could not be emptied (a file in it immutable) is refused
+/// before any work, the previous results untouched and nothing left beside them: it used to
+/// fail after the new results were installed, leaving `.res.old-<pid>` behind. Skipped where
+/// `chattr` does not work (not root, or a filesystem without attributes).
+#[test]
+fn a_previous_folder_that_cannot_be_emptied_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "");
+    ok(&run_in(dir.path(), &["run", s(&sc), "--out", "res"]));
+    let file = dir.path().join("res/configs.csv");
+    let set = Command::new("chattr").arg("+i").arg(&file).output();
+    if !set.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: chattr +i does not work here");
+        return;
+    }
+    let _guard = Immutable(file);
+    let before = snapshot(&dir.path().join("res"));
+    let o = run_in(dir.path(), &["run", s(&sc), "--out", "res", "--force"]);
+    refused(&o, &["--out:", "configs.csv", "immutable"]);
+    assert_eq!(snapshot(&dir.path().join("res")), before);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with(".res.")), "{names:?}");
+}
+
+/// Unmounts when dropped.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A mount point as `--out` is refused before any work (renaming it fails with "Device or
+/// resource busy", which came after all the work): /proc, which is one everywhere, with
+/// `--force`, and an empty tmpfs mounted for the test where mounting is allowed.
+#[test]
+fn a_mount_point_as_out_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = scenario(dir.path(), "");
+    refused(
+        &run_in(dir.path(), &["run", s(&sc), "--out", "/proc", "--force"]),
+        &["--out:", "/proc", "mount point"],
+    );
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let m = Command::new("mount")
+        .args(["-t", "tmpfs", "scalerisk-test", s(&mnt)])
+        .output();
+    if !m.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped the tmpfs half: mount is not allowed here");
+        return;
+    }
+    let _guard = Mounted(mnt.clone());
+    refused(
+        &run_in(dir.path(), &["run", s(&sc), "--out", "mnt"]),
+        &["--out:", "mnt", "mount point"],
+    );
+    assert_eq!(std::fs::read_dir(&mnt).unwrap().count(), 0);
+}
+
 /// Under a file-size limit (`ulimit -f`) too small for the run's files, the write fails with a
 /// message and exit 1 (it was killed by SIGXFSZ without one), and the previous results stay whole.
 #[test]

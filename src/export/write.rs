@@ -4,7 +4,8 @@
 //! One rule for every file the tool writes (a run's folder, `fit --out`, `bench --csv`, the
 //! charts): it replaces only what it made before; never a file this command reads, never
 //! anything that is not a regular file or a folder (a device node, FIFO, socket or symbolic
-//! link), never a folder holding an input of the run. `--force` widens only "a folder of other
+//! link), never a folder holding an input of the run, never one it could not finish replacing
+//! (a mount point, an immutable file inside). `--force` widens only "a folder of other
 //! files". Leftovers of a killed run are touched only when they carry the tool's marker.
 
 use std::io::Write;
@@ -297,6 +298,94 @@ fn check_space(flag: &str, target: &Path, at: &Path, bytes: f64) -> Result<()> {
 /// Most entries of a folder checked before it is replaced.
 const MAX_ENTRIES: usize = 100_000;
 
+/// Whether the folder `canon` (canonical) is a mount point: on another device than its parent,
+/// or listed in /proc/self/mountinfo (a bind mount stays on its parent's device). Renaming one
+/// fails with "Device or resource busy", which must be found before the work, not after.
+fn is_mount_point(canon: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Some(parent) = canon.parent() else {
+            return true;
+        };
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(canon), std::fs::metadata(parent)) {
+            if a.dev() != b.dev() {
+                return true;
+            }
+        }
+    }
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    // Field 5 is the mount point, with space, tab, newline and backslash written as \ooo.
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .any(|m| Path::new(&unescape_octal(m)) == canon)
+}
+
+/// `/a\040b` → `/a b`: the escapes of /proc/self/mountinfo.
+fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = |c: u8| (b'0'..=b'7').contains(&c);
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|&c| octal(c)) {
+            let v = b[i + 1..i + 4]
+                .iter()
+                .fold(0u32, |v, &c| v * 8 + u32::from(c - b'0'));
+            out.push(v as u8);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `FS_IMMUTABLE_FL` and `FS_APPEND_FL` of linux/fs.h (`chattr +i`, `chattr +a`): a file with
+/// either cannot be removed, even by root.
+#[cfg(target_os = "linux")]
+const UNDELETABLE_FLAGS: libc::c_long = 0x10 | 0x20;
+
+/// Why `path` (an entry of a folder about to be replaced) could not be removed: immutable or
+/// append-only (`chattr`), or a folder this process may not change. Checked before any work, so
+/// that replacing a previous run never fails after the new results are in place.
+#[cfg(target_os = "linux")]
+fn unremovable(path: &Path, t: &std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    if t.is_symlink() || !(t.is_file() || t.is_dir()) {
+        return None;
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    if t.is_dir() {
+        // SAFETY: `c` is a NUL-terminated path that outlives the call.
+        let rc = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) };
+        if rc != 0 {
+            return Some("is a folder this user may not change");
+        }
+    }
+    // O_NONBLOCK and O_NOFOLLOW: never wait on or follow what the path names.
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let mut flags: libc::c_long = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes at most a c_long into `flags`, which outlives the call; the
+    // descriptor is open for the duration. Filesystems without attributes answer an error.
+    let rc = unsafe { libc::ioctl(f.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) };
+    (rc == 0 && flags & UNDELETABLE_FLAGS != 0).then_some("is immutable or append-only (chattr)")
+}
+
+#[cfg(not(target_os = "linux"))]
+fn unremovable(_path: &Path, _t: &std::fs::FileType) -> Option<&'static str> {
+    None
+}
+
 /// Why the folder `dir` must not be replaced even with `--force`: it holds an input (by path or
 /// as a hard link), or a device node, FIFO or socket, at any depth (links are not followed).
 fn never_replace(dir: &Path, inputs: &[Input]) -> Option<String> {
@@ -326,6 +415,12 @@ fn never_replace(dir: &Path, inputs: &[Input]) -> Option<String> {
                     "holds {} (the same file as {}, which this run reads)",
                     path.display(),
                     i.given.display()
+                ));
+            }
+            if let Some(why) = unremovable(&path, &t) {
+                return Some(format!(
+                    "holds {}, which {why}, so the previous results could not be removed once the new ones are in place",
+                    path.display()
                 ));
             }
             if t.is_dir() {
@@ -373,6 +468,15 @@ pub fn prepare_run_dir(dir: &Path, t: &Target) -> Result<Lock> {
     }
     if meta.is_some() {
         let canon = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+        if is_mount_point(&canon) {
+            return Err(Error::input(
+                flag,
+                format!(
+                    "{} is a mount point; scalerisk replaces a results folder as a whole by renaming, which a mount point cannot be: give a folder inside it",
+                    dir.display()
+                ),
+            ));
+        }
         let inputs = inputs(&t.protected);
         for p in &inputs {
             if let Some(pc) = &p.canon {
@@ -605,7 +709,14 @@ pub fn write_atomic<N: AsRef<str>>(dir: &Path, files: &[(N, Vec<u8>)]) -> Result
         std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))?;
         made_tmp = false;
         if moved {
-            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+            // Checked before the work (`unremovable`); should it still fail, say where both are.
+            std::fs::remove_dir_all(&old).map_err(|e| {
+                Error::Runtime(format!(
+                    "the new results are in {}, but the previous ones, moved aside to {}, could not be removed: {e}",
+                    dir.display(),
+                    old.display()
+                ))
+            })?;
         }
         let m = dir.join(MARKER);
         std::fs::remove_file(&m).map_err(|e| Error::io(&m, e))
