@@ -22,7 +22,7 @@ impl Error {
     pub fn input(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Input {
             field: field.into(),
-            message: message.into(),
+            message: short_numbers(&message.into()),
         }
     }
 
@@ -41,10 +41,11 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Print one line on stderr. A full or closed stderr loses the line but never panics (as
+/// Print one line on stderr, its long numbers short ([`short_numbers`]). A full or closed stderr loses the line but never panics (as
 /// `eprintln!` would), so the exit code stays the one the run earned.
 pub fn say(line: impl std::fmt::Display) {
     use std::io::Write;
+    let line = short_numbers(&line.to_string());
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
@@ -60,5 +61,79 @@ pub fn short(x: f64) -> String {
         format!("{m}e{e}")
     } else {
         format!("{}", (x * 1e4).round() / 1e4)
+    }
+}
+
+/// Digits a number in a message may have before it is written in short form.
+const LONG_NUMBER: usize = 16;
+
+/// `text` with every number of more than [`LONG_NUMBER`] digits written by [`short`]: a value
+/// echoed from the user's TOML (`1e300` comes back from the parser as 301 digits) or formatted
+/// with `{}` anywhere in a message. One rule at the two places messages leave (the input error,
+/// the line on stderr), instead of a `short` at every one of hundreds of format sites. Digits
+/// inside a word (a file name `run-20261202123456789`) are left alone.
+pub fn short_numbers(text: &str) -> String {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-';
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while i < b.len() {
+        let starts = (b[i].is_ascii_digit()
+            || (b[i] == b'-' && b.get(i + 1).is_some_and(u8::is_ascii_digit)))
+            && (i == 0 || !word(b[i - 1]));
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i + usize::from(b[i] == b'-');
+        let digits_from = j;
+        while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
+            j += 1;
+        }
+        // A trailing full stop ends a sentence, not the number.
+        let mut end = j;
+        while end > digits_from && b[end - 1] == b'.' {
+            end -= 1;
+        }
+        let digits = b[digits_from..end]
+            .iter()
+            .filter(|c| c.is_ascii_digit())
+            .count();
+        let tail_ok = j >= b.len() || !(b[j].is_ascii_alphabetic() || b[j] == b'_');
+        if digits > LONG_NUMBER && tail_ok {
+            if let Ok(x) = text[i..end].parse::<f64>() {
+                out.push_str(&text[copied..i]);
+                out.push_str(&short(x));
+                copied = end;
+            }
+        }
+        i = j.max(i + 1);
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_numbers_are_shortened_and_nothing_else_changes() {
+        let big = format!("{}", 1e300);
+        let tiny = format!("{}", -1e-300);
+        let msg = format!("budget.count: {big} is not allowed; [{tiny}, 0.35, 72] in run-12345678901234567890.csv.");
+        assert_eq!(
+            short_numbers(&msg),
+            "budget.count: 1e300 is not allowed; [-1e-300, 0.35, 72] in run-12345678901234567890.csv."
+        );
+        let end = format!("at most {}.", 2.5e40);
+        assert_eq!(short_numbers(&end), "at most 2.5e40.");
+        // Sixteen digits stay as written (an exact integer a user may need to see).
+        assert_eq!(
+            short_numbers("seed 1234567890123456"),
+            "seed 1234567890123456"
+        );
+        assert_eq!(short_numbers("ünïcode 7 ok"), "ünïcode 7 ok");
     }
 }

@@ -616,6 +616,28 @@ fn small_fields_and_messages_are_checked() {
     let o = check("decision.inference_batch=1e300");
     refused(&o, &["decision.inference_batch:", "1e300"]);
     assert!(!stderr(&o).contains("0000000000"), "{}", stderr(&o));
+    // Values echoed back from the TOML and numbers formatted anywhere in a message: the parser
+    // gives 1e300 back as 301 digits, 1e-300 as 300 zeros.
+    for (set, short) in [
+        ("budget.count=1e300", "1e300"),
+        ("budget.hours={uniform=[1e300,2e300]}", "2e300"),
+        ("budget.mfu={normal={mean=1e300,sd=1}}", "1e300"),
+        ("search.params.min=1e-300", "1e-300"),
+        ("search.params.max=1e-300", "1e-300"),
+        ("budget.flops=-1e300", "-1e300"),
+    ] {
+        let o = check(set);
+        let field = set.split('=').next().unwrap();
+        let field = field.rsplit_once(".m").map_or(field, |(f, _)| f);
+        refused(&o, &[field, short]);
+        let e = stderr(&o);
+        let longest = e
+            .split(|c: char| !c.is_ascii_digit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0);
+        assert!(longest <= 16, "{set}: {e}");
+    }
     let mvn = scenario(
         dir.path(),
         "[law]\npreset = \"chinchilla\"\nuncertainty = \"mvn\"\n[law.mvn]\nnames = []\nmean = []\ncov = []\n",
