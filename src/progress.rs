@@ -1,9 +1,11 @@
 //! Progress on stderr for long work (indicatif): shown only when stderr is a terminal, not
 //! `--quiet`, and the work has already taken about a second, so short runs print nothing extra.
+//! Where stderr is not a terminal (a log, CI), work estimated past a minute prints one line with
+//! the estimate instead.
 //! Backends see only a `&dyn Fn(usize)` of "this many more configurations done".
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,12 +31,52 @@ pub fn eta_seconds(first: (f64, u64), now: (f64, u64), total: u64) -> Option<f64
 /// (seconds since the start, work done) at the first report.
 type First = Arc<Mutex<Option<(f64, u64)>>>;
 
+/// Work estimated to last longer than this gets one line saying so when no bar can be shown.
+const LONG_WORK_S: f64 = 60.0;
+/// The rate is taken only after this much work time, so that the estimate is worth printing.
+const NOTE_AFTER_S: f64 = 2.0;
+
+/// The one line a long job prints when stderr is not a terminal (a log, a notebook, CI), where
+/// no bar shows its estimate: after [`NOTE_AFTER_S`] seconds, when the time left at the rate so
+/// far ([`eta_seconds`]) exceeds [`LONG_WORK_S`]. `None` otherwise.
+pub fn long_work_note(
+    what: &str,
+    first: (f64, u64),
+    now: (f64, u64),
+    total: u64,
+) -> Option<String> {
+    if now.0 < NOTE_AFTER_S {
+        return None;
+    }
+    let left = eta_seconds(first, now, total).filter(|&e| e > LONG_WORK_S)?;
+    let pct = now.1 as f64 * 100.0 / total.max(1) as f64;
+    let pct = if pct < 1.0 {
+        format!("{pct:.1}")
+    } else {
+        format!("{pct:.0}")
+    };
+    Some(format!(
+        "note: {what}: {pct}% of {total} configurations in {}, about {} left at this rate; nothing is written until the run ends (Ctrl-C stops it)",
+        human_seconds(now.0),
+        human_seconds(left)
+    ))
+}
+
 /// A bar over `total` configurations (or a no-op).
 pub struct Progress {
     bar: Option<ProgressBar>,
     start: Instant,
     shown: AtomicBool,
     first: First,
+    /// Without a bar (stderr not a terminal): the work done so far, for [`long_work_note`].
+    note: Option<Note>,
+}
+
+struct Note {
+    what: String,
+    total: u64,
+    done: AtomicU64,
+    said: AtomicBool,
 }
 
 impl Progress {
@@ -74,16 +116,26 @@ impl Progress {
             bar.set_message(what.to_string());
             bar
         });
+        let note = (enabled && bar.is_none()).then(|| Note {
+            what: what.to_string(),
+            total: total as u64,
+            done: AtomicU64::new(0),
+            said: AtomicBool::new(false),
+        });
         Progress {
             bar,
             start,
             shown: AtomicBool::new(false),
             first,
+            note,
         }
     }
 
     /// `n` more configurations are done.
     pub fn inc(&self, n: usize) {
+        if let Some(note) = &self.note {
+            self.inc_note(note, n);
+        }
         let Some(bar) = &self.bar else { return };
         bar.inc(n as u64);
         let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
@@ -93,6 +145,22 @@ impl Progress {
         drop(first);
         if self.start.elapsed() >= SHOW_AFTER && !self.shown.swap(true, Ordering::Relaxed) {
             bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    /// Without a bar: count the work and print the long-work note once, when it applies.
+    fn inc_note(&self, note: &Note, n: usize) {
+        let done = note.done.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        let now = (self.start.elapsed().as_secs_f64(), done);
+        let mut first = self.first.lock().unwrap_or_else(|e| e.into_inner());
+        let first = *first.get_or_insert(now);
+        if note.said.load(Ordering::Relaxed) {
+            return;
+        }
+        if let Some(line) = long_work_note(&note.what, first, now, note.total) {
+            if !note.said.swap(true, Ordering::Relaxed) {
+                crate::error::say(line);
+            }
         }
     }
 
@@ -132,7 +200,19 @@ pub fn human_seconds(s: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::eta_seconds;
+    use super::{eta_seconds, long_work_note};
+
+    /// The note: only past 2 s of work, only when the time left exceeds a minute, with the
+    /// numbers it was given (10% of 1000 in 10 s → 90 s left at that rate).
+    #[test]
+    fn long_work_is_announced_once_the_rate_is_known() {
+        let line = long_work_note("evaluating", (1.0, 0), (10.0, 100), 1000).unwrap();
+        assert!(line.contains("10% of 1000"), "{line}");
+        assert!(line.contains("about 1 min 21 s left"), "{line}");
+        // Too early to tell, and short work.
+        assert_eq!(long_work_note("e", (0.5, 0), (1.5, 100), 100_000), None);
+        assert_eq!(long_work_note("e", (1.0, 0), (10.0, 500), 1000), None);
+    }
 
     /// Work of `total` units reported in 1% chunks after `setup` seconds, the unit taking
     /// `cost(done)` seconds: at every report past 5% of the work (and a second report), the ETA
