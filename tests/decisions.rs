@@ -462,8 +462,21 @@ fn sobol_indices_do_not_depend_on_the_order_of_the_draws() {
             .total
             .value
     };
-    let shuffled =
-        scalerisk::aggregate::indices::of_run(&r.scenario, &r.grid, &sorted, &settings, &plan);
+    let plan_losses =
+        scalerisk::aggregate::refine::Evaluator::new(&settings, &sorted, &[]).column(&plan);
+    let optima = scalerisk::backend::cpu::oracle_pass(&settings, &r.grid, &sorted).optima;
+    let all = scalerisk::aggregate::indices::Outputs {
+        plan_losses: &plan_losses,
+        optima: &optima,
+    };
+    let shuffled = scalerisk::aggregate::indices::of_run(
+        &r.scenario,
+        &r.grid,
+        &sorted,
+        &settings,
+        &plan,
+        &all,
+    );
     let (a, b) = (total(&r.summary.variance), total(&shuffled));
     assert!(
         (a - b).abs() < 0.05,

@@ -504,7 +504,14 @@ pub fn summarize(
                 None => Vec::new(),
             };
             let variance = match recommendations.first() {
-                Some(r) => indices::of_run(s, grid, draws, settings, &r.plan()),
+                Some(r) => {
+                    let plan_losses = evaluator.column(&r.plan());
+                    let all = indices::Outputs {
+                        plan_losses: &plan_losses,
+                        optima: &eval.optima,
+                    };
+                    indices::of_run(s, grid, draws, settings, &r.plan(), &all)
+                }
                 None => Vec::new(),
             };
             let policy = measure_then_set(s, grid, draws, settings, &evaluator, &recommendations);
