@@ -484,3 +484,65 @@ fn sobol_indices_do_not_depend_on_the_order_of_the_draws() {
     );
     assert!((0.8..=1.05).contains(&b), "{b}");
 }
+
+/// The frontier's robust plan at every level is the expected-loss best of every candidate of the
+/// level's grid, each evaluated on its own by the refinement's evaluator (not the light pass the
+/// frontier uses, which computes only the until-the-deadline entries under wsd): on data-scarce,
+/// where repeated tokens bend the D term, and on a100-3days.
+#[test]
+fn frontier_plans_beat_every_candidate_of_their_level() {
+    for (name, extra) in [
+        ("data-scarce", "search.tokens={min=1e9,max=2e11,points=24}"),
+        ("a100-3days", "search.tokens={min=1e9,max=1e12,points=24}"),
+    ] {
+        let r = run(
+            name,
+            &[
+                "search.params={min=3e7,max=1e10,points=24}",
+                extra,
+                "sampling.draws=1024",
+            ],
+        );
+        let settings = pipeline::settings(&r.scenario);
+        let sub: Vec<_> = sampling::subsample(
+            r.scenario.sampling.seed,
+            "frontier",
+            r.draws.len(),
+            scalerisk::aggregate::frontier::DRAWS_PER_LEVEL,
+        )
+        .into_iter()
+        .map(|i| r.draws[i])
+        .collect();
+        for level in &r.summary.frontier {
+            // The per-draw best is only needed for regret, which this test does not read.
+            let eval =
+                scalerisk::aggregate::refine::Evaluator::new(&settings, &sub, &level.loss_star);
+            let mut g = r.grid.clone();
+            let scale = level.budget_hours / r.scenario.budget.hours;
+            g.hours.iter_mut().for_each(|t| *t *= scale);
+            let cands = settings.candidates(&g, &sub);
+            let mean = |i: usize| {
+                let (params, tokens, hours) = g.config(i);
+                eval.stats(&scalerisk::aggregate::refine::Plan {
+                    params,
+                    tokens,
+                    hours,
+                })
+                .loss_mean
+            };
+            let chosen = mean(level.robust_index.expect("a feasible plan"));
+            let (best, at) = cands
+                .indices(&g)
+                .into_iter()
+                .map(|i| (mean(i), i))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .unwrap();
+            assert!(
+                chosen <= best + 1e-12 * best.abs(),
+                "{name} at {} h: chosen {chosen} but candidate {at} {:?} has {best}",
+                level.budget_hours,
+                g.config(at)
+            );
+        }
+    }
+}

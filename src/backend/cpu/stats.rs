@@ -265,7 +265,14 @@ fn moments(
 }
 
 /// The light pass of the frontier: (loss_mean, p_complete) of every configuration of one P.
-pub fn block_means(tables: &Tables, grid: &Grid, block: &PBlock) -> Vec<(f64, f64)> {
+/// With `deadline_only` only the until-the-deadline entries are computed and every finite D reads
+/// (∞, 0): for callers that know no finite D can be the expected-loss choice ([`super::optima_and_means`]).
+pub fn block_means(
+    tables: &Tables,
+    grid: &Grid,
+    block: &PBlock,
+    deadline_only: bool,
+) -> Vec<(f64, f64)> {
     let n = tables.draws as f64;
     let s = tables.draws;
     let mut col = vec![0.0; s];
@@ -275,6 +282,10 @@ pub fn block_means(tables: &Tables, grid: &Grid, block: &PBlock) -> Vec<(f64, f6
     let mut past: Vec<Option<(f64, f64)>> = vec![None; nt];
     let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
+        if deadline_only && !grid.is_until_deadline(d) {
+            out.extend(std::iter::repeat_n((f64::INFINITY, 0.0), nt));
+            continue;
+        }
         for (t, shared) in past.iter_mut().enumerate() {
             let truncated = bounds.past_every_cap(grid.tokens[d], t);
             if let (true, Some(v)) = (truncated, *shared) {
