@@ -196,10 +196,17 @@ mod tests {
     /// The given-data estimator on Ishigami draws (the analytic S1 of the test below) and on
     /// a discrete input (y = x + noise, x ∈ {0, 1, 2} equally likely, noise sd 1: S1 = (2/3)/(2/3
     /// + 1) = 0.4): each interval covers the truth.
+    /// Ishigami (a = 7, b = 0.1) on U(−π, π)³, with its analytic first-order and total indices
+    /// (Saltelli et al. 2008 / Ishigami & Homma 1990).
+    fn ishigami(x: [f64; 3]) -> f64 {
+        x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin()
+    }
+    const ISHIGAMI_FIRST: [f64; 3] = [0.3139, 0.4424, 0.0];
+    const ISHIGAMI_TOTAL: [f64; 3] = [0.5576, 0.4424, 0.2437];
+
     #[test]
     fn given_data_first_order_recovers_analytic_values() {
-        let f =
-            |x: [f64; 3]| x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin();
+        let f = ishigami;
         let n = 8192;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         let pi = std::f64::consts::PI;
@@ -207,7 +214,7 @@ mod tests {
             .map(|_| [0; 3].map(|_| rng.random_range(-pi..pi)))
             .collect();
         let y: Vec<f64> = xs.iter().map(|x| f(*x)).collect();
-        for (g, want) in [0.3139, 0.4424, 0.0].into_iter().enumerate() {
+        for (g, want) in ISHIGAMI_FIRST.into_iter().enumerate() {
             let x: Vec<f64> = xs.iter().map(|v| v[g]).collect();
             let ix = first_order_given_data(&x, &y, g as u64);
             assert!(
@@ -230,13 +237,11 @@ mod tests {
         assert!(ix.lo <= 0.4 && 0.4 <= ix.hi, "{ix:?}");
     }
 
-    /// Ishigami (a = 7, b = 0.1) on U(−π, π)³: analytic S1 = 0.3139, 0.4424, 0 and
-    /// ST = 0.5576, 0.4424, 0.2437 (Saltelli et al. 2008 / Ishigami & Homma 1990). Each estimate's
-    /// own 95% bootstrap interval must cover the analytic value.
+    /// Pick-freeze on Ishigami: each estimate's own 95% bootstrap interval must cover the
+    /// analytic value.
     #[test]
     fn ishigami_indices_are_recovered() {
-        let f =
-            |x: [f64; 3]| x[0].sin() + 7.0 * x[1].sin().powi(2) + 0.1 * x[2].powi(4) * x[0].sin();
+        let f = ishigami;
         let n = 20_000;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let mut draw = || {
@@ -247,8 +252,7 @@ mod tests {
         let b: Vec<[f64; 3]> = (0..n).map(|_| draw()).collect();
         let fa: Vec<f64> = a.iter().map(|x| f(*x)).collect();
         let fb: Vec<f64> = b.iter().map(|x| f(*x)).collect();
-        let want_first = [0.3139, 0.4424, 0.0];
-        let want_total = [0.5576, 0.4424, 0.2437];
+        let (want_first, want_total) = (ISHIGAMI_FIRST, ISHIGAMI_TOTAL);
         for g in 0..3 {
             let fab: Vec<f64> = a
                 .iter()
