@@ -200,6 +200,29 @@ def test_progress_callback_hears_every_configuration():
     assert all(0 < d <= t for d, t in seen)
 
 
+def test_the_run_releases_the_gil():
+    # Another Python thread keeps running while the run works: it logs the time every 10 ms, and
+    # its log has entries all through the middle of the run.
+    seen, stop = [], threading.Event()
+
+    def clock():
+        while not stop.is_set():
+            seen.append(time.monotonic())
+            time.sleep(0.01)
+
+    th = threading.Thread(target=clock)
+    th.start()
+    t0 = time.monotonic()
+    scalerisk.run(SCENARIO, progress=False, **{**SMALL, "sampling.draws": 16384})
+    t1 = time.monotonic()
+    stop.set()
+    th.join()
+    assert t1 - t0 > 0.5, "the run is too short to tell"
+    inside = [t for t in seen if t0 + 0.1 < t < t1 - 0.1]
+    gaps = [b - a for a, b in zip(inside, inside[1:])]
+    assert inside and max(gaps) < 0.3, (len(inside), max(gaps, default=None))
+
+
 def test_ctrl_c_stops_a_long_run_within_two_seconds():
     # A run of minutes (the shipped grid at 65,536 draws); SIGINT after half a second.
     timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))

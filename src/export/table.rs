@@ -219,6 +219,16 @@ impl Cells<'_> {
     }
 }
 
+impl<'a> Cells<'a> {
+    /// The elements of a sequence or tuple, under this cell's field name.
+    fn nested(self) -> Nested<'a> {
+        Nested {
+            out: self.out,
+            key: self.key,
+        }
+    }
+}
+
 /// Nested values (a row's fields, a tuple of structs, an array of cells) write into the same
 /// list, each under its own field name.
 struct Nested<'a> {
@@ -235,38 +245,27 @@ impl Nested<'_> {
     }
 }
 
-impl ser::SerializeSeq for Nested<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
-        self.element(None, v)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
+/// Sequences, tuples and tuple structs: each element in order, under the enclosing field's name.
+macro_rules! elements {
+    ($($trait:ident :: $method:ident),*) => {$(
+        impl ser::$trait for Nested<'_> {
+            type Ok = ();
+            type Error = Unsupported;
+            fn $method<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
+                self.element(None, v)
+            }
+            fn end(self) -> R {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Nested<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
-        self.element(None, v)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Nested<'_> {
-    type Ok = ();
-    type Error = Unsupported;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, v: &T) -> R {
-        self.element(None, v)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
-}
+elements!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl ser::SerializeStruct for Nested<'_> {
     type Ok = ();
@@ -277,6 +276,15 @@ impl ser::SerializeStruct for Nested<'_> {
     fn end(self) -> R {
         Ok(())
     }
+}
+
+/// Every integer type becomes an i64 cell (or is refused past i64).
+macro_rules! integers {
+    ($($method:ident : $t:ty),*) => {$(
+        fn $method(self, v: $t) -> R {
+            self.int(v)
+        }
+    )*};
 }
 
 impl<'a> ser::Serializer for Cells<'a> {
@@ -298,30 +306,16 @@ impl<'a> ser::Serializer for Cells<'a> {
     fn serialize_bool(self, v: bool) -> R {
         self.put(Cell::Bool(v))
     }
-    fn serialize_i8(self, v: i8) -> R {
-        self.int(v)
-    }
-    fn serialize_i16(self, v: i16) -> R {
-        self.int(v)
-    }
-    fn serialize_i32(self, v: i32) -> R {
-        self.int(v)
-    }
-    fn serialize_i64(self, v: i64) -> R {
-        self.int(v)
-    }
-    fn serialize_u8(self, v: u8) -> R {
-        self.int(v)
-    }
-    fn serialize_u16(self, v: u16) -> R {
-        self.int(v)
-    }
-    fn serialize_u32(self, v: u32) -> R {
-        self.int(v)
-    }
-    fn serialize_u64(self, v: u64) -> R {
-        self.int(v)
-    }
+    integers!(
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64
+    );
     fn serialize_f32(self, v: f32) -> R {
         self.put(Cell::F64(f64::from(v)))
     }
@@ -365,26 +359,17 @@ impl<'a> ser::Serializer for Cells<'a> {
         Self::unsupported("an enum with data")
     }
     fn serialize_seq(self, _: Option<usize>) -> std::result::Result<Nested<'a>, Unsupported> {
-        Ok(Nested {
-            out: self.out,
-            key: self.key,
-        })
+        Ok(self.nested())
     }
     fn serialize_tuple(self, _: usize) -> std::result::Result<Nested<'a>, Unsupported> {
-        Ok(Nested {
-            out: self.out,
-            key: self.key,
-        })
+        Ok(self.nested())
     }
     fn serialize_tuple_struct(
         self,
         _: &'static str,
         _: usize,
     ) -> std::result::Result<Nested<'a>, Unsupported> {
-        Ok(Nested {
-            out: self.out,
-            key: self.key,
-        })
+        Ok(self.nested())
     }
     fn serialize_tuple_variant(
         self,
