@@ -258,7 +258,7 @@ pub const DISK_PER_DRAW: f64 = 320.0;
 
 /// Refuse, before any work, a run whose estimated memory (`pipeline::memory_estimate`) is over
 /// [`MAX_MEMORY`] or over what the machine has available now (MemAvailable, a cgroup limit).
-fn check_memory(
+pub fn check_memory(
     (params, tokens, hours): (usize, usize, usize),
     draws: f64,
     field: &str,

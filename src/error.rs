@@ -15,6 +15,9 @@ pub enum Error {
     /// The computation itself failed (device lost, out of memory): retry, or use `--backend cpu`.
     #[error("{0}")]
     Runtime(String),
+    /// The caller stopped the run (`pipeline::Hooks::cancel`); nothing was produced.
+    #[error("the run was cancelled")]
+    Cancelled,
 }
 
 impl Error {

@@ -263,7 +263,7 @@ pub fn run_to_precision(
     for (k, &n) in schedule.iter().enumerate() {
         let mut s = scenario.clone();
         s.sampling.draws = n;
-        let mut r = run_with(s, backend, show_progress, Extras::Skip)?;
+        let mut r = run_with(s, backend, show_progress, Extras::Skip, &Hooks::NONE)?;
         let first = r.summary.recommendations.first();
         history.push(first.map(|x| x.index));
         let se = first.map_or(f64::INFINITY, |x| x.stats.loss_se);
@@ -318,7 +318,40 @@ fn auto_takes_any_adapter() -> bool {
 
 /// Run `scenario` on `backend`; `show_progress` allows a progress bar on stderr.
 pub fn run(scenario: Scenario, backend: BackendChoice, show_progress: bool) -> Result<RunResult> {
-    run_with(scenario, backend, show_progress, Extras::All)
+    run_with(scenario, backend, show_progress, Extras::All, &Hooks::NONE)
+}
+
+/// What a program embedding the library (the Python package) hears of a run in progress, and
+/// how it stops one from another thread (a KeyboardInterrupt in a notebook).
+pub struct Hooks<'a> {
+    /// (configurations evaluated, configurations in all), as each block of them is done; called
+    /// from the backend's worker threads.
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+    /// Once set, the run stops at its next stage boundary (after sampling and conditioning,
+    /// after the oracle pass, after the statistics pass, after aggregation) with
+    /// [`Error::Cancelled`]: a stage in progress is not interrupted, so a run stops within one
+    /// stage's time of the request, and nothing it computed is returned.
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl Hooks<'_> {
+    /// No progress, no cancellation (the command line's runs).
+    pub const NONE: Hooks<'static> = Hooks {
+        progress: None,
+        cancel: None,
+    };
+
+    fn check(&self) -> Result<()> {
+        match self.cancel {
+            Some(c) if c.load(std::sync::atomic::Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// [`run`] with `hooks` and no progress bar: the same stages, draws and numbers.
+pub fn run_hooked(scenario: Scenario, backend: BackendChoice, hooks: &Hooks) -> Result<RunResult> {
+    run_with(scenario, backend, false, Extras::All, hooks)
 }
 
 /// What a backend needs from the scenario besides grid and draws.
@@ -382,7 +415,9 @@ fn run_with(
     backend: BackendChoice,
     show_progress: bool,
     extras: Extras,
+    hooks: &Hooks,
 ) -> Result<RunResult> {
+    hooks.check()?;
     let mut timings = Timings::default();
     let mut notes = Vec::new();
     let t0 = Instant::now();
@@ -392,15 +427,24 @@ fn run_with(
     let sample = sample(&scenario)?;
     let draws = &sample.draws;
     timings.sampling_s = t0.elapsed().as_secs_f64();
+    hooks.check()?;
 
     let t1 = Instant::now();
     let settings = settings(&scenario);
     let evaluations = grid.len() as f64 * draws.len() as f64;
     let chosen = choose(backend, evaluations, show_progress, &mut notes)?;
     let bar = Progress::new(grid.len(), "evaluating", show_progress);
-    let on = |n: usize| bar.inc(n);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let on = |n: usize| {
+        bar.inc(n);
+        if let Some(p) = hooks.progress {
+            let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+            p(now, grid.len());
+        }
+    };
     // Pass 1 once, whatever runs pass 2 (and reruns it).
     let oracle = Oracle::new(&settings, &grid, draws);
+    hooks.check()?;
     let (stats, ran) = match chosen.statistics(&settings, &grid, draws, &oracle, &on) {
         Ok(stats) => (stats, &*chosen),
         // Only the GPU fails at run time; the CPU reruns pass 2 with the same oracle.
@@ -418,10 +462,12 @@ fn run_with(
     let evaluation = oracle.into_evaluation(stats);
     bar.finish();
     timings.evaluate_s = t1.elapsed().as_secs_f64();
+    hooks.check()?;
 
     let t2 = Instant::now();
     let aggregated = aggregate(&scenario, &grid, &sample, &evaluation, extras);
     timings.aggregate_s = t2.elapsed().as_secs_f64();
+    hooks.check()?;
     let mut r = RunResult::new(scenario, grid, sample, evaluation, aggregated);
     r.backend = backend_name.into();
     r.adapter = adapter;

@@ -102,9 +102,18 @@ pub fn row(
     }
 }
 
-pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+/// Every configuration's row, in index order.
+fn rows(r: &RunResult) -> impl Iterator<Item = Row> + '_ {
     let ctx = Context::of(r);
-    let rows = (r.evaluation.stats.iter().enumerate())
-        .map(|(i, s)| row(r, &ctx, r.grid.config(i), r.grid.feasible(i), s));
-    super::rows_csv(rows, r.grid.len() * 200)
+    (r.evaluation.stats.iter().enumerate())
+        .map(move |(i, s)| row(r, &ctx, r.grid.config(i), r.grid.feasible(i), s))
+}
+
+pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    super::rows_csv(rows(r), r.grid.len() * 200)
+}
+
+/// The same rows as typed columns (`export::table`).
+pub fn table(r: &RunResult) -> Result<super::table::Table> {
+    super::table::of_rows(rows(r))
 }

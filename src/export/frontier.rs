@@ -30,8 +30,9 @@ pub struct Row {
     pub at_grid_edge: Num,
 }
 
-pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
-    let rows = r.summary.frontier.iter().map(|l| Row {
+/// One row per budget level.
+fn rows(r: &RunResult) -> impl Iterator<Item = Row> + '_ {
+    r.summary.frontier.iter().map(|l| Row {
         budget_hours: Num(l.budget_hours),
         flops_p50: Num(l.flops_p50),
         params_p05: Num(l.params.p05),
@@ -50,6 +51,14 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
         robust_tokens: Num(l.robust_tokens),
         robust_loss_mean: Num(l.robust_loss_mean),
         at_grid_edge: Num(l.at_grid_edge),
-    });
-    rows_csv(rows, 0)
+    })
+}
+
+pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    rows_csv(rows(r), 0)
+}
+
+/// The same rows as typed columns (`export::table`).
+pub fn table(r: &RunResult) -> Result<super::table::Table> {
+    super::table::of_rows(rows(r))
 }

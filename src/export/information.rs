@@ -31,20 +31,29 @@ pub fn header() -> Vec<String> {
     h
 }
 
+/// One row per group, then `all`.
+fn rows(r: &RunResult) -> impl Iterator<Item = Row<'_>> {
+    r.summary.information.iter().map(|v| Row {
+        group: &v.group,
+        inputs: v.inputs.join(" "),
+        value: Num(v.value),
+        se: Num(v.se),
+        decile_params: std::array::from_fn(|k| {
+            Num(v.decile_params.get(k).copied().unwrap_or(f64::NAN))
+        }),
+    })
+}
+
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     let mut w = headerless_writer();
     w.write_record(header()).map_err(csv_error)?;
-    for v in &r.summary.information {
-        w.serialize(Row {
-            group: &v.group,
-            inputs: v.inputs.join(" "),
-            value: Num(v.value),
-            se: Num(v.se),
-            decile_params: std::array::from_fn(|k| {
-                Num(v.decile_params.get(k).copied().unwrap_or(f64::NAN))
-            }),
-        })
-        .map_err(csv_error)?;
+    for row in rows(r) {
+        w.serialize(row).map_err(csv_error)?;
     }
     finish_csv(w)
+}
+
+/// The same rows as typed columns (`export::table`).
+pub fn table(r: &RunResult) -> Result<super::table::Table> {
+    super::table::with_header(header(), rows(r))
 }

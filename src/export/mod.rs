@@ -9,6 +9,7 @@ pub mod observed;
 pub mod recommendations;
 pub mod run_json;
 pub mod sensitivity;
+pub mod table;
 mod write;
 
 pub use write::*;
@@ -40,10 +41,13 @@ pub struct Num(pub f64);
 
 impl serde::Serialize for Num {
     /// Formats on the stack (ryu's buffer) and hands the csv writer a borrowed `str`: no heap
-    /// allocation per cell, which is most of the output stage's cost on large grids.
+    /// allocation per cell, which is most of the output stage's cost on large grids. A serializer
+    /// that is not human-readable (the in-memory tables of [`table`]) gets the f64 itself.
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let x = self.0;
-        if x.is_nan() {
+        if !s.is_human_readable() {
+            s.serialize_f64(x)
+        } else if x.is_nan() {
             s.serialize_str("")
         } else if x.is_infinite() {
             s.serialize_str(if x > 0.0 { "inf" } else { "-inf" })

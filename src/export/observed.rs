@@ -31,8 +31,9 @@ pub struct Row {
     pub ess: Num,
 }
 
-pub fn serialize(p: &Posterior) -> Result<Vec<u8>> {
-    let rows = p.runs.iter().map(|r| Row {
+/// One row per observed run.
+fn rows(p: &Posterior) -> impl Iterator<Item = Row> + '_ {
+    p.runs.iter().map(|r| Row {
         run: r.run.clone(),
         params: Num(r.params),
         planned_tokens: Num(r.planned_tokens),
@@ -50,6 +51,14 @@ pub fn serialize(p: &Posterior) -> Result<Vec<u8>> {
         p50: Num(r.p50),
         p95: Num(r.p95),
         ess: Num(r.ess),
-    });
-    rows_csv(rows, 256 * (p.runs.len() + 1))
+    })
+}
+
+pub fn serialize(p: &Posterior) -> Result<Vec<u8>> {
+    rows_csv(rows(p), 256 * (p.runs.len() + 1))
+}
+
+/// The same rows as typed columns (`export::table`).
+pub fn table(p: &Posterior) -> Result<super::table::Table> {
+    super::table::of_rows(rows(p))
 }

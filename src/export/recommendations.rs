@@ -31,9 +31,10 @@ pub struct Extra {
 /// One row: the csv crate writes the three parts' fields side by side, header included.
 pub type Row = (Label, configs::Row, Extra);
 
-pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+/// One row per objective, then per baseline.
+fn rows(r: &RunResult) -> impl Iterator<Item = Row> + '_ {
     let ctx = configs::Context::of(r);
-    let rows = (r.summary.recommendations.iter().chain(&r.summary.baselines)).map(|rec| {
+    (r.summary.recommendations.iter().chain(&r.summary.baselines)).map(move |rec| {
         let (g, b) = (&rec.grid, &rec.tokens_trained);
         (
             Label {
@@ -56,6 +57,14 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
                 tokens_trained_p95: Num(b.p95),
             },
         )
-    });
-    rows_csv::<Row>(rows, 0)
+    })
+}
+
+pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    rows_csv::<Row>(rows(r), 0)
+}
+
+/// The same rows as typed columns (`export::table`).
+pub fn table(r: &RunResult) -> Result<super::table::Table> {
+    super::table::of_rows::<Row>(rows(r))
 }

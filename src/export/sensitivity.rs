@@ -77,16 +77,15 @@ fn cells(x: Option<Indices>) -> [Num; 6] {
     .map(Num)
 }
 
-pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
-    let mut w = headerless_writer();
-    w.write_record(header()).map_err(csv_error)?;
+/// One row per input, widest tornado first.
+fn rows(r: &RunResult) -> impl Iterator<Item = Row<'_>> {
     let mut rows: Vec<_> = r.summary.sensitivity.iter().collect();
     rows.sort_by(|a, b| {
         (b.tornado_high - b.tornado_low)
             .abs()
             .total_cmp(&(a.tornado_high - a.tornado_low).abs())
     });
-    for row in rows {
+    rows.into_iter().map(|row| {
         let g = group_of(&r.summary.variance, &row.input);
         let idx: [Option<Indices>; 4] = match g {
             Some(g) => [
@@ -97,7 +96,7 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
             ],
             None => [None; 4],
         };
-        w.serialize(Row {
+        Row {
             input: &row.input,
             rho_loss_opt: Num(row.rho_loss_opt),
             rho_params_opt: Num(row.rho_params_opt),
@@ -107,8 +106,20 @@ pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
             tornado_high: Num(row.tornado_high),
             group: g.map_or("", |g| &g.group),
             indices: idx.map(cells),
-        })
-        .map_err(csv_error)?;
+        }
+    })
+}
+
+pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
+    let mut w = headerless_writer();
+    w.write_record(header()).map_err(csv_error)?;
+    for row in rows(r) {
+        w.serialize(row).map_err(csv_error)?;
     }
     finish_csv(w)
+}
+
+/// The same rows as typed columns (`export::table`).
+pub fn table(r: &RunResult) -> Result<super::table::Table> {
+    super::table::with_header(header(), rows(r))
 }

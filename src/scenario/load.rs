@@ -19,6 +19,18 @@ pub fn from_path(path: &Path, sets: &[String]) -> Result<Scenario> {
 
 /// Parse and validate scenario text; relative files resolve against `base`.
 pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
+    from_str_with_losses(text, base, sets, None)
+}
+
+/// [`from_str`] with the losses of `[observations]` given in memory (`losses`) instead of read
+/// from the file `observations.losses` names (which must still be set: it labels the rows in
+/// messages). For a program that logs losses as a run goes (the Python advisor).
+pub fn from_str_with_losses(
+    text: &str,
+    base: &Path,
+    sets: &[String],
+    losses: Option<&[LossRecord]>,
+) -> Result<Scenario> {
     let mut table: Table = text.parse().map_err(|e: toml::de::Error| {
         // One line: the TOML reader's message may span lines.
         let msg = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
@@ -34,12 +46,12 @@ pub fn from_str(text: &str, base: &Path, sets: &[String]) -> Result<Scenario> {
     for s in sets {
         super::apply_set(&mut table, s)?;
     }
-    validate(raw::deserialize(table)?, base)
+    validate(raw::deserialize(table)?, base, losses)
 }
 
 /// The sections in dependency order: data before the law (limited data adds coefficients),
 /// the budget before the search and the decision (their defaults come from its hours).
-fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
+fn validate(r: RawScenario, base: &Path, losses: Option<&[LossRecord]>) -> Result<Scenario> {
     let name = r.name.map(|t| t.0).ok_or_else(|| {
         Error::input(
             "name",
@@ -74,6 +86,7 @@ fn validate(r: RawScenario, base: &Path) -> Result<Scenario> {
         &r.observations.unwrap_or_default(),
         base,
         law.shape.time_term,
+        losses,
     )?;
     if let Some(o) = &observations {
         if matches!(budget.capacity, Capacity::Flops { .. }) {

@@ -23,8 +23,10 @@ pub use files::{
     read_text_unrecorded, show_headers, MAX_CSV_BYTES, MAX_SCENARIO_BYTES, MAX_TERM,
 };
 pub use law::MAX_MIXTURE;
-pub use load::{from_path, from_str, MAX_CONFIGS, MAX_EVALUATIONS, MAX_FRONTIER_HOURS};
-pub use observations::{Live, Measured, Observations, ObservedRun};
+pub use load::{
+    from_path, from_str, from_str_with_losses, MAX_CONFIGS, MAX_EVALUATIONS, MAX_FRONTIER_HOURS,
+};
+pub use observations::{Live, LossRecord, Measured, Observations, ObservedRun};
 pub use overrides::apply_set;
 pub use search::{MAX_AXIS_POINTS, MAX_DRAWS};
 

@@ -270,6 +270,57 @@ fn schedule(name: &str, r: &RawRun) -> Result<curve::Schedule> {
 /// One row of a losses file and the line it is on.
 type LossRow = (String, f64, f64, f64, u64);
 
+/// One logged loss handed over in memory instead of a losses file's row (the Python advisor's
+/// `observe(tokens, loss)`): the file's columns run, params, tokens, loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossRecord {
+    pub run: String,
+    pub params: f64,
+    pub tokens: f64,
+    pub loss: f64,
+}
+
+/// Rows given in memory, under the checks a file's cells get (a run name, numbers > 0); row k
+/// (from 1) stands where a file's line k + 1 would.
+fn given_losses(rows: &[LossRecord], shown: &str) -> Result<Vec<LossRow>> {
+    let field = format!("{FIELD}.losses");
+    if rows.len() > MAX_ROWS {
+        return Err(Error::input(
+            &field,
+            format!("{shown} has more than {MAX_ROWS} rows; thin the curve first"),
+        ));
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let line = k as u64 + 2;
+            let num = |v: f64, name: &str| -> Result<f64> {
+                if v.is_finite() && v > 0.0 {
+                    Ok(v)
+                } else {
+                    Err(Error::input(
+                        &field,
+                        format!("{shown} row {}, {name}: {v} is not a number > 0", k + 1),
+                    ))
+                }
+            };
+            if r.run.is_empty() {
+                return Err(Error::input(
+                    &field,
+                    format!("{shown} row {}, run: empty; name the run", k + 1),
+                ));
+            }
+            Ok((
+                r.run.clone(),
+                num(r.params, "params")?,
+                num(r.tokens, "tokens")?,
+                num(r.loss, "loss")?,
+                line,
+            ))
+        })
+        .collect()
+}
+
 fn read_losses(path: &Path, shown: &str) -> Result<Vec<LossRow>> {
     let field = format!("{FIELD}.losses");
     let text = super::read_text(path, super::MAX_CSV_BYTES, &field)?;
@@ -330,11 +381,13 @@ fn read_losses(path: &Path, shown: &str) -> Result<Vec<LossRow>> {
 }
 
 /// Validate `[observations]`; `has_time_term` refuses loss rows for a law with c·T^−γ (a row
-/// has no hours).
+/// has no hours). `given` rows stand in for the losses file's (which is then only named, not
+/// read).
 pub fn observations(
     r: &RawObservations,
     base: &Path,
     has_time_term: bool,
+    given: Option<&[LossRecord]>,
 ) -> Result<Option<Observations>> {
     let nothing = r.losses.is_none() && r.mfu.is_none() && r.goodput.is_none();
     if nothing {
@@ -364,7 +417,10 @@ pub fn observations(
             ));
         }
         source = file.0.clone();
-        let rows = read_losses(&base.join(&file.0), &file.0)?;
+        let rows = match given {
+            Some(g) => given_losses(g, &file.0)?,
+            None => read_losses(&base.join(&file.0), &file.0)?,
+        };
         if rows.is_empty() {
             return Err(Error::input(
                 format!("{FIELD}.losses"),
