@@ -9,6 +9,7 @@ pub mod observed;
 pub mod recommendations;
 pub mod run_json;
 pub mod sensitivity;
+pub mod serving;
 mod write;
 
 pub use write::*;
@@ -72,11 +73,16 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
             .map(|p| Ok::<_, Error>(("observed.csv", observed::serialize(p)?)))
             .transpose()?,
     )
+    .chain(
+        (result.scenario.decision.inference_tokens.is_some())
+            .then(|| Ok::<_, Error>(("serving.csv", serving::serialize(result)?)))
+            .transpose()?,
+    )
     .collect())
 }
 
 /// Every file name a run folder may hold: what `run` writes and the charts `plot` adds.
-pub const RUN_FILES: [&str; 17] = [
+pub const RUN_FILES: [&str; 18] = [
     "report.md",
     "configs.csv",
     "observed.csv",
@@ -85,6 +91,7 @@ pub const RUN_FILES: [&str; 17] = [
     "information.csv",
     "recommendations.csv",
     "sensitivity.csv",
+    "serving.csv",
     "run.json",
     "loss_vs_params.svg",
     "frontier.svg",

@@ -113,6 +113,10 @@ pub struct Budget {
     /// `budget.flops_per_token = "kaplan"`: the attention term (None: "6P", k·P per token).
     pub attention: Option<crate::law::Attention>,
     pub usd_per_gpu_hour: Option<f64>,
+    /// `budget.reserved_hours`: GPU-hours already paid for, which lifetime cost does not count
+    /// (only with `decision.inference_tokens`, the one cost they reduce).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved_hours: Option<f64>,
     /// `budget.vocabulary`: the grid's P counts a tied V × d_model embedding (MODEL.md §1); the
     /// shape that splits P into embedding and non-embedding parameters. None: no vocabulary.
     #[serde(skip_serializing_if = "Option::is_none")]
