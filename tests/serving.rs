@@ -234,3 +234,78 @@ fn the_report_reads_the_trade_off_from_the_frontier() {
         "{want:?} not in {section:#?}"
     );
 }
+
+/// `plot` draws the serving chart from serving.csv: one line through every frontier plan, the
+/// lifetime plan marked; a run that serves no tokens has none (the four charts only).
+#[test]
+fn plot_draws_the_frontier_where_the_run_serves_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = std::time::Duration::from_secs(120);
+    let out = dir.path().join("ih");
+    let here = std::env::current_dir().unwrap();
+    let o = common::run_in(
+        &here,
+        &[
+            "run",
+            "scenarios/inference-heavy.toml",
+            "--draws",
+            "256",
+            "--quiet",
+            "--plot=svg",
+            "--out",
+            common::s(&out),
+        ],
+        limit,
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let rows = std::fs::read_to_string(out.join("serving.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    let svg = std::fs::read_to_string(out.join("serving.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let longest = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline"))
+        .map(|n| {
+            n.attribute("points")
+                .unwrap_or("")
+                .split_whitespace()
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert_eq!(
+        longest, rows,
+        "the frontier line should pass through every row"
+    );
+    let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(
+        texts.iter().any(|t| t.contains("lifetime_cost:")),
+        "{texts:?}"
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("serving.svg"),
+        "report.md should link the chart"
+    );
+
+    let plain = dir.path().join("plain");
+    let p = common::small_scenario(dir.path(), 64, "");
+    let o = common::run_in(
+        dir.path(),
+        &[
+            "run",
+            common::s(&p),
+            "--quiet",
+            "--plot=svg",
+            "--out",
+            common::s(&plain),
+        ],
+        limit,
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(!plain.join("serving.svg").exists());
+    assert!(plain.join("frontier.svg").exists());
+}

@@ -82,7 +82,7 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
 }
 
 /// Every file name a run folder may hold: what `run` writes and the charts `plot` adds.
-pub const RUN_FILES: [&str; 18] = [
+pub const RUN_FILES: [&str; 20] = [
     "report.md",
     "configs.csv",
     "observed.csv",
@@ -97,10 +97,12 @@ pub const RUN_FILES: [&str; 18] = [
     "frontier.svg",
     "tornado.svg",
     "allocation_density.svg",
+    "serving.svg",
     "loss_vs_params.png",
     "frontier.png",
     "tornado.png",
     "allocation_density.png",
+    "serving.png",
 ];
 
 pub(crate) fn csv_error(e: csv::Error) -> Error {
