@@ -137,7 +137,15 @@ pub fn render(r: &RunResult) -> String {
             s.law.preset, s.law.source
         );
     } else {
-        let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
+        match &s.law.draws_source {
+            // The draws are the law: their file (and the runs behind them) are its source.
+            Some(from) => {
+                let _ = writeln!(o, "law: {from}");
+            }
+            None => {
+                let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
+            }
+        }
     }
     if let Some(m) = s.law.shape.embedding {
         // The law counts no embeddings (MODEL.md §1): say what it sees of the first plan.

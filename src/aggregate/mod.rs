@@ -228,7 +228,13 @@ pub fn fit_ranges(s: &Scenario) -> Vec<(String, crate::presets::laws::FitRange)>
                         m.total_from_non_embedding(r.params.1),
                     );
                 }
-                (l.preset.clone(), r)
+                // Draws with their own range are named by their file: their runs, not the
+                // preset's, are the range.
+                let name = match (&l.draws_source, &l.uncertainty) {
+                    (Some(_), crate::scenario::Uncertainty::Draws { source, .. }) => source.clone(),
+                    _ => l.preset.clone(),
+                };
+                (name, r)
             })
         })
         .collect()

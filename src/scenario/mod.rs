@@ -204,6 +204,10 @@ pub struct Law {
     /// Whether the preset counts non-embedding parameters (kaplan2020).
     #[serde(skip)]
     pub non_embedding: bool,
+    /// With `law.draws_file`: where the draws come from, for the report's header ("draws from
+    /// fitted_draws.csv (fit of runs.csv)"); their range file replaces the preset's range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draws_source: Option<String>,
 }
 
 /// One member of `law.mixture`.
