@@ -140,13 +140,8 @@ pub fn range_csv(runs: &[crate::fit::runs::Run], runs_file: &str) -> Result<Vec<
     crate::export::rows_csv([row], 0)
 }
 
-/// Where the range file of the draws at `draws` lies: beside them, `<stem>.range.csv`.
-pub fn range_path(draws: &std::path::Path) -> std::path::PathBuf {
-    let stem = draws
-        .file_stem()
-        .map_or_else(|| "draws".to_string(), |s| s.to_string_lossy().to_string());
-    draws.with_file_name(format!("{stem}.range.csv"))
-}
+/// Where the range file of the draws at `draws` lies (the scenario's reader looks there).
+pub use crate::scenario::draws_range_path as range_path;
 
 /// The range file's header line (its first line, by which a writer recognises its own file).
 pub fn range_header() -> Result<String> {

@@ -364,7 +364,7 @@ fn single(l: &RawLaw, prefix: &str, base: &Path, limited_data: bool) -> Result<L
 /// it (`<stem>.range.csv`, docs/OUTPUTS.md), and the header's words for the draws. Without a
 /// range file the runs are unknown: no range (the preset's runs are not the draws' runs).
 fn fitted_range(draws: &Path, name: &str, field: &str) -> Result<(Option<laws::FitRange>, String)> {
-    let path = crate::fit::report::range_path(draws);
+    let path = super::draws_range_path(draws);
     let range_name = path
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().to_string());

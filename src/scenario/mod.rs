@@ -19,8 +19,8 @@ mod search;
 pub use budget::{ANNEAL_GAIN_DEFAULT, DEFAULT_ASPECT_RATIO, DEFAULT_CONTEXT};
 pub use domain::MAX_LOSS;
 pub use files::{
-    check_unique_headers, inputs_read, kind_of, load_column, load_law_draws, read_text,
-    read_text_unrecorded, show_headers, MAX_CSV_BYTES, MAX_SCENARIO_BYTES, MAX_TERM,
+    check_unique_headers, draws_range_path, inputs_read, kind_of, load_column, load_law_draws,
+    read_text, read_text_unrecorded, show_headers, MAX_CSV_BYTES, MAX_SCENARIO_BYTES, MAX_TERM,
 };
 pub use law::MAX_MIXTURE;
 pub use load::{from_path, from_str, MAX_CONFIGS, MAX_EVALUATIONS, MAX_FRONTIER_HOURS};
