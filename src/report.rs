@@ -625,51 +625,57 @@ fn serving(r: &RunResult) -> String {
             }
         );
     }
-    if let Some(l) = lifetime_plan {
-        let nearest = |target: f64, side: fn(f64, f64) -> bool| {
-            front
-                .iter()
-                .filter(|p| side(p.params, l.params))
-                .min_by(|a, b| {
-                    (a.params / target)
-                        .ln()
-                        .abs()
-                        .total_cmp(&(b.params / target).ln().abs())
-                })
-        };
-        let trade = |p: &crate::aggregate::serving::Point| {
-            let dc = p.lifetime_gpu_hours - l.lifetime_gpu_hours;
-            // A lifetime plan that reserved hours cover costs 0: no share of it.
-            let share = if l.lifetime_gpu_hours > 0.0 {
-                format!(" ({:+.0}%)", 100.0 * dc / l.lifetime_gpu_hours)
-            } else {
-                String::new()
-            };
-            format!(
-                "{} params: {:+.4} loss, {:+.0} GPU-h{share}",
-                si(p.params),
-                p.loss_mean - l.stats.loss_mean,
-                dc,
-            )
-        };
-        // Only models that differ in size: with reserved hours the frontier may start at the
-        // lifetime plan (smaller models then save nothing).
-        let smaller = nearest(l.params / 1.5, |a, b| a < b / 1.2).map(trade);
-        let larger = nearest(l.params * 1.5, |a, b| a > b * 1.2).map(trade);
-        let parts: Vec<String> = [("smaller", smaller), ("larger", larger)]
-            .into_iter()
-            .filter_map(|(w, t)| t.map(|t| format!("{w}, {t}")))
-            .collect();
-        if !parts.is_empty() {
-            let _ = writeln!(
-                o,
-                "  against the lifetime plan ({} params), the frontier's model about 1.5× {}",
-                si(l.params),
-                parts.join("; 1.5× ")
-            );
-        }
+    if let Some(trade) = lifetime_plan.and_then(|l| serving_trade(front, l)) {
+        let _ = writeln!(o, "  {trade}");
     }
     o
+}
+
+/// What the frontier's model about 1.5× smaller and 1.5× larger than the lifetime plan `l`
+/// trades against it, in expected loss and lifetime GPU-hours; None when the frontier holds
+/// neither.
+fn serving_trade(front: &[crate::aggregate::serving::Point], l: &Recommendation) -> Option<String> {
+    let nearest = |target: f64, side: fn(f64, f64) -> bool| {
+        front
+            .iter()
+            .filter(|p| side(p.params, l.params))
+            .min_by(|a, b| {
+                (a.params / target)
+                    .ln()
+                    .abs()
+                    .total_cmp(&(b.params / target).ln().abs())
+            })
+    };
+    let trade = |p: &crate::aggregate::serving::Point| {
+        let dc = p.lifetime_gpu_hours - l.lifetime_gpu_hours;
+        // A lifetime plan that reserved hours cover costs 0: no share of it.
+        let share = if l.lifetime_gpu_hours > 0.0 {
+            format!(" ({:+.0}%)", 100.0 * dc / l.lifetime_gpu_hours)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} params: {:+.4} loss, {:+.0} GPU-h{share}",
+            si(p.params),
+            p.loss_mean - l.stats.loss_mean,
+            dc,
+        )
+    };
+    // Only models that differ in size: with reserved hours the frontier may start at the
+    // lifetime plan (smaller models then save nothing).
+    let smaller = nearest(l.params / 1.5, |a, b| a < b / 1.2).map(trade);
+    let larger = nearest(l.params * 1.5, |a, b| a > b * 1.2).map(trade);
+    let parts: Vec<String> = [("smaller", smaller), ("larger", larger)]
+        .into_iter()
+        .filter_map(|(w, t)| t.map(|t| format!("{w}, {t}")))
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "against the lifetime plan ({} params), the frontier's model about 1.5× {}",
+            si(l.params),
+            parts.join("; 1.5× ")
+        )
+    })
 }
 
 /// "445M params · 9.2B tokens" of a plan.
