@@ -600,6 +600,17 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
                 by: "scalerisk fit",
             },
         )?;
+        // The draws' range file beside them: the same rule, checked before any work.
+        let range_header = crate::fit::report::range_header()?;
+        export::check_file_target(
+            &crate::fit::report::range_path(&args.out),
+            "--out",
+            1e4,
+            export::Made::Csv {
+                header: &range_header,
+                by: "scalerisk fit",
+            },
+        )?;
     }
     let point = fit::fit(&kept, args.delta).ok_or_else(|| {
         Error::Runtime("the fit diverged from every starting point; check the runs".into())
@@ -660,14 +671,23 @@ fn fit_runs(args: FitArgs, out: &mut impl Write) -> anyhow::Result<()> {
         scenario::load_law_draws(std::str::from_utf8(&csv)?, "fit draws")
             .map_err(|e| Error::Runtime(format!("the fitted draws would be refused: {e}")))?;
         export::write_file_atomic(&args.out, &csv)?;
+        let runs_name = args.runs.file_name().map_or_else(
+            || args.runs.display().to_string(),
+            |n| n.to_string_lossy().to_string(),
+        );
+        export::write_file_atomic(
+            &crate::fit::report::range_path(&args.out),
+            &crate::fit::report::range_csv(&kept, &runs_name)?,
+        )?;
         // law.draws_file is read relative to the scenario file, so the line to copy names the
         // draws by their absolute path: it works from a scenario in any folder.
         let absolute = std::fs::canonicalize(&args.out).map_err(|e| Error::io(&args.out, e))?;
         writeln!(
             out,
-            "wrote {} draws to {}\nuse them in a scenario's [law] (draws_file is relative to the scenario file; this path is absolute):\n  uncertainty = \"draws\"\n  draws_file = {}",
+            "wrote {} draws to {} (and the range of the runs behind them to {})\nuse them in a scenario's [law] (draws_file is relative to the scenario file; this path is absolute):\n  uncertainty = \"draws\"\n  draws_file = {}",
             boot.len(),
             args.out.display(),
+            crate::fit::report::range_path(&args.out).display(),
             toml_string(&absolute.to_string_lossy())
         )?;
     }

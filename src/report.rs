@@ -137,7 +137,15 @@ pub fn render(r: &RunResult) -> String {
             s.law.preset, s.law.source
         );
     } else {
-        let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
+        match &s.law.draws_source {
+            // The draws are the law: their file (and the runs behind them) are its source.
+            Some(from) => {
+                let _ = writeln!(o, "law: {from}");
+            }
+            None => {
+                let _ = writeln!(o, "law: {} ({})", s.law.preset, s.law.source);
+            }
+        }
     }
     if let Some(m) = s.law.shape.embedding {
         // The law counts no embeddings (MODEL.md §1): say what it sees of the first plan.
@@ -479,7 +487,195 @@ pub fn render(r: &RunResult) -> String {
     for (objective, why) in &sum.unmet {
         let _ = writeln!(o, "  {objective:<15} none: {why}");
     }
+    o.push_str(&serving(r));
     o
+}
+
+/// When the scenario serves tokens: expected loss against lifetime GPU-hours along the plans
+/// no other beats on both (serving.csv), with the `lifetime_cost` plan (the point `target_loss`
+/// picks) and the first objective's plan placed on it, and what a model 1.5× smaller or larger
+/// than the lifetime plan trades. Empty otherwise.
+fn serving(r: &RunResult) -> String {
+    let s = &r.scenario;
+    let sum = &r.summary;
+    let (Some(cost), Some(served)) = (
+        crate::aggregate::lifetime::Cost::new(s, &r.draws),
+        s.decision.inference_tokens,
+    ) else {
+        return String::new();
+    };
+    let front = &sum.serving;
+    if front.is_empty() {
+        return String::new();
+    }
+    let usd = |gpu_hours: f64| {
+        s.budget
+            .usd_per_gpu_hour
+            .map(|u| format!(" · ${}", si(u * gpu_hours)))
+            .unwrap_or_default()
+    };
+    let reserved = cost.reserved_gpu_hours();
+    let lifetime_plan = sum
+        .recommendations
+        .iter()
+        .find(|x| x.objective == Basis::Objective(Objective::LifetimeCost));
+    // The frontier is read around the plan a user would pick: the lifetime plan, else the
+    // first objective's.
+    let Some(anchor) = lifetime_plan.or(sum.recommendations.first()) else {
+        return String::new();
+    };
+    let nearest = |target: f64| {
+        front.iter().min_by(|a, b| {
+            (a.params / target)
+                .ln()
+                .abs()
+                .total_cmp(&(b.params / target).ln().abs())
+        })
+    };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "serving {} tokens: expected loss against lifetime GPU-hours (training + serving{}) along the {} plans no other beats on both (serving.csv), around the {} plan:",
+        si(served),
+        if reserved > 0.0 {
+            format!(" − {reserved:.0} reserved")
+        } else {
+            String::new()
+        },
+        front.len(),
+        anchor.objective
+    );
+    let line =
+        |params: f64, tokens: f64, hours: f64, loss: f64, train: f64, serve: f64, total: f64| {
+            format!(
+            "{:<40} loss {loss:.4} · {total:.0} GPU-h ({train:.0} training + {serve:.0} serving){}",
+            short_plan_at(params, tokens, hours, true),
+            usd(total)
+        )
+        };
+    // (lifetime GPU-hours, line, mark): the frontier's plans nearest 1/2, 1/1.5, 1.5 and 2
+    // times the anchor's size, then the refined plans of lifetime_cost and the first objective.
+    let mut picked: Vec<&crate::aggregate::serving::Point> = Vec::new();
+    for f in [0.5, 1.0 / 1.5, 1.5, 2.0] {
+        if let Some(p) = nearest(anchor.params * f) {
+            let far = (p.params / anchor.params).ln().abs() > 0.1;
+            if far && !picked.iter().any(|q| q.index == p.index) {
+                picked.push(p);
+            }
+        }
+    }
+    let mut rows: Vec<(f64, String, String)> = picked
+        .iter()
+        .map(|p| {
+            (
+                p.lifetime_gpu_hours,
+                line(
+                    p.params,
+                    p.tokens,
+                    p.hours,
+                    p.loss_mean,
+                    p.training_gpu_hours,
+                    p.inference_gpu_hours,
+                    p.lifetime_gpu_hours,
+                ),
+                String::new(),
+            )
+        })
+        .collect();
+    let first = sum.recommendations.first();
+    let mut marked = Vec::new();
+    if let Some(l) = lifetime_plan {
+        marked.push((
+            l,
+            format!(
+                "← lifetime_cost: the cheapest reaching loss {} in {:.0}% of draws",
+                s.decision.target_loss.unwrap_or(f64::NAN),
+                100.0 * s.decision.target_confidence
+            ),
+        ));
+    }
+    if let Some(f) = first.filter(|f| f.objective != Basis::Objective(Objective::LifetimeCost)) {
+        marked.push((f, format!("← {}", f.objective)));
+    }
+    for (rec, mark) in &marked {
+        let total = rec.lifetime_gpu_hours;
+        rows.push((
+            total,
+            line(
+                rec.params,
+                rec.tokens,
+                rec.hours,
+                rec.stats.loss_mean,
+                cost.training_gpu_hours(&rec.stats),
+                cost.inference_gpu_hours(rec.params),
+                total,
+            ),
+            mark.clone(),
+        ));
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (_, text, mark) in rows {
+        let _ = writeln!(
+            o,
+            "  {text}{}",
+            if mark.is_empty() {
+                String::new()
+            } else {
+                format!("  {mark}")
+            }
+        );
+    }
+    if let Some(trade) = lifetime_plan.and_then(|l| serving_trade(front, l)) {
+        let _ = writeln!(o, "  {trade}");
+    }
+    o
+}
+
+/// What the frontier's model about 1.5× smaller and 1.5× larger than the lifetime plan `l`
+/// trades against it, in expected loss and lifetime GPU-hours; None when the frontier holds
+/// neither.
+fn serving_trade(front: &[crate::aggregate::serving::Point], l: &Recommendation) -> Option<String> {
+    let nearest = |target: f64, side: fn(f64, f64) -> bool| {
+        front
+            .iter()
+            .filter(|p| side(p.params, l.params))
+            .min_by(|a, b| {
+                (a.params / target)
+                    .ln()
+                    .abs()
+                    .total_cmp(&(b.params / target).ln().abs())
+            })
+    };
+    let trade = |p: &crate::aggregate::serving::Point| {
+        let dc = p.lifetime_gpu_hours - l.lifetime_gpu_hours;
+        // A lifetime plan that reserved hours cover costs 0: no share of it.
+        let share = if l.lifetime_gpu_hours > 0.0 {
+            format!(" ({:+.0}%)", 100.0 * dc / l.lifetime_gpu_hours)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} params: {:+.4} loss, {:+.0} GPU-h{share}",
+            si(p.params),
+            p.loss_mean - l.stats.loss_mean,
+            dc,
+        )
+    };
+    // Only models that differ in size: with reserved hours the frontier may start at the
+    // lifetime plan (smaller models then save nothing).
+    let smaller = nearest(l.params / 1.5, |a, b| a < b / 1.2).map(trade);
+    let larger = nearest(l.params * 1.5, |a, b| a > b * 1.2).map(trade);
+    let parts: Vec<String> = [("smaller", smaller), ("larger", larger)]
+        .into_iter()
+        .filter_map(|(w, t)| t.map(|t| format!("{w}, {t}")))
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "against the lifetime plan ({} params), the frontier's model about 1.5× {}",
+            si(l.params),
+            parts.join("; 1.5× ")
+        )
+    })
 }
 
 /// "445M params · 9.2B tokens" of a plan.

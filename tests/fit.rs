@@ -305,3 +305,99 @@ fn bad_runs_are_refused_and_nothing_is_written() {
             .stderr(predicates::str::contains(flag));
     }
 }
+
+/// The issue's case: a fit of the 43 Chinchilla runs under 220M parameters, used to plan a
+/// 460M model. `fit` writes the runs' range beside the draws (the min and max recomputed here
+/// from the data file, tokens = C / 6P as Hoffmann et al. count them); a run with those draws
+/// names them in its header and warns that the plan extrapolates beyond them, not beyond the
+/// preset's runs. Without the range file the header says the range is unknown.
+#[test]
+fn a_fit_carries_its_range_to_the_runs_that_use_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rd = csv::Reader::from_path("data/chinchilla_fig4_points.csv").unwrap();
+    let mut small = String::from("params,flops,loss\n");
+    let (mut p, mut d) = ((f64::INFINITY, 0.0f64), (f64::INFINITY, 0.0f64));
+    for rec in rd.deserialize::<std::collections::HashMap<String, String>>() {
+        let rec = rec.unwrap();
+        let params: f64 = rec["Model Size"].parse().unwrap();
+        let flops: f64 = rec["Training FLOP"].parse().unwrap();
+        if params < 2.2e8 {
+            small += &format!(
+                "{},{},{}\n",
+                rec["Model Size"], rec["Training FLOP"], rec["loss"]
+            );
+            let tokens = flops / (6.0 * params);
+            p = (p.0.min(params), p.1.max(params));
+            d = (d.0.min(tokens), d.1.max(tokens));
+        }
+    }
+    std::fs::write(dir.path().join("runs.csv"), small).unwrap();
+    scalerisk()
+        .current_dir(dir.path())
+        .args([
+            "fit",
+            "runs.csv",
+            "--bootstrap",
+            "16",
+            "--out",
+            "fitted.csv",
+        ])
+        .assert()
+        .success();
+    let draws = std::fs::read_to_string(dir.path().join("fitted.csv")).unwrap();
+    assert!(
+        draws.starts_with("E,A,B,alpha,beta\n"),
+        "the draws CSV keeps its columns"
+    );
+    let mut rd = csv::Reader::from_path(dir.path().join("fitted.range.csv")).unwrap();
+    let row: std::collections::HashMap<String, String> = rd.deserialize().next().unwrap().unwrap();
+    assert_eq!(row["runs_file"], "runs.csv");
+    assert_eq!(row["runs"], "43");
+    for (col, want) in [
+        ("params_min", p.0),
+        ("params_max", p.1),
+        ("tokens_min", d.0),
+        ("tokens_max", d.1),
+    ] {
+        let got: f64 = row[col].parse().unwrap();
+        assert!((got / want - 1.0).abs() < 1e-12, "{col}: {got} vs {want}");
+    }
+
+    std::fs::write(
+        dir.path().join("plan.toml"),
+        "name = \"plan\"\n[budget]\ngpu = \"a100-80gb\"\nhours = 72\n\
+         [law]\npreset = \"epoch2024\"\nuncertainty = \"draws\"\ndraws_file = \"fitted.csv\"\n\
+         [search]\nparams = { min = 3e8, max = 1e9, points = 12 }\n\
+         tokens = { min = 1e9, max = 1e11, points = 12 }\nhours = [72]\n\
+         [sampling]\ndraws = 128\n",
+    )
+    .unwrap();
+    let run = |out: &str| {
+        let o = scalerisk()
+            .current_dir(dir.path())
+            .args(["run", "plan.toml", "--out", out])
+            .assert()
+            .success();
+        String::from_utf8(o.get_output().stdout.clone()).unwrap()
+    };
+    let said = run("out");
+    assert!(
+        said.contains("law: draws from fitted.csv (fit of runs.csv)\n"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "warning: the plan extrapolates beyond the runs fitted.csv was fitted to: params"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("epoch2024 was fitted to"), "{said}");
+
+    std::fs::remove_file(dir.path().join("fitted.range.csv")).unwrap();
+    let said = run("out2");
+    assert!(
+        said.contains("law: draws from fitted.csv (no fitted.range.csv"),
+        "{said}"
+    );
+    assert!(!said.contains("was fitted to"), "{said}");
+}

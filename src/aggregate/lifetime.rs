@@ -16,6 +16,11 @@
 //! compute-bound: about peak·MFU/bandwidth ≈ 60 sequences on an A100 at 40% MFU). A decoding
 //! step takes B times the GPU-seconds per token: the latency of each generated token of one
 //! sequence ([`Cost::step_seconds`]).
+//!
+//! `budget.reserved_hours` are GPU-hours already paid for: using them costs nothing, so the
+//! lifetime cost is what the plan needs beyond them, max(0, training + inference − reserved)
+//! ([`Cost::total`]). The subtraction is of the expectation (the statistics keep the mean hours
+//! a plan uses, not its hours per draw).
 
 use crate::backend::ConfigStats;
 use crate::law::ModelShape;
@@ -52,6 +57,8 @@ pub struct Cost {
     /// Bytes per second per GPU and the decoding batch, when both are known.
     bandwidth_batch: Option<(f64, f64)>,
     cache: Option<Cache>,
+    /// GPU-hours already paid for (`budget.reserved_hours`; 0 without).
+    reserved: f64,
 }
 
 impl Cost {
@@ -83,6 +90,7 @@ impl Cost {
                 head_ratio: s.decision.kv_head_ratio.unwrap_or(1.0),
                 shape: s.budget.model_shape(),
             }),
+            reserved: s.budget.reserved_hours.unwrap_or(0.0),
         })
     }
 
@@ -133,7 +141,14 @@ impl Cost {
         self.gpus * stats.hours_mean
     }
 
+    /// The lifetime cost in GPU-hours: training plus inference, less the reserved GPU-hours
+    /// (never below 0: unused reserved hours are not a gain).
     pub fn total(&self, params: f64, stats: &ConfigStats) -> f64 {
-        self.training_gpu_hours(stats) + self.inference_gpu_hours(params)
+        (self.training_gpu_hours(stats) + self.inference_gpu_hours(params) - self.reserved).max(0.0)
+    }
+
+    /// GPU-hours already paid for, which [`Cost::total`] does not count.
+    pub fn reserved_gpu_hours(&self) -> f64 {
+        self.reserved
     }
 }

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod refine;
 pub mod replan;
 pub mod sensitivity;
+pub mod serving;
 
 use serde::Serialize;
 
@@ -192,6 +193,9 @@ pub struct Summary {
     /// Under a cosine schedule on a hardware budget: the measure-then-set policy against the
     /// expected-loss plan (`policy.rs`).
     pub policy: Option<policy::Outcome>,
+    /// When the scenario serves tokens: expected loss against lifetime cost, the candidates
+    /// not beaten on both, cheapest first (`serving.rs`); empty otherwise.
+    pub serving: Vec<serving::Point>,
 }
 
 /// Where a plan sits against the runs behind its law (each member's, for a mixture).
@@ -224,7 +228,13 @@ pub fn fit_ranges(s: &Scenario) -> Vec<(String, crate::presets::laws::FitRange)>
                         m.total_from_non_embedding(r.params.1),
                     );
                 }
-                (l.preset.clone(), r)
+                // Draws with their own range are named by their file: their runs, not the
+                // preset's, are the range.
+                let name = match (&l.draws_source, &l.uncertainty) {
+                    (Some(_), crate::scenario::Uncertainty::Draws { source, .. }) => source.clone(),
+                    _ => l.preset.clone(),
+                };
+                (name, r)
             })
         })
         .collect()
@@ -593,6 +603,9 @@ pub fn summarize(
         member_bands,
         fit_checks,
         policy,
+        serving: cost.as_ref().map_or_else(Vec::new, |c| {
+            serving::frontier(c, grid, candidates, &eval.stats)
+        }),
     }
 }
 

@@ -32,14 +32,18 @@ pub struct Row {
     pub p_best: Num,
     pub gpu_hours_mean: Num,
     pub cost_usd_mean: Num,
+    pub lifetime_gpu_hours: Num,
+    pub lifetime_cost_usd: Num,
     pub extrapolates: bool,
 }
 
 /// What a row needs beyond the plan: the law's fitted ranges and the median throughput, for the
-/// `extrapolates` flag (the tokens a plan trains at the median throughput against the ranges).
+/// `extrapolates` flag (the tokens a plan trains at the median throughput against the ranges),
+/// and the lifetime cost when the scenario serves tokens.
 pub struct Context {
     ranges: Vec<(String, crate::presets::laws::FitRange)>,
     throughput_p50: f64,
+    lifetime: Option<crate::aggregate::lifetime::Cost>,
 }
 
 impl Context {
@@ -48,6 +52,7 @@ impl Context {
         Context {
             ranges: crate::aggregate::fit_ranges(&r.scenario),
             throughput_p50: crate::stats::quantile(&mut x, 0.5),
+            lifetime: crate::aggregate::lifetime::Cost::new(&r.scenario, &r.draws),
         }
     }
 
@@ -77,6 +82,12 @@ pub fn row(
         .budget
         .usd_per_gpu_hour
         .map_or(f64::NAN, |usd| usd * gpu_hours);
+    let lifetime = ctx.lifetime.as_ref().map_or(f64::NAN, |c| c.total(p, s));
+    let lifetime_usd = r
+        .scenario
+        .budget
+        .usd_per_gpu_hour
+        .map_or(f64::NAN, |usd| usd * lifetime);
     Row {
         params: Num(p),
         tokens: Num(d),
@@ -98,6 +109,8 @@ pub fn row(
         p_best: Num(s.p_best),
         gpu_hours_mean: Num(gpu_hours),
         cost_usd_mean: Num(cost),
+        lifetime_gpu_hours: Num(lifetime),
+        lifetime_cost_usd: Num(lifetime_usd),
         extrapolates: ctx.extrapolates(r, (p, d, t)),
     }
 }

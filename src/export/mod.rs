@@ -9,6 +9,7 @@ pub mod observed;
 pub mod recommendations;
 pub mod run_json;
 pub mod sensitivity;
+pub mod serving;
 pub mod table;
 mod write;
 
@@ -76,11 +77,16 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
             .map(|p| Ok::<_, Error>(("observed.csv", observed::serialize(p)?)))
             .transpose()?,
     )
+    .chain(
+        serving::written(result)
+            .then(|| Ok::<_, Error>(("serving.csv", serving::serialize(result)?)))
+            .transpose()?,
+    )
     .collect())
 }
 
 /// Every file name a run folder may hold: what `run` writes and the charts `plot` adds.
-pub const RUN_FILES: [&str; 17] = [
+pub const RUN_FILES: [&str; 20] = [
     "report.md",
     "configs.csv",
     "observed.csv",
@@ -89,15 +95,18 @@ pub const RUN_FILES: [&str; 17] = [
     "information.csv",
     "recommendations.csv",
     "sensitivity.csv",
+    "serving.csv",
     "run.json",
     "loss_vs_params.svg",
     "frontier.svg",
     "tornado.svg",
     "allocation_density.svg",
+    "serving.svg",
     "loss_vs_params.png",
     "frontier.png",
     "tornado.png",
     "allocation_density.png",
+    "serving.png",
 ];
 
 pub(crate) fn csv_error(e: csv::Error) -> Error {

@@ -159,8 +159,8 @@ pub(crate) fn with_header<T: Serialize>(
 }
 
 /// Every table of a run, by the name of its CSV without `.csv`, in the order [`super::files`]
-/// writes them: configs, draws, frontier, information, recommendations, sensitivity, and
-/// observed when the run has `[observations]`.
+/// writes them: configs, draws, frontier, information, recommendations, sensitivity, observed
+/// when the run has `[observations]`, and serving when it serves tokens.
 pub fn tables(r: &RunResult) -> Result<Vec<(&'static str, Table)>> {
     let mut out = vec![
         ("configs", super::configs::table(r)?),
@@ -172,6 +172,9 @@ pub fn tables(r: &RunResult) -> Result<Vec<(&'static str, Table)>> {
     ];
     if let Some(p) = &r.posterior {
         out.push(("observed", super::observed::table(p)?));
+    }
+    if super::serving::written(r) {
+        out.push(("serving", super::serving::table(r)?));
     }
     Ok(out)
 }

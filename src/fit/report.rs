@@ -95,3 +95,56 @@ pub fn draws_csv(boot: &[Fitted]) -> Result<Vec<u8>> {
     });
     crate::export::rows_csv(rows, 0)
 }
+
+/// The draws' range file: the runs a fit read, beside its draws (`fitted_draws.range.csv` for
+/// `fitted_draws.csv`), so a run using the draws checks its plan against them as it checks a
+/// preset's (docs/OUTPUTS.md). A CSV of its own keeps the draws CSV readable with no options.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RangeRow {
+    /// The runs file's name (not its path: the draws may travel without it).
+    pub runs_file: String,
+    pub runs: usize,
+    pub params_min: Num,
+    pub params_max: Num,
+    pub tokens_min: Num,
+    pub tokens_max: Num,
+    /// Training FLOPs, 6·P·D.
+    pub flops_min: Num,
+    pub flops_max: Num,
+}
+
+/// The range file of a fit of `runs` read from `runs_file`.
+pub fn range_csv(runs: &[crate::fit::runs::Run], runs_file: &str) -> Result<Vec<u8>> {
+    let span = |v: &dyn Fn(&crate::fit::runs::Run) -> f64| {
+        runs.iter()
+            .map(v)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(x), b.max(x))
+            })
+    };
+    let (p, d, c) = (
+        span(&|r| r.params),
+        span(&|r| r.tokens),
+        span(&|r| crate::fit::runs::FLOPS_PER_PARAM_TOKEN * r.params * r.tokens),
+    );
+    let row = RangeRow {
+        runs_file: runs_file.to_string(),
+        runs: runs.len(),
+        params_min: Num(p.0),
+        params_max: Num(p.1),
+        tokens_min: Num(d.0),
+        tokens_max: Num(d.1),
+        flops_min: Num(c.0),
+        flops_max: Num(c.1),
+    };
+    crate::export::rows_csv([row], 0)
+}
+
+/// Where the range file of the draws at `draws` lies (the scenario's reader looks there).
+pub use crate::scenario::draws_range_path as range_path;
+
+/// The range file's header line (its first line, by which a writer recognises its own file).
+pub fn range_header() -> Result<String> {
+    let bytes = crate::export::rows_csv(std::iter::empty::<RangeRow>(), 0)?;
+    Ok(String::from_utf8_lossy(&bytes).trim_end().to_string())
+}

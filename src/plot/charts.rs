@@ -27,6 +27,7 @@ where
             "frontier" => frontier(&root, t)?,
             "tornado" => tornado(&root, t)?,
             "allocation_density" => allocation_density(&root, t)?,
+            "serving" => serving(&root, t)?,
             other => return Err(format!("no chart {other}").into()),
         }
         root.present()?;
@@ -581,6 +582,99 @@ where
             .legend(|(x, y)| Cross::new((x + 10, y), 6, ACCENT.stroke_width(3)));
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    Ok(())
+}
+
+/// Expected loss against lifetime GPU-hours along serving.csv's frontier (linear axes: a plan
+/// that reserved hours cover costs 0), with the `lifetime_cost` plan (the point `target_loss`
+/// picks) and the first objective's plan from recommendations.csv.
+fn serving<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &RunTables) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let Some(front) = &t.serving else {
+        return Err("no serving.csv (the run served no tokens)".into());
+    };
+    let (cost, loss) = (front.num("lifetime_gpu_hours")?, front.num("loss_mean")?);
+    let line: Vec<(f64, f64)> = cost.iter().copied().zip(loss.iter().copied()).collect();
+    if line.is_empty() {
+        return Err("the serving frontier is empty".into());
+    }
+    let rec_at = |objective: &str| -> Option<(f64, f64, f64)> {
+        let names = t.recommendations.text("objective").ok()?;
+        let i = names.iter().position(|n| n == objective)?;
+        let get = |c: &str| t.recommendations.num(c).ok().map(|v| v[i]);
+        Some((
+            get("params")?,
+            get("lifetime_gpu_hours")?,
+            get("loss_mean")?,
+        ))
+    };
+    let lifetime = rec_at("lifetime_cost");
+    let first = first_rec(t)
+        .filter(|(name, _)| name != "lifetime_cost")
+        .and_then(|(name, _)| rec_at(&name).map(|r| (name, r)));
+    let marks: Vec<(f64, f64)> = (lifetime.iter().map(|r| (r.1, r.2)))
+        .chain(first.iter().map(|(_, r)| (r.1, r.2)))
+        .collect();
+    let all = || line.iter().chain(&marks);
+    let (x_min, x_max) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+        (a.min(p.0), b.max(p.0))
+    });
+    let (y_min, y_max) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
+        (a.min(p.1), b.max(p.1))
+    });
+    let (x_pad, y_pad) = (
+        0.05 * (x_max - x_min).max(1.0),
+        0.05 * (y_max - y_min).max(1e-4),
+    );
+    let (x_lo, x_hi) = ((x_min - x_pad).max(0.0), x_max + x_pad);
+    let (y_lo, y_hi) = (y_min - y_pad, y_max + y_pad);
+    check_linear(x_lo, x_hi, "lifetime GPU-hours")?;
+    check_linear(y_lo, y_hi, "loss")?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            title(t, "loss against lifetime cost (training + serving)"),
+            ("sans-serif", 22),
+        )
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("expected lifetime cost (GPU-hours beyond any reserved)")
+        .y_desc("expected loss (nats per token)")
+        .x_label_formatter(&|v| si(*v))
+        .y_label_formatter(&|v| format!("{v:.3}"))
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new(line.iter().copied(), BAND.stroke_width(2)))?
+        .label(format!(
+            "plans no other beats on both ({} of them, serving.csv)",
+            line.len()
+        ))
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BAND.stroke_width(2)));
+    if let Some((p, c, l)) = lifetime {
+        chart
+            .draw_series(std::iter::once(Circle::new((c, l), 7, ACCENT.filled())))?
+            .label(format!(
+                "lifetime_cost: {} params, the cheapest reaching the target",
+                si(p)
+            ))
+            .legend(|(x, y)| Circle::new((x + 10, y), 6, ACCENT.filled()));
+    }
+    if let Some((name, (p, c, l))) = first {
+        chart
+            .draw_series(std::iter::once(TriangleMarker::new(
+                (c, l),
+                8,
+                GREEN.filled(),
+            )))?
+            .label(format!("{name}: {} params", si(p)))
+            .legend(|(x, y)| TriangleMarker::new((x + 10, y), 7, GREEN.filled()));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 

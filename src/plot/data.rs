@@ -105,6 +105,8 @@ pub struct RunTables {
     pub frontier: Table,
     pub recommendations: Table,
     pub sensitivity: Table,
+    /// serving.csv, when the run served tokens (the `serving` chart is drawn only then).
+    pub serving: Option<Table>,
     pub min_completion: f64,
     /// The run's budget hours (the committed budget).
     pub budget_hours: f64,
@@ -140,6 +142,9 @@ impl RunTables {
             frontier: Table::parse("frontier.csv", get("frontier.csv")?)?,
             recommendations: Table::parse("recommendations.csv", get("recommendations.csv")?)?,
             sensitivity: Table::parse("sensitivity.csv", get("sensitivity.csv")?)?,
+            serving: (files.get("serving.csv"))
+                .map(|text| Table::parse("serving.csv", text))
+                .transpose()?,
             min_completion: s["decision"]["min_completion"].as_f64().unwrap_or(0.0),
             budget_hours: s["budget"]["hours"].as_f64().unwrap_or(f64::NAN),
             illustrative: s["law"]["illustrative"].as_bool().unwrap_or(false),
@@ -165,6 +170,7 @@ impl RunTables {
             "frontier.csv",
             "recommendations.csv",
             "sensitivity.csv",
+            "serving.csv",
         ] {
             let path = dir.join(name);
             match crate::scenario::read_text(&path, MAX_TABLE_BYTES, name) {

@@ -1,6 +1,6 @@
 //! `scalerisk plot`: four charts from a run's output folder (its CSVs are the interface, so any
 //! run folder can be plotted): `loss_vs_params`, `frontier`, `tornado`, `allocation_density`,
-//! as SVG or PNG (plotters; text in the embedded DejaVu Sans, so no system fonts are needed).
+//! and `serving` when the run served tokens (it has a serving.csv), as SVG or PNG (plotters; text in the embedded DejaVu Sans, so no system fonts are needed).
 
 mod charts;
 mod data;
@@ -34,6 +34,18 @@ pub const CHARTS: [&str; 4] = [
     "tornado",
     "allocation_density",
 ];
+
+/// Drawn only from a run that served tokens: expected loss against lifetime cost.
+pub const SERVING_CHART: &str = "serving";
+
+/// The charts of a run: the four, and `serving` when it has a serving.csv.
+pub fn charts_of(t: &RunTables) -> Vec<&'static str> {
+    let mut v = CHARTS.to_vec();
+    if t.serving.is_some() {
+        v.push(SERVING_CHART);
+    }
+    v
+}
 
 /// Chart size in pixels.
 pub const SIZE: (u32, u32) = (960, 600);
@@ -80,7 +92,7 @@ pub fn render(t: &RunTables, format: Format) -> Result<Vec<(String, Vec<u8>)>> {
 pub fn render_each(t: &RunTables, format: Format) -> Result<Vec<(String, Result<Vec<u8>>)>> {
     register_font();
     let mut out = Vec::new();
-    for name in CHARTS {
+    for name in charts_of(t) {
         let file = format!("{name}.{}", format.ext());
         let bytes = match format {
             Format::Svg => {
@@ -109,7 +121,7 @@ pub struct Plotted {
 pub fn plot_dir(dir: &Path, format: Format) -> Result<Plotted> {
     let t = RunTables::from_dir(dir)?;
     // Every chart's target is checked before any is drawn: a chart replaces only a chart.
-    for name in CHARTS {
+    for name in charts_of(&t) {
         let path = dir.join(format!("{name}.{}", format.ext()));
         crate::export::check_file_target(&path, "OUTPUT_DIR", 1e7, crate::export::Made::Chart)?;
     }

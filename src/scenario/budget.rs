@@ -45,6 +45,7 @@ pub fn budget(b: &RawBudget, base: &Path) -> Result<Budget> {
         ));
     }
     let usd = positive("budget.usd_per_gpu_hour", b.usd_per_gpu_hour)?;
+    let reserved = positive("budget.reserved_hours", b.reserved_hours)?;
     let bandwidth = positive("budget.memory_bandwidth_gbs", b.memory_bandwidth_gbs)?;
     let context = positive("budget.context", b.context)?;
     let aspect = positive("budget.aspect_ratio", b.aspect_ratio)?;
@@ -93,6 +94,7 @@ pub fn budget(b: &RawBudget, base: &Path) -> Result<Budget> {
             ("mfu", mfu.is_some()),
             ("goodput", goodput.is_some()),
             ("usd_per_gpu_hour", usd.is_some()),
+            ("reserved_hours", reserved.is_some()),
             ("memory_bandwidth_gbs", bandwidth.is_some()),
         ] {
             if given {
@@ -145,6 +147,7 @@ pub fn budget(b: &RawBudget, base: &Path) -> Result<Budget> {
         goodput,
         flops_per_param_token: k,
         usd_per_gpu_hour: usd,
+        reserved_hours: reserved,
         attention,
         model: vocabulary.map(|v| crate::law::ModelShape {
             aspect_ratio: aspect.unwrap_or(DEFAULT_ASPECT_RATIO),

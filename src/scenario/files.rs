@@ -298,3 +298,12 @@ pub fn kind_of(t: &std::fs::FileType) -> &'static str {
         "a special file"
     }
 }
+
+/// Where the range file of the draws at `draws` lies: beside them, `<stem>.range.csv`
+/// (`scalerisk fit` writes it; a law with `draws_file` reads it).
+pub fn draws_range_path(draws: &std::path::Path) -> std::path::PathBuf {
+    let stem = draws
+        .file_stem()
+        .map_or_else(|| "draws".to_string(), |s| s.to_string_lossy().to_string());
+    draws.with_file_name(format!("{stem}.range.csv"))
+}

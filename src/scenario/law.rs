@@ -121,6 +121,7 @@ fn mixture(l: &RawLaw, items: &[RawMember], base: &Path, limited_data: bool) -> 
         mixture: members,
         fit_range: None,
         non_embedding: false,
+        draws_source: None,
         ..first
     })
 }
@@ -202,6 +203,12 @@ fn single(l: &RawLaw, prefix: &str, base: &Path, limited_data: bool) -> Result<L
         })
     } else {
         None
+    };
+    // The draws' own range, from the range file `scalerisk fit` writes beside them: a plan is
+    // checked against the runs the draws were fitted to, not the preset's.
+    let fitted = match (&law_draws, &l.draws_file) {
+        (Some(_), Some(f)) => Some(fitted_range(&base.join(&f.0), &f.0, &field("draws_file"))?),
+        _ => None,
     };
     let draws_median = |coeff: Coeff| {
         let col = crate::law::BOOTSTRAP_COLUMNS
@@ -344,9 +351,77 @@ fn single(l: &RawLaw, prefix: &str, base: &Path, limited_data: bool) -> Result<L
         illustrative: preset.illustrative,
         source: preset.source.to_string(),
         mixture: Vec::new(),
-        fit_range: preset.fit_range,
+        fit_range: match &fitted {
+            Some((range, _)) => *range,
+            None => preset.fit_range,
+        },
         non_embedding: preset.non_embedding,
+        draws_source: fitted.map(|(_, source)| source),
     })
+}
+
+/// The range of the runs behind a draws file, from the range file `scalerisk fit` writes beside
+/// it (`<stem>.range.csv`, docs/OUTPUTS.md), and the header's words for the draws. Without a
+/// range file the runs are unknown: no range (the preset's runs are not the draws' runs).
+fn fitted_range(draws: &Path, name: &str, field: &str) -> Result<(Option<laws::FitRange>, String)> {
+    let path = super::draws_range_path(draws);
+    let range_name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().to_string());
+    if !path.exists() {
+        return Ok((
+            None,
+            format!("draws from {name} (no {range_name} beside them: the runs they were fitted to are unknown, so no range check)"),
+        ));
+    }
+    let text = super::read_text(&path, super::MAX_CSV_BYTES, field)?;
+    let bad = |why: String| {
+        Error::input(
+            field,
+            format!("{range_name}: {why}; write it again with `scalerisk fit --out`"),
+        )
+    };
+    let mut rd = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rd
+        .headers()
+        .map_err(|e| bad(e.to_string()))?
+        .iter()
+        .map(String::from)
+        .collect();
+    let row = rd
+        .records()
+        .next()
+        .ok_or_else(|| bad("no row".into()))?
+        .map_err(|e| bad(e.to_string()))?;
+    let cell = |col: &str| -> Result<&str> {
+        header
+            .iter()
+            .position(|h| h == col)
+            .and_then(|i| row.get(i))
+            .ok_or_else(|| bad(format!("no column {col}")))
+    };
+    let num = |col: &str| -> Result<f64> {
+        let v = cell(col)?;
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite() && *x > 0.0)
+            .ok_or_else(|| bad(format!("{col} = {v:?} is not allowed; a positive number")))
+    };
+    let pair = |lo: &str, hi: &str| -> Result<(f64, f64)> {
+        let (a, b) = (num(lo)?, num(hi)?);
+        if a > b {
+            return Err(bad(format!("{lo} = {a} is above {hi} = {b}")));
+        }
+        Ok((a, b))
+    };
+    let range = laws::FitRange {
+        params: pair("params_min", "params_max")?,
+        tokens: pair("tokens_min", "tokens_max")?,
+        flops: pair("flops_min", "flops_max")?,
+        source: "the runs of the draws' range file (scalerisk fit)",
+    };
+    let runs = cell("runs_file")?;
+    Ok((Some(range), format!("draws from {name} (fit of {runs})")))
 }
 
 type MvnParts = (Vec<Coord>, Vec<f64>, Vec<Vec<f64>>);

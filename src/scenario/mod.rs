@@ -19,8 +19,8 @@ mod search;
 pub use budget::{ANNEAL_GAIN_DEFAULT, DEFAULT_ASPECT_RATIO, DEFAULT_CONTEXT};
 pub use domain::MAX_LOSS;
 pub use files::{
-    check_unique_headers, inputs_read, kind_of, load_column, load_law_draws, read_text,
-    read_text_unrecorded, show_headers, MAX_CSV_BYTES, MAX_SCENARIO_BYTES, MAX_TERM,
+    check_unique_headers, draws_range_path, inputs_read, kind_of, load_column, load_law_draws,
+    read_text, read_text_unrecorded, show_headers, MAX_CSV_BYTES, MAX_SCENARIO_BYTES, MAX_TERM,
 };
 pub use law::MAX_MIXTURE;
 pub use load::{
@@ -115,6 +115,10 @@ pub struct Budget {
     /// `budget.flops_per_token = "kaplan"`: the attention term (None: "6P", k·P per token).
     pub attention: Option<crate::law::Attention>,
     pub usd_per_gpu_hour: Option<f64>,
+    /// `budget.reserved_hours`: GPU-hours already paid for, which lifetime cost does not count
+    /// (only with `decision.inference_tokens`, the one cost they reduce).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserved_hours: Option<f64>,
     /// `budget.vocabulary`: the grid's P counts a tied V × d_model embedding (MODEL.md §1); the
     /// shape that splits P into embedding and non-embedding parameters. None: no vocabulary.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -202,6 +206,10 @@ pub struct Law {
     /// Whether the preset counts non-embedding parameters (kaplan2020).
     #[serde(skip)]
     pub non_embedding: bool,
+    /// With `law.draws_file`: where the draws come from, for the report's header ("draws from
+    /// fitted_draws.csv (fit of runs.csv)"); their range file replaces the preset's range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draws_source: Option<String>,
 }
 
 /// One member of `law.mixture`.

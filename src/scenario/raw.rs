@@ -345,6 +345,7 @@ pub struct RawBudget {
     pub flops: Option<Num>,
     pub flops_per_param_token: Option<Num>,
     pub usd_per_gpu_hour: Option<Num>,
+    pub reserved_hours: Option<Num>,
     pub memory_bandwidth_gbs: Option<Num>,
     pub flops_per_token: Option<Text>,
     pub context: Option<Num>,
@@ -667,7 +668,7 @@ mod tests {
         );
     }
 
-    const RAW_BUDGET_KEYS: [&str; 15] = [
+    const RAW_BUDGET_KEYS: [&str; 16] = [
         "gpu",
         "peak_tflops",
         "memory_gb",
@@ -678,6 +679,7 @@ mod tests {
         "flops",
         "flops_per_param_token",
         "usd_per_gpu_hour",
+        "reserved_hours",
         "memory_bandwidth_gbs",
         "flops_per_token",
         "context",

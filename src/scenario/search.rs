@@ -152,6 +152,12 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
             "used only with decision.inference_context (the KV cache it shrinks)",
         ));
     }
+    if budget.reserved_hours.is_some() && inference_tokens.is_none() {
+        return Err(Error::input(
+            "budget.reserved_hours",
+            "used only with decision.inference_tokens (lifetime cost is what reserved GPU-hours reduce)",
+        ));
+    }
     if inference_context.is_some() && inference_tokens.is_none() {
         return Err(Error::input(
             "decision.inference_context",
