@@ -133,7 +133,7 @@ struct RunArgs {
     /// Print the summary as one JSON document on stdout instead of the report.
     #[arg(long)]
     json: bool,
-    /// Also draw the four charts into the output folder (as `scalerisk plot`): `--plot` for SVG,
+    /// Also draw the charts into the output folder (as `scalerisk plot`): `--plot` for SVG,
     /// `--plot=png` for PNG (the format needs the `=`, so `--plot SCENARIO` keeps the scenario).
     #[arg(
         long,
