@@ -479,7 +479,7 @@ pub fn render(r: &RunResult) -> String {
                 if rec.until_deadline() {
                     String::new()
                 } else {
-                    format!(" · completes {:.0}%", rec.stats.p_complete * 100.0)
+                    format!(" · completes {}", share(rec.stats.p_complete))
                 }
             );
         }
@@ -962,13 +962,31 @@ fn completes(r: &Recommendation, hardware: bool) -> String {
     if r.until_deadline() {
         format!("trains {} in every draw", deadline_label(hardware))
     } else {
-        format!("completes in {:.0}% of draws", r.stats.p_complete * 100.0)
+        format!("completes in {} of draws", share(r.stats.p_complete))
+    }
+}
+
+/// A share of draws as a percentage that says "under 1%" rather than a rounded "0%" for a
+/// share that is small but not nothing.
+fn share(p: f64) -> String {
+    if p > 0.0 && p < 0.005 {
+        "under 1%".to_string()
+    } else {
+        format!("{:.0}%", p * 100.0)
     }
 }
 
 #[cfg(test)]
 mod index_tests {
-    use super::{compute_equivalent, index_text};
+    use super::{compute_equivalent, index_text, share};
+
+    /// A share that is small but not nothing never reads "0%".
+    #[test]
+    fn small_shares_are_not_zero() {
+        assert_eq!(share(1.0 / 8192.0), "under 1%");
+        assert_eq!(share(0.0), "0%");
+        assert_eq!(share(0.5123), "51%");
+    }
 
     /// On a log-linear frontier L = a − b·ln H, a difference g equals exp(g/b) − 1 more compute:
     /// one doubling's difference, b·ln 2, is exactly +100%.

@@ -193,9 +193,6 @@ pub fn first_order_given_data(x: &[f64], y: &[f64], seed: u64) -> Index {
 mod tests {
     use super::*;
 
-    /// The given-data estimator on Ishigami draws (the analytic S1 of the test below) and on
-    /// a discrete input (y = x + noise, x ∈ {0, 1, 2} equally likely, noise sd 1: S1 = (2/3)/(2/3
-    /// + 1) = 0.4): each interval covers the truth.
     /// Ishigami (a = 7, b = 0.1) on U(−π, π)³, with its analytic first-order and total indices
     /// (Saltelli et al. 2008 / Ishigami & Homma 1990).
     fn ishigami(x: [f64; 3]) -> f64 {
@@ -204,6 +201,9 @@ mod tests {
     const ISHIGAMI_FIRST: [f64; 3] = [0.3139, 0.4424, 0.0];
     const ISHIGAMI_TOTAL: [f64; 3] = [0.5576, 0.4424, 0.2437];
 
+    /// The given-data estimator on Ishigami draws and on
+    /// a discrete input (y = x + noise, x ∈ {0, 1, 2} equally likely, noise sd 1: S1 is
+    /// (2/3) / (2/3 + 1) = 0.4): each interval covers the truth.
     #[test]
     fn given_data_first_order_recovers_analytic_values() {
         let f = ishigami;

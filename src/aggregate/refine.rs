@@ -9,7 +9,8 @@
 //! improves on the centre becomes the centre, else the steps halve, until they are below
 //! [`TOL_LN`] (0.1% in P, D and T). Moves stay inside the grid's box, within feasibility (memory,
 //! `max_params`, the budget's hours) and the candidate rule's completion share. An
-//! until-the-deadline plan keeps D = ∞ and moves in P and T only.
+//! until-the-deadline plan keeps D = ∞ and moves in P and T only; a finite-D start is first
+//! compared with "until the deadline" at its (P, T) and the better is searched from.
 //!
 //! A plan's losses are the reference formula `law::loss` per draw at D_run = min(D, cap), so a
 //! refined plan's statistics are computed here, from its column, with `crate::stats`: they do
@@ -145,6 +146,8 @@ pub struct Bounds {
     step: [f64; 3],
     /// Draws in which a finite-D plan must complete.
     need: usize,
+    /// Whether "until the deadline" is a candidate (on the grid, and no completion share asked).
+    deadline: bool,
 }
 
 impl Bounds {
@@ -162,7 +165,10 @@ impl Bounds {
             settings.min_completion,
             grid.until_deadline && !cosine,
         );
-        Bounds::of(grid, if met { need } else { 0 })
+        Bounds {
+            deadline: grid.until_deadline && (settings.min_completion <= 0.0 || !met),
+            ..Bounds::of(grid, if met { need } else { 0 })
+        }
     }
 
     /// The feasible box of `grid`; finite-D plans must complete in at least `need` draws
@@ -189,6 +195,7 @@ impl Bounds {
                 spacing(ln_t, grid.feasible_hours),
             ],
             need,
+            deadline: false,
         }
     }
 }
@@ -254,6 +261,25 @@ pub fn refine(
         let st = eval.stats(&start);
         return (start, st);
     };
+    // A finite D and "until the deadline" at the same (P, T) differ only in the draws where D
+    // completes, so on a backend in f32 (the GPU) their grid statistics can tie and order the
+    // two by rounding. Judged here in f64 like every refined plan, the better of the two is
+    // searched from, whichever backend chose the grid plan.
+    if !deadline && bounds.deadline {
+        let sibling = Plan {
+            tokens: f64::INFINITY,
+            ..start
+        };
+        let st = eval.stats(&sibling);
+        let s = score(&sibling, &st);
+        // Their tail statistics can differ by an ulp of summation order where their columns
+        // agree: scores within 1e-12 are a tie, which the lower expected loss breaks.
+        let tol = 1e-12 * fx.0.abs().max(1.0);
+        let take = s < fx.0 - tol || (s <= fx.0 + tol && st.loss_mean < fx.1.loss_mean);
+        if s.is_finite() && take {
+            return refine(eval, bounds, sibling, score);
+        }
+    }
     // Stage 1: P on a lattice fixed in absolute terms (ln P ∈ LATTICE·ℤ) within ±3 grid steps,
     // so that searches from different grids see the same points and, where the objective is
     // rough (quantiles over finitely many draws), settle in the same minimum.
