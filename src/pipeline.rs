@@ -327,10 +327,10 @@ pub struct Hooks<'a> {
     /// (configurations evaluated, configurations in all), as each block of them is done; called
     /// from the backend's worker threads.
     pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
-    /// Once set, the run stops at its next stage boundary (after sampling and conditioning,
-    /// after the oracle pass, after the statistics pass, after aggregation) with
-    /// [`Error::Cancelled`]: a stage in progress is not interrupted, so a run stops within one
-    /// stage's time of the request, and nothing it computed is returned.
+    /// Once set, the run stops with [`Error::Cancelled`] and nothing it computed is returned: in
+    /// the statistics pass (most of a run) at the next block of configurations a worker
+    /// finishes, elsewhere at the next stage boundary (after sampling and conditioning, the
+    /// oracle pass, aggregation).
     pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
@@ -410,6 +410,9 @@ fn choose(
     })
 }
 
+/// The unwinding payload of a run cancelled inside the statistics pass ([`Hooks::cancel`]).
+struct Cancel;
+
 fn run_with(
     scenario: Scenario,
     backend: BackendChoice,
@@ -437,15 +440,29 @@ fn run_with(
     let done = std::sync::atomic::AtomicUsize::new(0);
     let on = |n: usize| {
         bar.inc(n);
-        if let Some(p) = hooks.progress {
+        if let Some(p) = hooks.progress.filter(|_| n > 0) {
             let now = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
             p(now, grid.len());
+        }
+        // The backends report progress from inside their parallel loops, which have no way
+        // out; a cancelled run leaves them by unwinding with a payload of its own, caught just
+        // below (resume_unwind runs no panic hook: nothing is printed).
+        if hooks.check().is_err() {
+            std::panic::resume_unwind(Box::new(Cancel));
         }
     };
     // Pass 1 once, whatever runs pass 2 (and reruns it).
     let oracle = Oracle::new(&settings, &grid, draws);
     hooks.check()?;
-    let (stats, ran) = match chosen.statistics(&settings, &grid, draws, &oracle, &on) {
+    let statistics = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        chosen.statistics(&settings, &grid, draws, &oracle, &on)
+    }));
+    let statistics = match statistics {
+        Ok(r) => r,
+        Err(payload) if payload.is::<Cancel>() => return Err(Error::Cancelled),
+        Err(payload) => std::panic::resume_unwind(payload),
+    };
+    let (stats, ran) = match statistics {
         Ok(stats) => (stats, &*chosen),
         // Only the GPU fails at run time; the CPU reruns pass 2 with the same oracle.
         Err(e) if backend == BackendChoice::Auto && !e.is_input() => {

@@ -130,7 +130,8 @@ fn outputs(r: &pipeline::RunResult) -> Result<Outputs, Error> {
 
 /// Run `work` on its own thread without the GIL, waiting in [`POLL`] slices: between slices,
 /// `tick` runs with the GIL (progress), and a pending KeyboardInterrupt sets `cancel` and is
-/// raised at once (the thread stops at its next stage boundary, its result dropped).
+/// raised at once (the thread stops within a block of the statistics pass, or at the next
+/// stage boundary elsewhere; its result dropped).
 fn wait_for<T: Send + 'static>(
     py: Python<'_>,
     cancel: Arc<AtomicBool>,

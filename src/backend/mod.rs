@@ -16,7 +16,10 @@ use crate::error::Result;
 use crate::grid::Grid;
 use crate::sampling::Draw;
 
-/// Progress callback of the backends: `n` more configurations have their statistics.
+/// Progress callback of the backends: `n` more configurations have their statistics. A caller may
+/// stop the work by unwinding out of it (`pipeline::Hooks::cancel`); the CPU backend, whose
+/// parallel blocks would each finish before an unwind reaches the caller, also calls it with 0
+/// before each block it starts, so a cancelled run skips the blocks not yet begun.
 pub type OnProgress<'a> = &'a (dyn Fn(usize) + Sync);
 
 /// The best candidate of one draw (the oracle).

@@ -81,6 +81,7 @@ pub fn statistics_pass(
     let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
         .into_par_iter()
         .map(|p| {
+            progress(0);
             let block =
                 stats::block_stats(tables, grid, p, &l_star, best_counts, settings.target_loss);
             progress(block.len());
