@@ -6,24 +6,17 @@
 
 use std::path::Path;
 
-use scalerisk::pipeline::{self, BackendChoice, RunResult};
+use scalerisk::pipeline::RunResult;
 use scalerisk::scenario;
+
+mod common;
 
 fn run(batch: &str) -> RunResult {
     run_with(&[batch])
 }
 
 fn run_with(extra: &[&str]) -> RunResult {
-    let mut sets: Vec<String> = [
-        "search.params={min=3e7,max=3e9,points=40}",
-        "search.tokens={min=1e9,max=1e12,points=40}",
-        "sampling.draws=512",
-    ]
-    .map(String::from)
-    .to_vec();
-    sets.extend(extra.iter().map(|x| x.to_string()));
-    let s = scenario::from_path(Path::new("scenarios/inference-heavy.toml"), &sets).unwrap();
-    pipeline::run(s, BackendChoice::Cpu, false).unwrap()
+    common::run_shipped("inference-heavy", 40, 512, extra)
 }
 
 /// Inference GPU-seconds per served token of the lifetime plan, from its reported total.

@@ -16,16 +16,7 @@ const SERVED: f64 = 1e12;
 const USD: f64 = 2.5;
 
 fn run_with(extra: &[&str]) -> RunResult {
-    let mut sets: Vec<String> = [
-        "search.params={min=3e7,max=3e9,points=30}",
-        "search.tokens={min=1e9,max=1e12,points=30}",
-        "sampling.draws=512",
-    ]
-    .map(String::from)
-    .to_vec();
-    sets.extend(extra.iter().map(|x| x.to_string()));
-    let s = scenario::from_path(Path::new("scenarios/inference-heavy.toml"), &sets).unwrap();
-    pipeline::run(s, BackendChoice::Cpu, false).unwrap()
+    common::run_shipped("inference-heavy", 30, 512, extra)
 }
 
 /// The rows of one of the run's CSVs, as column → cell maps.

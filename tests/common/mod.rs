@@ -135,3 +135,24 @@ pub fn small_scenario(dir: &Path, draws: usize, extra: &str) -> PathBuf {
     .unwrap();
     p
 }
+
+/// A shipped scenario run on the CPU with a square grid of `points` over the a100-class box
+/// (3e7–3e9 params, 1e9–1e12 tokens), `draws` draws and the `extra` overrides after them.
+pub fn run_shipped(
+    name: &str,
+    points: usize,
+    draws: usize,
+    extra: &[&str],
+) -> scalerisk::pipeline::RunResult {
+    let mut sets = vec![
+        format!("search.params={{min=3e7,max=3e9,points={points}}}"),
+        format!("search.tokens={{min=1e9,max=1e12,points={points}}}"),
+        format!("sampling.draws={draws}"),
+    ];
+    sets.extend(extra.iter().map(|x| x.to_string()));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(format!("{name}.toml"));
+    let s = scalerisk::scenario::from_path(&path, &sets).unwrap();
+    scalerisk::pipeline::run(s, scalerisk::pipeline::BackendChoice::Cpu, false).unwrap()
+}
