@@ -64,6 +64,12 @@ fn no_module_uses_a_module_that_uses_it_back() {
             (a.as_str(), u)
         })
         .collect();
+    on_cycles(&mut left);
+    assert!(left.is_empty(), "modules on a dependency cycle: {left:?}");
+}
+
+/// Leaves `graph` holding only the modules that lie on a cycle (or lead into one).
+fn on_cycles(left: &mut BTreeMap<&str, BTreeSet<&str>>) {
     loop {
         let leaves: Vec<&str> = left
             .iter()
@@ -80,7 +86,58 @@ fn no_module_uses_a_module_that_uses_it_back() {
             }
         }
     }
-    assert!(left.is_empty(), "modules on a dependency cycle: {left:?}");
+}
+
+/// Inside `scenario` the section modules build on the file's shape (`raw`), never the other way:
+/// no submodule names a sibling (`super::raw`, `use super::{raw, …}`) that names it back, at any
+/// distance. The types `mod.rs` defines are the parent's, not a sibling's, and do not count.
+#[test]
+fn the_scenario_submodules_have_no_cycle() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/scenario");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
+        .filter(|n| n != "mod")
+        .collect();
+    let mut graph: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for a in &names {
+        let text = std::fs::read_to_string(dir.join(format!("{a}.rs"))).unwrap();
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        let uses = graph.entry(a.as_str()).or_default();
+        for (i, _) in code.match_indices("super::") {
+            let rest = &code[i + 7..];
+            // `super::raw::X` and the names of `super::{raw::X, dists}`.
+            let list = if let Some(inner) = rest.strip_prefix('{') {
+                inner.split('}').next().unwrap_or("")
+            } else {
+                rest
+            };
+            for item in list.split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(b) = names.iter().find(|n| **n == name && *n != a) {
+                    uses.insert(b.as_str());
+                }
+                if !rest.starts_with('{') {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        graph.get("dists").is_some_and(|u| u.contains("raw")),
+        "read the modules: {graph:?}"
+    );
+    on_cycles(&mut graph);
+    assert!(
+        graph.is_empty(),
+        "scenario submodules on a cycle: {graph:?}"
+    );
 }
 
 /// The check can fail: the stages' order is visible in the graph itself.

@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 pub fn dist(field: &str, spec: &DistSpec, base: &Path) -> Result<Dist> {
     match &spec.0 {
         Dist::Column { file, column, .. } => {
-            let values = super::load_column(&base.join(file), column, &format!("{field}.draws"))?;
+            let values =
+                super::files::load_column(&base.join(file), column, &format!("{field}.draws"))?;
             Ok(Dist::Column {
                 file: file.clone(),
                 column: column.clone(),

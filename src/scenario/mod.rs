@@ -11,6 +11,7 @@ mod domain;
 mod files;
 mod law;
 mod load;
+mod objective;
 mod observations;
 mod overrides;
 mod raw;
@@ -26,9 +27,10 @@ pub use law::MAX_MIXTURE;
 pub use load::{
     from_path, from_str, from_str_with_losses, MAX_CONFIGS, MAX_EVALUATIONS, MAX_FRONTIER_HOURS,
 };
+pub use objective::Objective;
 pub use observations::{Live, LossRecord, Measured, Observations, ObservedRun};
 pub use overrides::apply_set;
-pub use search::{MAX_AXIS_POINTS, MAX_DRAWS};
+pub use raw::{MAX_AXIS_POINTS, MAX_DRAWS};
 
 use serde::Serialize;
 use std::sync::Arc;
@@ -341,59 +343,6 @@ impl Search {
             self.tokens.points + usize::from(self.until_deadline),
             self.hours.len(),
         )
-    }
-}
-
-/// A robust objective (MODEL.md §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Objective {
-    Expected,
-    P95,
-    Cvar95,
-    MinimaxRegret,
-    PBest,
-    Target,
-    /// Min expected training + inference GPU-hours among plans that reach the target loss with
-    /// the required confidence (Sardana et al. 2024).
-    LifetimeCost,
-}
-
-impl Objective {
-    pub const ALL: [(&'static str, Objective); 7] = [
-        ("expected", Objective::Expected),
-        ("p95", Objective::P95),
-        ("cvar95", Objective::Cvar95),
-        ("minimax_regret", Objective::MinimaxRegret),
-        ("p_best", Objective::PBest),
-        ("target", Objective::Target),
-        ("lifetime_cost", Objective::LifetimeCost),
-    ];
-
-    /// The objective a scenario names (`"minimax_regret"`).
-    pub fn from_name(name: &str) -> Option<Objective> {
-        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, o)| *o)
-    }
-
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, o)| *o == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
-    }
-
-    /// What the objective minimises or maximises, in a person's words.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Objective::Expected => "expected loss",
-            Objective::P95 => "95th-percentile loss",
-            Objective::Cvar95 => "mean of the worst 5% of losses",
-            Objective::MinimaxRegret => "worst-case regret",
-            Objective::PBest => "probability of being best",
-            Objective::Target => "probability of reaching the target loss",
-            Objective::LifetimeCost => "training + inference GPU-hours at the target loss",
-        }
     }
 }
 

@@ -2,56 +2,14 @@
 //! runs and of the live run with each run's schedule, measured MFU and goodput. The typed shape
 //! (serde, unknown keys refused) and its validation into [`Observations`].
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::raw::{Num, Text};
+use super::raw::{Num, RawMeasured, RawObservations, RawRun};
 use crate::csvread::{Cells, Csv, Row};
 use crate::curve::{self, Decay, Shape};
 use crate::error::{Error, Result};
-
-/// `[observations]` as written.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawObservations {
-    pub losses: Option<Text>,
-    pub noise: Option<Num>,
-    pub discrepancy: Option<Num>,
-    pub discrepancy_slope: Option<Num>,
-    pub discrepancy_walk: Option<Num>,
-    pub first: Option<Num>,
-    pub level: Option<Text>,
-    pub mfu: Option<RawMeasured>,
-    pub goodput: Option<RawMeasured>,
-    pub live: Option<Text>,
-    pub live_hours: Option<Num>,
-    #[serde(default)]
-    pub runs: BTreeMap<String, RawRun>,
-}
-
-/// A measured value and its standard deviation.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMeasured {
-    pub value: Num,
-    pub sd: Option<Num>,
-}
-
-/// `[observations.runs.NAME]`: one run's schedule.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawRun {
-    pub schedule: Option<Text>,
-    pub tokens: Option<Num>,
-    pub warmup: Option<Num>,
-    pub final_lr_fraction: Option<Num>,
-    pub decay_start: Option<Num>,
-    pub decay_tokens: Option<Num>,
-    pub decay: Option<Text>,
-    pub batch_tokens: Option<Num>,
-}
 
 /// Validated observations.
 #[derive(Debug, Clone, Serialize)]

@@ -8,13 +8,60 @@
 //! Values are read through small newtypes ([`Num`], [`Whole`], [`Text`], [`Flag`], [`DistSpec`])
 //! whose own messages say what was found and what is needed, as a person would write it.
 
+use std::collections::BTreeMap;
+
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use super::search::{MAX_AXIS_POINTS, MAX_DRAWS};
 use crate::distributions::dist::Dist;
 use crate::error::Error;
+
+/// Most points an axis of the search grid may have.
+pub const MAX_AXIS_POINTS: usize = 100_000;
+/// Most draws a run may ask for (`sampling.draws`, `--draws`, `--precision`'s last batch).
+pub const MAX_DRAWS: usize = 10_000_000;
+
+/// `[observations]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawObservations {
+    pub losses: Option<Text>,
+    pub noise: Option<Num>,
+    pub discrepancy: Option<Num>,
+    pub discrepancy_slope: Option<Num>,
+    pub discrepancy_walk: Option<Num>,
+    pub first: Option<Num>,
+    pub level: Option<Text>,
+    pub mfu: Option<RawMeasured>,
+    pub goodput: Option<RawMeasured>,
+    pub live: Option<Text>,
+    pub live_hours: Option<Num>,
+    #[serde(default)]
+    pub runs: BTreeMap<String, RawRun>,
+}
+
+/// A measured value and its standard deviation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeasured {
+    pub value: Num,
+    pub sd: Option<Num>,
+}
+
+/// `[observations.runs.NAME]`: one run's schedule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    pub schedule: Option<Text>,
+    pub tokens: Option<Num>,
+    pub warmup: Option<Num>,
+    pub final_lr_fraction: Option<Num>,
+    pub decay_start: Option<Num>,
+    pub decay_tokens: Option<Num>,
+    pub decay: Option<Text>,
+    pub batch_tokens: Option<Num>,
+}
 
 /// A finite number: a TOML integer or float.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -329,7 +376,7 @@ pub struct RawScenario {
     pub decision: Option<RawDecision>,
     pub sampling: Option<RawSampling>,
     pub training: Option<RawTraining>,
-    pub observations: Option<super::observations::RawObservations>,
+    pub observations: Option<RawObservations>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -545,7 +592,10 @@ fn invalid_type_message(field: &str, message: &str) -> Option<String> {
 /// What a list-valued key holds, for the message when something else is given.
 fn list_hint(field: &str) -> String {
     let names = || {
-        let all: Vec<&str> = super::Objective::ALL.iter().map(|(n, _)| *n).collect();
+        let all: Vec<&str> = super::objective::Objective::ALL
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
         all.join(", ")
     };
     match field {

@@ -5,11 +5,6 @@ use super::raw::{Num, RawAxis, RawDecision, RawSampling, RawSearch};
 use super::{Axis, Budget, Decision, Method, Objective, Sampling, Search};
 use crate::error::{Error, Result};
 
-/// Most points an axis of the search grid may have.
-pub const MAX_AXIS_POINTS: usize = 100_000;
-/// Most draws a run may ask for (`sampling.draws`, `--draws`, `--precision`'s last batch).
-pub const MAX_DRAWS: usize = 10_000_000;
-
 fn axis(field: &str, a: Option<&RawAxis>, default: Axis) -> Result<Axis> {
     let Some(a) = a else {
         return Ok(default);
