@@ -102,7 +102,34 @@ fn hours_short(h: f64) -> String {
 }
 
 /// The human report.
+/// The report as printed: its sections in order, each a function of the run.
 pub fn render(r: &RunResult) -> String {
+    [
+        header(r),
+        completion_warning(r),
+        measure_then_set(r),
+        recommended(r),
+        bands(r),
+        baselines(r),
+        doubling(r),
+        drivers(r),
+        information(r),
+        other_objectives(r),
+        serving(r),
+    ]
+    .concat()
+}
+
+/// A FLOPs budget's total, whose hours are nominal: its plans are shown without hours.
+fn flops_budget(r: &RunResult) -> Option<f64> {
+    match &r.scenario.budget.capacity {
+        Capacity::Flops { flops } => Some(*flops),
+        Capacity::Hardware { .. } => None,
+    }
+}
+
+/// The run's inputs: budget, schedule, law and its uncertainty, observations, the live run, notes.
+fn header(r: &RunResult) -> String {
     let s = &r.scenario;
     let mut o = String::new();
     // The header names every input that sets the tokens a plan trains, and the schedule that
@@ -220,22 +247,32 @@ pub fn render(r: &RunResult) -> String {
     for note in &r.notes {
         let _ = writeln!(o, "note: {note}");
     }
+    o
+}
+
+/// When no plan meets `min_completion`.
+fn completion_warning(r: &RunResult) -> String {
+    let s = &r.scenario;
     let sum = &r.summary;
-    // A FLOPs budget's hours are nominal: plans are shown without them.
-    let flops_budget = match &s.budget.capacity {
-        Capacity::Flops { flops } => Some(*flops),
-        Capacity::Hardware { .. } => None,
-    };
-    let timed = flops_budget.is_none();
+    let mut o = String::new();
+    if !sum.min_completion_met {
+        let _ = writeln!(o, "warning: no configuration completes in ≥{:.0}% of draws; objectives use every feasible configuration", s.decision.min_completion * 100.0);
+    }
+    o
+}
+
+/// The first objective's plan: its loss and band, where it was refined from, the fit's range,
+/// what `min_completion` costs.
+fn recommended(r: &RunResult) -> String {
+    let s = &r.scenario;
+    let sum = &r.summary;
+    let timed = flops_budget(r).is_none();
     let completion = if s.decision.min_completion > 0.0 {
         format!(", ≥{:.0}% completion", s.decision.min_completion * 100.0)
     } else {
         String::new()
     };
-    if !sum.min_completion_met {
-        let _ = writeln!(o, "warning: no configuration completes in ≥{:.0}% of draws; objectives use every feasible configuration", s.decision.min_completion * 100.0);
-    }
-    o.push_str(&measure_then_set(r));
+    let mut o = String::new();
     if let Some(first) = sum.recommendations.first() {
         let objective = first
             .objective
@@ -323,6 +360,13 @@ pub fn render(r: &RunResult) -> String {
             );
         }
     }
+    o
+}
+
+/// The per-draw optimum's 5–95% band, and each mixture member's.
+fn bands(r: &RunResult) -> String {
+    let sum = &r.summary;
+    let mut o = String::new();
     let b = &sum.bands;
     let _ = writeln!(
         o,
@@ -347,6 +391,15 @@ pub fn render(r: &RunResult) -> String {
             b.tokens_per_param.p95
         );
     }
+    o
+}
+
+/// The plan against the fixed-rule baselines, in nats and compute.
+fn baselines(r: &RunResult) -> String {
+    let s = &r.scenario;
+    let sum = &r.summary;
+    let timed = flops_budget(r).is_none();
+    let mut o = String::new();
     let slope = loss_per_ln_compute(&sum.frontier, s.budget.hours);
     for (b, gain) in sum.baselines.iter().zip(&sum.baseline_gains) {
         let who = match b.objective {
@@ -368,6 +421,15 @@ pub fn render(r: &RunResult) -> String {
             compute_text(gain.loss_mean.abs(), slope)
         );
     }
+    o
+}
+
+/// What doubling the budget buys.
+fn doubling(r: &RunResult) -> String {
+    let s = &r.scenario;
+    let sum = &r.summary;
+    let flops_budget = flops_budget(r);
+    let mut o = String::new();
     if let Some(d) = &sum.doubling {
         let c = &d.loss_opt_change;
         let _ = writeln!(
@@ -384,6 +446,13 @@ pub fn render(r: &RunResult) -> String {
             si(d.params_p50_to)
         );
     }
+    o
+}
+
+/// What drives the optimal size and the plan's loss (Sobol indices, else rank correlations).
+fn drivers(r: &RunResult) -> String {
+    let sum = &r.summary;
+    let mut o = String::new();
     let drivers = |key: fn(&sensitivity::Row) -> f64| {
         sensitivity::strongest(&sum.sensitivity, key, 3)
             .iter()
@@ -433,6 +502,13 @@ pub fn render(r: &RunResult) -> String {
             or_none(drivers(|r| r.rho_loss_recommended))
         );
     }
+    o
+}
+
+/// The value of information: what is worth knowing before choosing.
+fn information(r: &RunResult) -> String {
+    let sum = &r.summary;
+    let mut o = String::new();
     if let Some((all, groups)) = sum.information.split_first() {
         let mut g: Vec<_> = groups.iter().collect();
         g.sort_by(|a, b| b.value.total_cmp(&a.value));
@@ -448,6 +524,15 @@ pub fn render(r: &RunResult) -> String {
             sig2(all.se)
         );
     }
+    o
+}
+
+/// The other objectives' plans, and those no plan could meet.
+fn other_objectives(r: &RunResult) -> String {
+    let s = &r.scenario;
+    let sum = &r.summary;
+    let timed = flops_budget(r).is_none();
+    let mut o = String::new();
     if sum.recommendations.len() > 1 {
         let _ = writeln!(o, "other objectives:");
         let cost = crate::aggregate::lifetime::Cost::new(s, &r.draws);
@@ -487,7 +572,6 @@ pub fn render(r: &RunResult) -> String {
     for (objective, why) in &sum.unmet {
         let _ = writeln!(o, "  {objective:<15} none: {why}");
     }
-    o.push_str(&serving(r));
     o
 }
 
