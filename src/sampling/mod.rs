@@ -127,25 +127,44 @@ enum Source<'a> {
     Sobol { seed: u64, dims: sobol::Dimensions },
 }
 
-fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
-    let source = if s.sampling.method == crate::scenario::Method::Sobol {
-        let group_len = match &s.law.uncertainty {
-            Uncertainty::Mvn(m) => m.names.len(),
-            _ => 1,
-        };
-        Source::Sobol {
-            seed: s.sampling.seed,
-            dims: sobol::Dimensions::new(group_len),
+impl Source<'_> {
+    /// The source of scenario `s`'s draws.
+    fn of<'k>(s: &Scenario, keys: &'k Keys) -> Source<'k> {
+        if s.sampling.method == crate::scenario::Method::Sobol {
+            let group_len = match &s.law.uncertainty {
+                Uncertainty::Mvn(m) => m.names.len(),
+                _ => 1,
+            };
+            Source::Sobol {
+                seed: s.sampling.seed,
+                dims: sobol::Dimensions::new(group_len),
+            }
+        } else {
+            Source::Random(keys)
         }
-    } else {
-        Source::Random(keys)
-    };
-    let uniform = |dim: u32| match &source {
-        Source::Sobol { seed, .. } => sobol::uniform(i, dim, *seed),
-        Source::Random(_) => unreachable!("random draws use their streams"),
-    };
-    // A mixture's member, by weight, from its own stream (a single law: member 0, no draw).
-    let member = match &source {
+    }
+
+    /// Draw i's uniform in Sobol dimension `dim`.
+    fn uniform(&self, i: u64, dim: u32) -> f64 {
+        match self {
+            Source::Sobol { seed, .. } => sobol::uniform(i, dim, *seed),
+            Source::Random(_) => unreachable!("random draws use their streams"),
+        }
+    }
+
+    /// Draw i of a scalar input: from its stream (`key`), or its Sobol dimension `dim`.
+    fn scalar(&self, i: u64, d: &dist::Dist, key: &[u8; 32], dim: u32, field: &str) -> Result<f64> {
+        match self {
+            Source::Random(_) => d.sample(&mut stream::stream(key, i), field),
+            Source::Sobol { .. } => Ok(d.quantile(self.uniform(i, dim))),
+        }
+    }
+}
+
+/// Draw i's mixture member, by weight, from its own stream (a single law, or Sobol draws:
+/// member 0, no draw).
+fn member(s: &Scenario, source: &Source, i: u64) -> usize {
+    match source {
         Source::Random(keys) if s.law.mixture.len() > 1 => {
             let u: f64 = rand::Rng::random(&mut stream::stream(&keys.mixture, i));
             let mut acc = 0.0;
@@ -160,16 +179,22 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
                 .unwrap_or(last)
         }
         _ => 0,
-    };
-    let law = s.law.member(member);
-    let mut k = Coeffs::default();
-    for c in &law.coefficients {
-        c.coeff.set(&mut k, c.dist.point());
     }
+}
+
+/// The law's jointly uncertain coefficients of draw i (joint normal or a bootstrap row), into
+/// `k`, except those the scenario gives a distribution of their own.
+fn joint_coefficients(
+    law: &crate::scenario::Law,
+    member: usize,
+    source: &Source,
+    i: u64,
+    k: &mut Coeffs,
+) {
     match &law.uncertainty {
         Uncertainty::None => {}
         Uncertainty::Mvn(m) => {
-            let z: Vec<f64> = match &source {
+            let z: Vec<f64> = match source {
                 Source::Random(keys) => {
                     let mut rng = stream::stream(&keys.group[member], i);
                     (0..m.names.len())
@@ -177,61 +202,85 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
                         .collect()
                 }
                 Source::Sobol { dims, .. } => (0..m.names.len())
-                    .map(|j| standard_normal_quantile(uniform(dims.group + j as u32)))
+                    .map(|j| standard_normal_quantile(source.uniform(i, dims.group + j as u32)))
                     .collect(),
             };
             for (coord, v) in m.names.iter().zip(mvn::transform(&m.mean, &m.chol, &z)) {
                 if !law.is_overridden(coord.coeff) {
-                    coord.set(&mut k, v);
+                    coord.set(k, v);
                 }
             }
         }
         Uncertainty::Draws { rows, .. } => {
-            let r = match &source {
+            let r = match source {
                 Source::Random(keys) => rand::Rng::random_range(
                     &mut stream::stream(&keys.group[member], i),
                     0..rows.len(),
                 ),
-                Source::Sobol { dims, .. } => {
-                    ((uniform(dims.group) * rows.len() as f64) as usize).min(rows.len() - 1)
-                }
+                Source::Sobol { dims, .. } => ((source.uniform(i, dims.group) * rows.len() as f64)
+                    as usize)
+                    .min(rows.len() - 1),
             };
             for (coeff, v) in crate::law::BOOTSTRAP_COLUMNS.into_iter().zip(rows[r]) {
                 if !law.is_overridden(coeff) {
-                    coeff.set(&mut k, v);
+                    coeff.set(k, v);
                 }
             }
         }
     }
-    let mut dim_coeff = match &source {
+}
+
+/// The coefficients the scenario gives distributions of their own, of draw i, into `k`;
+/// returns the next free Sobol dimension (the anneal gain's).
+fn own_coefficients(
+    law: &crate::scenario::Law,
+    keys: &Keys,
+    source: &Source,
+    i: u64,
+    k: &mut Coeffs,
+) -> Result<u32> {
+    let mut dim = match source {
         Source::Sobol { dims, .. } => dims.coeffs,
         Source::Random(_) => 0,
     };
     for (c, key) in law.coefficients.iter().zip(&keys.coeffs) {
         if c.overridden && !c.dist.is_fixed() {
             let field = c.coeff.field();
-            let v = match &source {
+            let v = match source {
                 Source::Random(_) => c.dist.sample(&mut stream::stream(key, i), field)?,
                 Source::Sobol { .. } => {
-                    dim_coeff += 1;
-                    c.dist.quantile(uniform(dim_coeff - 1))
+                    dim += 1;
+                    c.dist.quantile(source.uniform(i, dim - 1))
                 }
             };
             check_domain(field, v, c.domain_min, i)?;
-            c.coeff.set(&mut k, v);
+            c.coeff.set(k, v);
         }
     }
-    let scalar = |d: &dist::Dist, key: &[u8; 32], dim: u32, field: &str| match &source {
-        Source::Random(_) => d.sample(&mut stream::stream(key, i), field),
-        Source::Sobol { .. } => Ok(d.quantile(uniform(dim))),
-    };
-    let mfu = scalar(
+    Ok(dim)
+}
+
+/// Draw i of scenario `s`: the law's coefficients (its mixture member, the joint part, the
+/// coefficients of their own), MFU, goodput, unique tokens and, under cosine, the anneal gain.
+fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
+    let source = Source::of(s, keys);
+    let member = member(s, &source, i);
+    let law = s.law.member(member);
+    let mut k = Coeffs::default();
+    for c in &law.coefficients {
+        c.coeff.set(&mut k, c.dist.point());
+    }
+    joint_coefficients(law, member, &source, i, &mut k);
+    let dim_anneal = own_coefficients(law, keys, &source, i, &mut k)?;
+    let mfu = source.scalar(
+        i,
         &s.budget.mfu,
         &keys.mfu,
         sobol::Dimensions::MFU,
         "budget.mfu",
     )?;
-    let goodput = scalar(
+    let goodput = source.scalar(
+        i,
         &s.budget.goodput,
         &keys.goodput,
         sobol::Dimensions::GOODPUT,
@@ -252,7 +301,8 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
     let unique_tokens = match &s.data.unique_tokens {
         None => f64::INFINITY,
         Some(d) => {
-            let v = scalar(
+            let v = source.scalar(
+                i,
                 d,
                 &keys.unique,
                 sobol::Dimensions::UNIQUE,
@@ -270,7 +320,7 @@ fn draw(s: &Scenario, keys: &Keys, i: u64) -> Result<Draw> {
             let v = if g.is_fixed() {
                 g.point()
             } else {
-                scalar(g, &keys.anneal, dim_coeff, "training.anneal_gain")?
+                source.scalar(i, g, &keys.anneal, dim_anneal, "training.anneal_gain")?
             };
             s.training.anneal(v)
         }
