@@ -374,16 +374,100 @@ pub fn summarize(
 ) -> Summary {
     let pool = settings.candidates(grid, draws);
     let candidates = &pool.indices(grid);
-    let feasible: Vec<usize> = (0..grid.len()).filter(|&i| grid.feasible(i)).collect();
-    let cost = lifetime::Cost::new(s, draws);
     let l_star: Vec<f64> = eval.optima.iter().map(|o| o.loss_grid).collect();
-    let evaluator = refine::Evaluator::new(settings, draws, &l_star);
-    let bounds = refine::Bounds::for_candidates(grid, settings, draws, pool.met);
-    let lifetime =
-        |params: f64, st: &ConfigStats| cost.as_ref().map_or(f64::NAN, |c| c.total(params, st));
-    let recommend = |basis: Basis, i: usize, plan: refine::Plan, stats: ConfigStats| {
-        let (tokens_trained, hours_used) =
-            trained(draws, settings, (plan.params, plan.tokens, plan.hours));
+    let run = Run {
+        s,
+        grid,
+        draws,
+        eval,
+        settings,
+        cost: lifetime::Cost::new(s, draws),
+        evaluator: refine::Evaluator::new(settings, draws, &l_star),
+        bounds: refine::Bounds::for_candidates(grid, settings, draws, pool.met),
+    };
+    let (recommendations, unmet) = run.objective_plans(candidates);
+    let constraint_cost = run.constraint_cost(candidates);
+    let more = match extras {
+        Extras::Skip => More::default(),
+        Extras::All => run.more(&recommendations),
+    };
+    let baseline_gains = match recommendations.first() {
+        Some(r) => {
+            let plan = run.evaluator.column(&r.plan());
+            more.baselines
+                .iter()
+                .map(|b| Gain::of(&run.evaluator.column(&b.plan()), &plan))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    Summary {
+        fit_checks: fit_checks(s, &recommendations),
+        recommendations,
+        baselines: more.baselines,
+        frontier: more.levels,
+        doubling: more.doubling,
+        sensitivity: more.sensitivity,
+        unmet,
+        bands: OracleBands::of(&eval.optima),
+        feasible: (0..grid.len()).filter(|&i| grid.feasible(i)).count(),
+        candidates: if pool.met { candidates.len() } else { 0 },
+        min_completion_met: pool.met,
+        constraint_cost,
+        baseline_gains,
+        variance: more.variance,
+        information: more.information,
+        member_bands: member_bands(s, draws, eval),
+        policy: more.policy,
+        serving: run.cost.as_ref().map_or_else(Vec::new, |c| {
+            serving::frontier(c, grid, candidates, &eval.stats)
+        }),
+    }
+}
+
+/// What the choices of a run share: its inputs, the lifetime cost when it serves tokens, the
+/// refinement's evaluator and box.
+struct Run<'a> {
+    s: &'a Scenario,
+    grid: &'a Grid,
+    draws: &'a [Draw],
+    eval: &'a Evaluation,
+    settings: &'a cpu::Settings,
+    cost: Option<lifetime::Cost>,
+    evaluator: refine::Evaluator<'a>,
+    bounds: refine::Bounds,
+}
+
+/// The decision aids beyond the objectives' plans (skipped by `--precision`'s intermediate runs).
+#[derive(Default)]
+struct More {
+    baselines: Vec<Recommendation>,
+    levels: Vec<frontier::Level>,
+    doubling: Option<frontier::Doubling>,
+    sensitivity: Vec<sensitivity::Row>,
+    variance: Vec<indices::GroupIndices>,
+    information: Vec<information::Value>,
+    policy: Option<policy::Outcome>,
+}
+
+impl Run<'_> {
+    fn lifetime(&self, params: f64, st: &ConfigStats) -> f64 {
+        self.cost.as_ref().map_or(f64::NAN, |c| c.total(params, st))
+    }
+
+    /// The recommendation of `basis` for `plan` (refined from grid plan `i`) with its statistics.
+    fn recommend(
+        &self,
+        basis: Basis,
+        i: usize,
+        plan: refine::Plan,
+        stats: ConfigStats,
+    ) -> Recommendation {
+        let (tokens_trained, hours_used) = trained(
+            self.draws,
+            self.settings,
+            (plan.params, plan.tokens, plan.hours),
+        );
         Recommendation {
             objective: basis,
             index: i,
@@ -391,164 +475,164 @@ pub fn summarize(
             tokens: plan.tokens,
             hours: plan.hours,
             stats,
-            lifetime_gpu_hours: lifetime(plan.params, &stats),
+            lifetime_gpu_hours: self.lifetime(plan.params, &stats),
             tokens_trained,
             hours_used,
-            grid: grid_plan(grid, i, &eval.stats[i]),
+            grid: grid_plan(self.grid, i, &self.eval.stats[i]),
         }
-    };
-    let on_grid = |basis: Basis, i: usize| recommend(basis, i, grid_point(grid, i), eval.stats[i]);
-    let conf = s.decision.target_confidence;
-    let mut unmet = Vec::new();
-    let mut recommendations = Vec::new();
-    for &o in &s.decision.objectives {
-        let chosen = match (o, &cost) {
-            (Objective::LifetimeCost, Some(c)) => {
-                let ok: Vec<usize> = candidates
-                    .iter()
-                    .copied()
-                    .filter(|&i| eval.stats[i].p_target >= conf)
-                    .collect();
-                let best = argmin_by(&ok, &eval.stats, |i| {
-                    c.total(grid.config(i).0, &eval.stats[i])
-                });
-                if best.is_none() {
-                    unmet.push((
-                        o.name().to_string(),
-                        format!(
-                            "no plan reaches loss {} in {:.0}% of draws; raise decision.target_loss or lower decision.target_confidence",
-                            s.decision.target_loss.unwrap_or(f64::NAN),
-                            100.0 * conf
-                        ),
-                    ));
-                }
-                best
-            }
-            (Objective::LifetimeCost, None) => None,
-            _ => choose(o, candidates, &eval.stats),
-        };
-        let Some(i) = chosen else { continue };
-        // p_best is defined on the grid's finite set only (refine.rs); every other objective
-        // is refined off the grid from its grid plan.
-        let rec = if o == Objective::PBest {
-            on_grid(Basis::Objective(o), i)
-        } else {
-            let objective = |plan: &refine::Plan, st: &ConfigStats| match o {
-                Objective::LifetimeCost if !(st.p_target >= conf) => f64::INFINITY,
-                Objective::LifetimeCost => lifetime(plan.params, st),
-                _ => score(o, st),
-            };
-            let (plan, st) = refine::refine(&evaluator, &bounds, grid_point(grid, i), &objective);
-            recommend(Basis::Objective(o), i, plan, st)
-        };
-        recommendations.push(rec);
     }
 
-    // What `min_completion` costs: the expected-loss plan under it against the one without it
-    // (the candidates at min_completion = 0), both refined off the grid as the recommendations
-    // are, so the report compares the plans it shows.
-    let free = cpu::Settings {
-        min_completion: 0.0,
-        ..*settings
-    };
-    let unconstrained = free.candidates(grid, draws).indices(grid);
-    let by_mean = |_: &refine::Plan, st: &ConfigStats| st.loss_mean;
-    let constraint_cost = match (
-        choose(Objective::Expected, candidates, &eval.stats),
-        choose(Objective::Expected, &unconstrained, &eval.stats),
-    ) {
-        (Some(a), Some(b)) if s.decision.min_completion > 0.0 && a != b => {
-            let (_, held) = refine::refine(&evaluator, &bounds, grid_point(grid, a), &by_mean);
-            let free_bounds = refine::Bounds::for_candidates(grid, &free, draws, true);
-            let (plan, st) =
-                refine::refine(&evaluator, &free_bounds, grid_point(grid, b), &by_mean);
-            Some(ConstraintCost {
-                loss_mean: held.loss_mean - st.loss_mean,
-                unconstrained: recommend(Basis::ExpectedUnconstrained, b, plan, st),
-            })
+    /// Each objective's plan among the candidates, refined off the grid (p_best on it), and the
+    /// objectives no plan meets, with why.
+    fn objective_plans(
+        &self,
+        candidates: &[usize],
+    ) -> (Vec<Recommendation>, Vec<(String, String)>) {
+        let (s, grid, eval) = (self.s, self.grid, self.eval);
+        let conf = s.decision.target_confidence;
+        let mut unmet = Vec::new();
+        let mut recommendations = Vec::new();
+        for &o in &s.decision.objectives {
+            let chosen = match (o, &self.cost) {
+                (Objective::LifetimeCost, Some(c)) => {
+                    let ok: Vec<usize> = candidates
+                        .iter()
+                        .copied()
+                        .filter(|&i| eval.stats[i].p_target >= conf)
+                        .collect();
+                    let best = argmin_by(&ok, &eval.stats, |i| {
+                        c.total(grid.config(i).0, &eval.stats[i])
+                    });
+                    if best.is_none() {
+                        unmet.push((
+                            o.name().to_string(),
+                            format!(
+                                "no plan reaches loss {} in {:.0}% of draws; raise decision.target_loss or lower decision.target_confidence",
+                                s.decision.target_loss.unwrap_or(f64::NAN),
+                                100.0 * conf
+                            ),
+                        ));
+                    }
+                    best
+                }
+                (Objective::LifetimeCost, None) => None,
+                _ => choose(o, candidates, &eval.stats),
+            };
+            let Some(i) = chosen else { continue };
+            // p_best is defined on the grid's finite set only (refine.rs); every other objective
+            // is refined off the grid from its grid plan.
+            let rec = if o == Objective::PBest {
+                self.recommend(Basis::Objective(o), i, grid_point(grid, i), eval.stats[i])
+            } else {
+                let objective = |plan: &refine::Plan, st: &ConfigStats| match o {
+                    Objective::LifetimeCost if !(st.p_target >= conf) => f64::INFINITY,
+                    Objective::LifetimeCost => self.lifetime(plan.params, st),
+                    _ => score(o, st),
+                };
+                let (plan, st) = refine::refine(
+                    &self.evaluator,
+                    &self.bounds,
+                    grid_point(grid, i),
+                    &objective,
+                );
+                self.recommend(Basis::Objective(o), i, plan, st)
+            };
+            recommendations.push(rec);
         }
-        _ => None,
-    };
+        (recommendations, unmet)
+    }
 
-    let (baselines, levels, doubling, sensitivity, variance, information, policy) =
-        if extras == Extras::Skip {
-            (
-                Vec::new(),
-                Vec::new(),
-                None,
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                None,
-            )
-        } else {
-            let point = sampling::point_draw(s);
-            let mut baselines = Vec::new();
-            if let Some(i) = baselines::point_estimate(settings, grid, &point) {
-                let plan = baselines::refine_point_estimate(&evaluator, grid, &point, i);
-                baselines.push(recommend(
-                    Basis::PointEstimate,
-                    i,
-                    plan,
-                    evaluator.stats(&plan),
-                ));
-            }
-            if let Some(i) = baselines::twenty_tokens_per_param(grid, &point, settings) {
-                let plan = baselines::twenty_tokens_per_param_plan(grid, &point, settings);
-                baselines.push(recommend(
-                    Basis::TwentyTokensPerParam,
-                    i,
-                    plan,
-                    evaluator.stats(&plan),
-                ));
-            }
-            let levels = frontier::levels(s, grid, draws, settings);
-            let doubling = frontier::doubling(&levels, s.budget.hours);
-            let sensitivity = match recommendations.first() {
-                Some(r) => {
-                    let plan = evaluator.column(&r.plan());
-                    let mut rows = sensitivity::rows(s, draws, &eval.optima, &plan);
-                    rows.extend(sensitivity::group_rows(s, draws, &plan));
-                    rows
-                }
-                None => Vec::new(),
-            };
-            let variance = match recommendations.first() {
-                Some(r) => {
-                    let plan_losses = evaluator.column(&r.plan());
-                    let all = indices::Outputs {
-                        plan_losses: &plan_losses,
-                        optima: &eval.optima,
-                    };
-                    indices::of_run(s, grid, draws, settings, &r.plan(), &all)
-                }
-                None => Vec::new(),
-            };
-            let policy = measure_then_set(s, grid, draws, settings, &evaluator, &recommendations);
-            let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
-            let information = information::values(s, grid, draws, settings, &means);
-            (
-                baselines,
-                levels,
-                doubling,
-                sensitivity,
-                variance,
-                information,
-                policy,
-            )
+    /// What `min_completion` costs: the expected-loss plan under it against the one without it
+    /// (the candidates at min_completion = 0), both refined off the grid as the recommendations
+    /// are, so the report compares the plans it shows.
+    fn constraint_cost(&self, candidates: &[usize]) -> Option<ConstraintCost> {
+        let (s, grid, draws, eval) = (self.s, self.grid, self.draws, self.eval);
+        let free = cpu::Settings {
+            min_completion: 0.0,
+            ..*self.settings
         };
-    let baseline_gains = match recommendations.first() {
-        Some(r) => {
-            let plan = evaluator.column(&r.plan());
-            baselines
-                .iter()
-                .map(|b| Gain::of(&evaluator.column(&b.plan()), &plan))
-                .collect()
+        let unconstrained = free.candidates(grid, draws).indices(grid);
+        let by_mean = |_: &refine::Plan, st: &ConfigStats| st.loss_mean;
+        match (
+            choose(Objective::Expected, candidates, &eval.stats),
+            choose(Objective::Expected, &unconstrained, &eval.stats),
+        ) {
+            (Some(a), Some(b)) if s.decision.min_completion > 0.0 && a != b => {
+                let (_, held) =
+                    refine::refine(&self.evaluator, &self.bounds, grid_point(grid, a), &by_mean);
+                let free_bounds = refine::Bounds::for_candidates(grid, &free, draws, true);
+                let (plan, st) =
+                    refine::refine(&self.evaluator, &free_bounds, grid_point(grid, b), &by_mean);
+                Some(ConstraintCost {
+                    loss_mean: held.loss_mean - st.loss_mean,
+                    unconstrained: self.recommend(Basis::ExpectedUnconstrained, b, plan, st),
+                })
+            }
+            _ => None,
         }
-        None => Vec::new(),
-    };
-    let member_bands = s
-        .law
+    }
+
+    /// The baselines, the frontier, sensitivity, variance indices, the policy and the value of
+    /// information, around the first objective's plan.
+    fn more(&self, recommendations: &[Recommendation]) -> More {
+        let (s, grid, draws, eval, settings) =
+            (self.s, self.grid, self.draws, self.eval, self.settings);
+        let evaluator = &self.evaluator;
+        let point = sampling::point_draw(s);
+        let mut baselines = Vec::new();
+        if let Some(i) = baselines::point_estimate(settings, grid, &point) {
+            let plan = baselines::refine_point_estimate(evaluator, grid, &point, i);
+            baselines.push(self.recommend(Basis::PointEstimate, i, plan, evaluator.stats(&plan)));
+        }
+        if let Some(i) = baselines::twenty_tokens_per_param(grid, &point, settings) {
+            let plan = baselines::twenty_tokens_per_param_plan(grid, &point, settings);
+            baselines.push(self.recommend(
+                Basis::TwentyTokensPerParam,
+                i,
+                plan,
+                evaluator.stats(&plan),
+            ));
+        }
+        let levels = frontier::levels(s, grid, draws, settings);
+        let doubling = frontier::doubling(&levels, s.budget.hours);
+        let sensitivity = match recommendations.first() {
+            Some(r) => {
+                let plan = evaluator.column(&r.plan());
+                let mut rows = sensitivity::rows(s, draws, &eval.optima, &plan);
+                rows.extend(sensitivity::group_rows(s, draws, &plan));
+                rows
+            }
+            None => Vec::new(),
+        };
+        let variance = match recommendations.first() {
+            Some(r) => {
+                let plan_losses = evaluator.column(&r.plan());
+                let all = indices::Outputs {
+                    plan_losses: &plan_losses,
+                    optima: &eval.optima,
+                };
+                indices::of_run(s, grid, draws, settings, &r.plan(), &all)
+            }
+            None => Vec::new(),
+        };
+        let policy = measure_then_set(s, grid, draws, settings, evaluator, recommendations);
+        let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
+        let information = information::values(s, grid, draws, settings, &means);
+        More {
+            baselines,
+            levels,
+            doubling,
+            sensitivity,
+            variance,
+            information,
+            policy,
+        }
+    }
+}
+
+/// With a `law.mixture`, each member's oracle bands over the draws whose law it is.
+fn member_bands(s: &Scenario, draws: &[Draw], eval: &Evaluation) -> Vec<MemberBands> {
+    s.law
         .mixture
         .iter()
         .enumerate()
@@ -568,8 +652,12 @@ pub fn summarize(
                 bands: OracleBands::of(&optima),
             })
         })
-        .collect();
-    let fit_checks = match recommendations.first() {
+        .collect()
+}
+
+/// The first objective's plan against the range of the runs each law was fitted to.
+fn fit_checks(s: &Scenario, recommendations: &[Recommendation]) -> Vec<FitCheck> {
+    match recommendations.first() {
         Some(r) => fit_ranges(s)
             .into_iter()
             .map(|(preset, range)| {
@@ -584,28 +672,6 @@ pub fn summarize(
             })
             .collect(),
         None => Vec::new(),
-    };
-    Summary {
-        recommendations,
-        baselines,
-        frontier: levels,
-        doubling,
-        sensitivity,
-        unmet,
-        bands: OracleBands::of(&eval.optima),
-        feasible: feasible.len(),
-        candidates: if pool.met { candidates.len() } else { 0 },
-        min_completion_met: pool.met,
-        constraint_cost,
-        baseline_gains,
-        variance,
-        information,
-        member_bands,
-        fit_checks,
-        policy,
-        serving: cost.as_ref().map_or_else(Vec::new, |c| {
-            serving::frontier(c, grid, candidates, &eval.stats)
-        }),
     }
 }
 
