@@ -44,8 +44,9 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Print one line on stderr, its long numbers short ([`short_numbers`]). A full or closed stderr loses the line but never panics (as
-/// `eprintln!` would), so the exit code stays the one the run earned.
+/// Print one line on stderr, its long numbers short ([`short_numbers`]). A full or closed
+/// stderr loses the line but never panics (as `eprintln!` would), so the exit code stays the one
+/// the run earned.
 pub fn say(line: impl std::fmt::Display) {
     use std::io::Write;
     let line = short_numbers(&line.to_string());

@@ -25,6 +25,13 @@ pub enum BackendChoice {
     Gpu,
 }
 
+impl BackendChoice {
+    /// The backend a name selects (`auto`, `cpu`, `gpu`), as `--backend` reads it.
+    pub fn from_name(name: &str) -> Option<BackendChoice> {
+        <BackendChoice as clap::ValueEnum>::from_str(name, false).ok()
+    }
+}
+
 /// Seconds spent per stage, and the memory the run took against what was estimated for it.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {

@@ -35,7 +35,7 @@ __all__ = [
 __version__: str = _scalerisk.__version__
 
 #: The tables of a run, in the order the command line writes their CSVs (``observed`` only for
-#: a scenario with ``[observations]``).
+#: a scenario with ``[observations]``, ``serving`` only for one that serves tokens).
 TABLES = (
     "configs",
     "draws",
@@ -44,6 +44,7 @@ TABLES = (
     "recommendations",
     "sensitivity",
     "observed",
+    "serving",
 )
 
 Scenario = Union[str, "os.PathLike[str]", Mapping[str, Any]]
@@ -167,7 +168,8 @@ class Result:
         #: run.json as a dict.
         self.summary: Dict[str, Any] = json.loads(native["summary"])
         #: The charts by name (``loss_vs_params``, ``frontier``, ``tornado``,
-        #: ``allocation_density``); a chart that cannot be drawn is in ``chart_errors``.
+        #: ``allocation_density``, and ``serving`` for a run that serves tokens); a chart that
+        #: cannot be drawn is in ``chart_errors``.
         self.charts: Dict[str, SVG] = {
             name[: -len(".svg")]: SVG(name, text) for name, text in native["charts"].items()
         }
@@ -215,6 +217,11 @@ class Result:
     def observed(self):
         """observed.csv (None without ``[observations]``)."""
         return self.table("observed") if "observed" in self._columns else None
+
+    @property
+    def serving(self):
+        """serving.csv (None for a scenario that serves no tokens)."""
+        return self.table("serving") if "serving" in self._columns else None
 
     def __repr__(self) -> str:
         return self.report

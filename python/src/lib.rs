@@ -59,12 +59,7 @@ fn load(
 ) -> Result<Scenario, Error> {
     let here = PathBuf::from(".");
     match kind {
-        "path" => {
-            let path = Path::new(source);
-            let text = scenario::read_text(path, scenario::MAX_SCENARIO_BYTES, "scenario")?;
-            let base = path.parent().unwrap_or(Path::new("."));
-            scenario::from_str_with_losses(&text, base, sets, losses)
-        }
+        "path" => scenario::from_path_with_losses(Path::new(source), sets, losses),
         "toml" => scenario::from_str_with_losses(source, &here, sets, losses),
         "json" => {
             let value: toml::Value = serde_json::from_str(source).map_err(|e| {
@@ -83,15 +78,12 @@ fn load(
 }
 
 fn backend_choice(name: &str) -> Result<BackendChoice, Error> {
-    match name {
-        "auto" => Ok(BackendChoice::Auto),
-        "cpu" => Ok(BackendChoice::Cpu),
-        "gpu" => Ok(BackendChoice::Gpu),
-        _ => Err(Error::input(
+    BackendChoice::from_name(name).ok_or_else(|| {
+        Error::input(
             "backend",
             format!("{name:?} is not allowed; use auto, cpu or gpu"),
-        )),
-    }
+        )
+    })
 }
 
 /// What a run hands to Python, built on the worker thread.

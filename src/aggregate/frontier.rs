@@ -97,7 +97,7 @@ pub fn levels(s: &Scenario, grid: &Grid, draws: &[Draw], settings: &cpu::Setting
                     hours,
                 };
                 let eval = refine::Evaluator::new(settings, draws, &l_star);
-                let bounds = refine::Bounds::for_candidates(&g, settings, draws, cands.met);
+                let bounds = refine::Bounds::for_candidates(&g, settings, draws, &cands);
                 refine::refine(&eval, &bounds, start, &|_, st| st.loss_mean)
             });
             let (rp, rd, robust_mean) = refined

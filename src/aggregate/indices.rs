@@ -101,92 +101,108 @@ fn bins(n: usize) -> usize {
     ((n as f64).sqrt() as usize).clamp(8, 256)
 }
 
-/// For each row, the index of its bin: equal-count bins of `x`'s order (ties kept in one bin
-/// when `x` takes no more distinct values than there are bins, as a discrete input does), and
-/// the number of bins.
-fn bin_of(x: &[f64]) -> (Vec<usize>, usize) {
-    let n = x.len();
-    let m = bins(n);
-    let mut distinct: Vec<f64> = x.to_vec();
-    distinct.sort_by(f64::total_cmp);
-    distinct.dedup();
-    if distinct.len() <= m {
-        let at = |v: f64| distinct.partition_point(|d| d.total_cmp(&v).is_lt());
-        return (x.iter().map(|&v| at(v)).collect(), distinct.len());
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
-    let mut bin = vec![0; n];
-    for (rank, &i) in order.iter().enumerate() {
-        bin[i] = rank * m / n;
-    }
-    (bin, m)
+/// Equal-count bins of one input's draws: each row's bin, and how many bins there are.
+struct Bins {
+    bin: Vec<usize>,
+    m: usize,
 }
 
-/// S = V̂_between / V̂ from per-row bin labels over `rows`: the one-way analysis of variance's
-/// unbiased between-bin component, (SSB − (M − 1)·SSW/(N − M)) / N, over SST / N. Without the
-/// correction, noise alone would give (M − 1)/N (0.011 at 8,192 draws in 91 bins).
-fn binned(bin: &[usize], m: usize, y: &[f64], rows: &[usize]) -> f64 {
-    let n = rows.len();
-    let (mut count, mut sum) = (vec![0usize; m], vec![0.0; m]);
-    let mut total = 0.0;
-    for &j in rows {
-        count[bin[j]] += 1;
-        sum[bin[j]] += y[j];
-        total += y[j];
+impl Bins {
+    /// Equal-count bins of `x`'s order (ties kept in one bin when `x` takes no more distinct
+    /// values than there are bins, as a discrete input does).
+    fn of(x: &[f64]) -> Bins {
+        let n = x.len();
+        let m = bins(n);
+        let mut distinct: Vec<f64> = x.to_vec();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        if distinct.len() <= m {
+            let at = |v: f64| distinct.partition_point(|d| d.total_cmp(&v).is_lt());
+            return Bins {
+                bin: x.iter().map(|&v| at(v)).collect(),
+                m: distinct.len(),
+            };
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+        let mut bin = vec![0; n];
+        for (rank, &i) in order.iter().enumerate() {
+            bin[i] = rank * m / n;
+        }
+        Bins { bin, m }
     }
-    let mean = total / n as f64;
-    let (mut ssw, mut sst) = (0.0, 0.0);
-    for &j in rows {
-        let mb = sum[bin[j]] / count[bin[j]] as f64;
-        ssw += (y[j] - mb) * (y[j] - mb);
-        sst += (y[j] - mean) * (y[j] - mean);
+
+    /// S = V̂_between / V̂ of `y` over `rows`: the one-way analysis of variance's unbiased
+    /// between-bin component, (SSB − (M − 1)·SSW/(N − M)) / N, over SST / N. Without the
+    /// correction, noise alone would give (M − 1)/N (0.011 at 8,192 draws in 91 bins).
+    fn share(&self, y: &[f64], rows: &[usize]) -> f64 {
+        let (bin, m) = (&self.bin, self.m);
+        let n = rows.len();
+        let (mut count, mut sum) = (vec![0usize; m], vec![0.0; m]);
+        let mut total = 0.0;
+        for &j in rows {
+            count[bin[j]] += 1;
+            sum[bin[j]] += y[j];
+            total += y[j];
+        }
+        let mean = total / n as f64;
+        let (mut ssw, mut sst) = (0.0, 0.0);
+        for &j in rows {
+            let mb = sum[bin[j]] / count[bin[j]] as f64;
+            ssw += (y[j] - mb) * (y[j] - mb);
+            sst += (y[j] - mean) * (y[j] - mean);
+        }
+        let used = count.iter().filter(|&&c| c > 0).count();
+        if !(sst > 0.0) || n <= used {
+            return f64::NAN;
+        }
+        let ssb = sst - ssw;
+        (ssb - (used as f64 - 1.0) * ssw / (n - used) as f64) / sst
     }
-    let used = count.iter().filter(|&&c| c > 0).count();
-    if !(sst > 0.0) || n <= used {
-        return f64::NAN;
+
+    /// The first-order index of the binned input for the output `y` (one value per row), with
+    /// a 95% interval of ± 1.96 standard errors from 200 bootstrap resamples of the rows (bins
+    /// fixed); `seed` seeds the resampling.
+    fn first_order(&self, y: &[f64], seed: u64) -> Index {
+        let n = self.bin.len();
+        let all: Vec<usize> = (0..n).collect();
+        let value = self.share(y, &all);
+        if !value.is_finite() {
+            return Index {
+                value,
+                lo: f64::NAN,
+                hi: f64::NAN,
+            };
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut rows = vec![0; n];
+        let mut v = Vec::with_capacity(BOOTSTRAP);
+        for _ in 0..BOOTSTRAP {
+            for r in rows.iter_mut() {
+                *r = rng.random_range(0..n);
+            }
+            let b = self.share(y, &rows);
+            if b.is_finite() {
+                v.push(b);
+            }
+        }
+        // The interval is the estimate ± 1.96 bootstrap standard errors, not the bootstrap's
+        // percentiles: a resample repeats rows, which shrinks the within-bin scatter and shifts
+        // every replicate up by about (M − 1)/N, so its percentiles miss an index of 0.
+        let (_, sd) = crate::stats::mean_sd(&v);
+        Index {
+            value,
+            lo: value - 1.96 * sd,
+            hi: value + 1.96 * sd,
+        }
     }
-    let ssb = sst - ssw;
-    (ssb - (used as f64 - 1.0) * ssw / (n - used) as f64) / sst
 }
 
 /// The first-order index of one scalar input `x` for the output `y`, from the run's draws as
 /// they are ("given data": Plischke 2010; Strong, Oakley & Brennan 2014 for the same conditional
-/// expectation), by equal-count binning of `x`, with a 95% interval of ± 1.96 standard errors
-/// from 200 bootstrap resamples of the rows (bins fixed). No evaluation beyond the draws'. `seed` seeds the resampling.
+/// expectation), by equal-count binning of `x` ([`Bins`]). No evaluation beyond the draws'.
 pub fn first_order_given_data(x: &[f64], y: &[f64], seed: u64) -> Index {
-    let n = x.len();
-    let (bin, m) = bin_of(x);
-    let all: Vec<usize> = (0..n).collect();
-    let value = binned(&bin, m, y, &all);
-    if !value.is_finite() {
-        return Index {
-            value,
-            lo: f64::NAN,
-            hi: f64::NAN,
-        };
-    }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut rows = vec![0; n];
-    let mut v = Vec::with_capacity(BOOTSTRAP);
-    for _ in 0..BOOTSTRAP {
-        for r in rows.iter_mut() {
-            *r = rng.random_range(0..n);
-        }
-        let b = binned(&bin, m, y, &rows);
-        if b.is_finite() {
-            v.push(b);
-        }
-    }
-    // The interval is the estimate ± 1.96 bootstrap standard errors, not the bootstrap's
-    // percentiles: a resample repeats rows, which shrinks the within-bin scatter and shifts
-    // every replicate up by about (M − 1)/N, so its percentiles miss an index of 0.
-    let (_, sd) = crate::stats::mean_sd(&v);
-    Index {
-        value,
-        lo: value - 1.96 * sd,
-        hi: value + 1.96 * sd,
-    }
+    Bins::of(x).first_order(y, seed)
 }
 
 #[cfg(test)]
@@ -302,6 +318,17 @@ pub struct GroupIndices {
     pub loss_opt: Indices,
 }
 
+/// The four outputs the indices describe, as columns over a sample's draws: the plan's loss,
+/// P*, D*, L*.
+fn columns(plan_losses: Vec<f64>, optima: &[crate::backend::DrawOptimum]) -> [Vec<f64>; 4] {
+    [
+        plan_losses,
+        optima.iter().map(|o| o.params).collect(),
+        optima.iter().map(|o| o.tokens).collect(),
+        optima.iter().map(|o| o.loss).collect(),
+    ]
+}
+
 /// The run's outputs over all its draws, for the given-data first-order indices.
 pub struct Outputs<'a> {
     /// The plan's loss in every draw.
@@ -347,18 +374,13 @@ pub fn of_run(
         .into_iter()
         .filter(|g| !g.information_only)
         .collect();
-    // Outputs of a sample: the plan's loss, P*, D*, L*.
     let outputs = |sample: &[crate::sampling::Draw]| -> [Vec<f64>; 4] {
         let eval = super::refine::Evaluator::new(settings, sample, &[]);
         let optima = crate::backend::cpu::oracle_pass(settings, grid, sample).optima;
-        [
-            eval.column(plan),
-            optima.iter().map(|o| o.params).collect(),
-            optima.iter().map(|o| o.tokens).collect(),
-            optima.iter().map(|o| o.loss).collect(),
-        ]
+        columns(eval.column(plan), &optima)
     };
     let (fa, fb) = (outputs(&a), outputs(&b));
+    let given = columns(all.plan_losses.to_vec(), all.optima);
     groups
         .iter()
         .enumerate()
@@ -369,18 +391,17 @@ pub fn of_run(
                 .map(|(x, y)| groups::mix(s, x, y, g))
                 .collect();
             let fab = outputs(&mixed);
+            // A group of one input: its draws binned once, for the four outputs.
+            let bins = match g.inputs[..] {
+                [input] => Some(Bins::of(
+                    &draws.iter().map(|d| input.value(d)).collect::<Vec<f64>>(),
+                )),
+                _ => None,
+            };
             let ix = |k: usize| {
                 let mut ix = sobol(&fa[k], &fb[k], &fab[k], (gi * 4 + k) as u64);
-                if let [input] = g.inputs[..] {
-                    let x: Vec<f64> = draws.iter().map(|d| input.value(d)).collect();
-                    let y: Vec<f64> = match k {
-                        0 => all.plan_losses.to_vec(),
-                        1 => all.optima.iter().map(|o| o.params).collect(),
-                        2 => all.optima.iter().map(|o| o.tokens).collect(),
-                        _ => all.optima.iter().map(|o| o.loss).collect(),
-                    };
-                    ix.first =
-                        first_order_given_data(&x, &y, (gi * 4 + k) as u64 ^ GIVEN_DATA_SEED);
+                if let Some(bins) = &bins {
+                    ix.first = bins.first_order(&given[k], (gi * 4 + k) as u64 ^ GIVEN_DATA_SEED);
                 }
                 ix
             };

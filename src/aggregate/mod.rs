@@ -383,7 +383,7 @@ pub fn summarize(
         settings,
         cost: lifetime::Cost::new(s, draws),
         evaluator: refine::Evaluator::new(settings, draws, &l_star),
-        bounds: refine::Bounds::for_candidates(grid, settings, draws, pool.met),
+        bounds: refine::Bounds::for_candidates(grid, settings, draws, &pool),
     };
     let (recommendations, unmet) = run.objective_plans(candidates);
     let constraint_cost = run.constraint_cost(candidates);
@@ -551,7 +551,8 @@ impl Run<'_> {
             min_completion: 0.0,
             ..*self.settings
         };
-        let unconstrained = free.candidates(grid, draws).indices(grid);
+        let free_set = free.candidates(grid, draws);
+        let unconstrained = free_set.indices(grid);
         let by_mean = |_: &refine::Plan, st: &ConfigStats| st.loss_mean;
         match (
             choose(Objective::Expected, candidates, &eval.stats),
@@ -560,7 +561,7 @@ impl Run<'_> {
             (Some(a), Some(b)) if s.decision.min_completion > 0.0 && a != b => {
                 let (_, held) =
                     refine::refine(&self.evaluator, &self.bounds, grid_point(grid, a), &by_mean);
-                let free_bounds = refine::Bounds::for_candidates(grid, &free, draws, true);
+                let free_bounds = refine::Bounds::for_candidates(grid, &free, draws, &free_set);
                 let (plan, st) =
                     refine::refine(&self.evaluator, &free_bounds, grid_point(grid, b), &by_mean);
                 Some(ConstraintCost {

@@ -151,13 +151,14 @@ pub struct Bounds {
 }
 
 impl Bounds {
-    /// The box of `grid` under the candidate rule of `settings` for these draws; `met`: whether
-    /// any plan met `min_completion` (else, as the candidates, every feasible plan may be taken).
+    /// The box of `grid` under the candidate rule of `settings` for these draws, whose
+    /// candidate set is `cands` (when no plan met `min_completion`, every feasible plan may be
+    /// taken, as every one is a candidate then).
     pub fn for_candidates(
         grid: &Grid,
         settings: &cpu::Settings,
         draws: &[Draw],
-        met: bool,
+        cands: &crate::candidates::Candidates,
     ) -> Self {
         let cosine = crate::sampling::cut_runs_pay(draws);
         let need = crate::candidates::completions_needed(
@@ -166,8 +167,8 @@ impl Bounds {
             grid.until_deadline && !cosine,
         );
         Bounds {
-            deadline: grid.until_deadline && (settings.min_completion <= 0.0 || !met),
-            ..Bounds::of(grid, if met { need } else { 0 })
+            deadline: cands.deadline(),
+            ..Bounds::of(grid, if cands.met { need } else { 0 })
         }
     }
 

@@ -360,8 +360,8 @@ fn unremovable(path: &Path, t: &std::fs::FileType) -> Option<&'static str> {
     if t.is_symlink() || !(t.is_file() || t.is_dir()) {
         return None;
     }
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     if t.is_dir() {
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
         // SAFETY: `c` is a NUL-terminated path that outlives the call.
         let rc = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) };
         if rc != 0 {

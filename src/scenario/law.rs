@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::dists::{dist, positive};
 use super::raw::{RawLaw, RawMember, RawMvn};
 use super::{Coef, Law, MixtureMember, Mvn, Uncertainty};
+use crate::csvread::{Cells, Csv};
 use crate::distributions::dist::Dist;
 use crate::distributions::mvn;
 use crate::error::{Error, Result};
@@ -381,18 +382,13 @@ fn fitted_range(draws: &Path, name: &str, field: &str) -> Result<(Option<laws::F
             format!("{range_name}: {why}; write it again with `scalerisk fit --out`"),
         )
     };
-    let mut rd = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = rd
-        .headers()
-        .map_err(|e| bad(e.to_string()))?
-        .iter()
-        .map(String::from)
-        .collect();
+    let mut rd = Csv::new(&text, Cells::Exact).map_err(|e| bad(e.to_string()))?;
+    let header = rd.headers().clone();
     let row = rd
-        .records()
-        .next()
+        .next_row()
         .ok_or_else(|| bad("no row".into()))?
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(|b| bad(format!("line {}: {}", b.line, b.error)))?
+        .cells;
     let cell = |col: &str| -> Result<&str> {
         header
             .iter()

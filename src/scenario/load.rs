@@ -12,9 +12,18 @@ use crate::error::{short, Error, Result};
 
 /// Read, override (`--set`) and validate a scenario file.
 pub fn from_path(path: &Path, sets: &[String]) -> Result<Scenario> {
+    from_path_with_losses(path, sets, None)
+}
+
+/// [`from_path`] with the losses of `[observations]` given in memory ([`from_str_with_losses`]).
+pub fn from_path_with_losses(
+    path: &Path,
+    sets: &[String],
+    losses: Option<&[LossRecord]>,
+) -> Result<Scenario> {
     let text = super::read_text(path, super::MAX_SCENARIO_BYTES, "scenario")?;
     let base = path.parent().unwrap_or(Path::new("."));
-    from_str(&text, base, sets)
+    from_str_with_losses(&text, base, sets, losses)
 }
 
 /// Parse and validate scenario text; relative files resolve against `base`.

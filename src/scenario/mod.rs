@@ -25,7 +25,8 @@ pub use files::{
 };
 pub use law::MAX_MIXTURE;
 pub use load::{
-    from_path, from_str, from_str_with_losses, MAX_CONFIGS, MAX_EVALUATIONS, MAX_FRONTIER_HOURS,
+    from_path, from_path_with_losses, from_str, from_str_with_losses, MAX_CONFIGS, MAX_EVALUATIONS,
+    MAX_FRONTIER_HOURS,
 };
 pub use objective::Objective;
 pub use observations::{Live, LossRecord, Measured, Observations, ObservedRun};

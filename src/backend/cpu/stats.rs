@@ -265,8 +265,9 @@ fn moments(
 }
 
 /// The light pass of the frontier: (loss_mean, p_complete) of every configuration of one P.
-/// With `deadline_only` only the until-the-deadline entries are computed and every finite D reads
-/// (∞, 0): for callers that know no finite D can be the expected-loss choice ([`super::optima_and_means`]).
+/// With `deadline_only` only the until-the-deadline entries are computed and every finite D
+/// reads (∞, 0): for callers that know no finite D can be the expected-loss choice
+/// ([`super::optima_and_means`]).
 pub fn block_means(
     tables: &Tables,
     grid: &Grid,
