@@ -12,7 +12,7 @@ from pathlib import Path
 EXPECTED = {
     "configs.csv": ["params", "tokens", "hours", "tokens_per_param", "feasible", "loss_mean", "loss_sd",
                     "loss_se", "loss_p05", "loss_p50", "loss_p95", "loss_cvar95", "p_complete",
-                    "p_target", "regret_mean", "regret_p95", "regret_max", "p_best",
+                    "p_target", "regret_mean", "regret_p95", "regret_max", "p_near_best",
                     "gpu_hours_mean", "cost_usd_mean", "lifetime_gpu_hours", "lifetime_cost_usd"],
     "frontier.csv": ["budget_hours", "flops_p50", "params_p05", "params_p50", "params_p95",
                      "tokens_p05", "tokens_p50", "tokens_p95", "tokens_per_param_p05",

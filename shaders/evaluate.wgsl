@@ -13,7 +13,7 @@ struct Params {
     effective_params: u32,// 1: Muennighoff's P' when data is limited
     has_target: u32,
     target_loss: f32,
-    _pad: u32,
+    near_eps: f32,        // ε of the near-best count: draws with L − L* ≤ ε
     // Ranks (0-based) whose values the stats stage finds: loss p05 lo/hi, p50 lo/hi, p95 lo/hi,
     // the CVaR threshold n - m, then regret p95 lo/hi; slots 9..11 unused.
     ranks: array<vec4<u32>, 3>,
@@ -66,9 +66,9 @@ struct StatsRow {
     complete: f32,      // draws with D ≤ cap
     hits: f32,          // draws with L ≤ the target loss
     regret_max: f32,
+    near: f32,          // draws with L − L* ≤ ε (Params.near_eps)
     tail_sum: f32,      // Σ (L − threshold) over L > threshold (CVaR)
     ranks: array<f32, 9>,   // the resolved order statistics (Params.ranks)
-    _pad0: f32,
     _pad1: f32,
     _pad2: f32,
     _pad3: f32,

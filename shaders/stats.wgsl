@@ -4,7 +4,8 @@
 // within docs/MODEL.md §6. Rust twin, same shape: `config_stats` in src/backend/gpu/twin.rs.
 //
 // 1. moments: sums of (L − shift) and its square (shift = the loss of draw 0, against
-//    cancellation), min/max of loss and regret, counts; tree reductions in workgroup memory.
+//    cancellation), min/max of loss and regret, counts (complete, target, regret ≤ ε); tree
+//    reductions in workgroup memory.
 // 2. a 256-bin histogram over [min, max] of loss and of regret, to find the bin of each rank.
 // 3. a 256-bin histogram inside each rank's bin: the rank's value to (max − min)/131072.
 // 4. CVaR: sum and count of losses above the threshold rank's value.
@@ -71,14 +72,14 @@ fn config_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
 
     // 1. moments.
     var s1 = vec4<f32>(0.0);        // sum(L − shift), sum((L − shift)^2), sum(regret), sum(used)
-    var s2 = vec4<f32>(0.0);        // complete, target, 0, 0
+    var s2 = vec4<f32>(0.0);        // complete, target, near-best (regret ≤ ε), 0
     var mm = vec4<f32>(3.0e38);     // min L, −max L, min regret, −max regret
     for (var i = lid; i < n; i = i + WG) {
         let ev = evaluate(config, i);
         let x = ev.loss - shift;
         let r = ev.loss - draws[i].l_star;
         s1 = s1 + vec4<f32>(x, x * x, r, ev.used);
-        s2 = s2 + vec4<f32>(select(0.0, 1.0, ev.complete), select(0.0, 1.0, params.has_target == 1u && ev.loss <= params.target_loss), 0.0, 0.0);
+        s2 = s2 + vec4<f32>(select(0.0, 1.0, ev.complete), select(0.0, 1.0, params.has_target == 1u && ev.loss <= params.target_loss), select(0.0, 1.0, r <= params.near_eps), 0.0);
         mm = min(mm, vec4<f32>(ev.loss, -ev.loss, r, -r));
     }
     s1 = reduce_sum(lid, s1);
@@ -178,6 +179,7 @@ fn config_stats(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation
         out[local].complete = s2.x;
         out[local].hits = s2.y;
         out[local].regret_max = -mm.w;
+        out[local].near = s2.z;
         out[local].tail_sum = tail.x;
         for (var k = 0u; k < RANKS; k = k + 1u) {
             out[local].ranks[k] = value[k];

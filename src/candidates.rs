@@ -1,5 +1,5 @@
 //! The candidate set: the plans every objective chooses among, and the set whose per-draw best
-//! is the reference of regret and p_best (MODEL.md §5). One set for both, so no objective can
+//! is the reference of regret and p_near_best (MODEL.md §5). One set for both, so no objective can
 //! recommend a plan that is never best while the reference counts plans it may not choose.
 //!
 //! A plan (P, D, T) is a candidate when it is feasible (memory, `max_params`, T ≤ the budget's

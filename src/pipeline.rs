@@ -369,6 +369,7 @@ pub fn settings(s: &Scenario) -> Settings {
         attention: s.budget.attention,
         target_loss: s.decision.target_loss,
         min_completion: s.decision.min_completion,
+        near_best_within: s.decision.near_best_within,
     }
 }
 

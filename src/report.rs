@@ -555,9 +555,19 @@ fn other_objectives(r: &RunResult) -> String {
             } else {
                 String::new()
             };
+            // ε is the objective's own definition, so its line states it.
+            let near = if rec.objective == Basis::Objective(Objective::NearBest) {
+                format!(
+                    " · within {} of each draw's best in {} of draws",
+                    crate::error::short(s.decision.near_best_within),
+                    share(rec.stats.p_near_best)
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 o,
-                "  {:<15} {} · loss {:.4}{}{lifetime}",
+                "  {:<15} {} · loss {:.4}{}{near}{lifetime}",
                 rec.objective,
                 plan(rec, timed),
                 rec.stats.loss_mean,

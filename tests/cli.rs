@@ -132,6 +132,14 @@ fn bad_input_is_refused_with_the_field_named() {
             "decision.min_completion: 1.5 is not allowed",
         ),
         (
+            &["--set", "decision.objectives=[\"expected\",\"p_best\"]"],
+            "decision.objectives: \"p_best\" is not allowed (replaced by \"near_best\"",
+        ),
+        (
+            &["--set", "decision.near_best_within=0"],
+            "decision.near_best_within: 0 is not allowed",
+        ),
+        (
             &["--set", "sampling.draws=0"],
             "sampling.draws: 0 is not allowed",
         ),

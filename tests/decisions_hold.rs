@@ -1,5 +1,5 @@
 //! Decisions that hold up (MODEL.md §5): until-the-deadline plans, one candidate set for every
-//! objective and for the regret/p_best reference, ties by expected loss, and plans refined off
+//! objective and for the regret reference, ties by expected loss, and plans refined off
 //! the grid. Every claim is checked against a brute force computed here from the reference
 //! formula `law::loss`, not from the backends' tables.
 
@@ -95,28 +95,59 @@ fn a100_plan_matches_the_best_until_deadline_plan_and_beats_the_baselines() {
     }
 }
 
-/// chinchilla-hindcast: with wins counted among the same candidates the choice is made from,
-/// the probability-of-being-best plan sits next to the expected-loss plan (it used to be the
-/// grid corner).
+/// The near-best plan (max P(regret ≤ ε)) on a100: no grid candidate has a higher share of
+/// draws within ε of each draw's best beyond three paired standard errors, and none beats it on
+/// expected loss, p95, CVaR and regret p95 at once (the probability of being exactly best chose
+/// such a plan: five neighbours beat it on all four). Shares recomputed here from the reference
+/// formula and the oracle's L*.
 #[test]
-fn hindcast_p_best_plan_is_near_the_expected_loss_plan() {
-    let r = run("chinchilla-hindcast", &["sampling.draws=2048"]);
-    let e = rec(&r.summary.recommendations, "expected");
-    let b = rec(&r.summary.recommendations, "p_best");
-    assert!(b.stats.p_best > 0.0, "the p_best plan wins somewhere");
-    let rel = |a: f64, b: f64| (a / b - 1.0).abs();
-    assert!(
-        rel(b.params, e.params) < 0.05,
-        "P {} vs {}",
-        b.params,
-        e.params
+fn near_best_plan_is_the_most_often_near_best_and_not_beaten_everywhere() {
+    let r = run("a100-3days", &SMALL_A100);
+    let plan = rec(&r.summary.recommendations, "near_best");
+    let eps = r.scenario.decision.near_best_within;
+    let l_star: Vec<f64> = r.evaluation.optima.iter().map(|o| o.loss_grid).collect();
+    let near = |col: &[f64]| -> Vec<f64> {
+        col.iter()
+            .zip(&l_star)
+            .map(|(l, b)| f64::from(u8::from(l - b <= eps)))
+            .collect()
+    };
+    let own = column(
+        &r.scenario,
+        &r.draws,
+        (plan.params, plan.tokens, plan.hours),
     );
-    assert!(
-        rel(b.tokens_trained.p50, e.tokens_trained.p50) < 0.05,
-        "D {} vs {}",
-        b.tokens_trained.p50,
-        e.tokens_trained.p50
-    );
+    let own_near = near(&own);
+    assert!((mean(&own_near) - plan.stats.p_near_best).abs() < 1e-12);
+    let (own_p95, own_cvar) = p95_cvar(&own);
+    let own_regret: Vec<f64> = own.iter().zip(&l_star).map(|(l, b)| l - b).collect();
+    let own_rp95 = p95_cvar(&own_regret).0;
+    let settings = pipeline::settings(&r.scenario);
+    let cands = settings.candidates(&r.grid, &r.draws);
+    let n = r.draws.len() as f64;
+    for i in cands.indices(&r.grid) {
+        let c = column(&r.scenario, &r.draws, r.grid.config(i));
+        let diff: Vec<f64> = near(&c).iter().zip(&own_near).map(|(a, b)| a - b).collect();
+        let d = mean(&diff);
+        let sd = (diff.iter().map(|x| (x - d).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        assert!(
+            d <= 3.0 * sd / n.sqrt() + 1e-12,
+            "{:?} is near the best more often: +{d} (se {})",
+            r.grid.config(i),
+            sd / n.sqrt()
+        );
+        let (p95, cvar) = p95_cvar(&c);
+        let regret: Vec<f64> = c.iter().zip(&l_star).map(|(l, b)| l - b).collect();
+        let everywhere = mean(&c) < mean(&own)
+            && p95 < own_p95
+            && cvar < own_cvar
+            && p95_cvar(&regret).0 < own_rp95;
+        assert!(
+            !everywhere,
+            "{:?} beats the plan on every statistic",
+            r.grid.config(i)
+        );
+    }
 }
 
 /// Type-7 p95 and CVaR95 of a column, by a full sort.
@@ -270,7 +301,7 @@ fn refined_plans_agree_across_grid_spacings() {
             aggregate::summarize(&s, &grid, &draws, &eval, &settings, Extras::Skip).recommendations
         };
         let (coarse, fine) = (plans(1), plans(4));
-        for a in coarse.iter().filter(|x| x.objective.name() != "p_best") {
+        for a in &coarse {
             let b = rec(&fine, a.objective.name());
             let rel = |x: f64, y: f64| (x / y - 1.0).abs();
             assert!(
@@ -387,6 +418,64 @@ fn cosine_plans_fix_their_tokens_and_are_not_dominated() {
         let dominated =
             c.iter().zip(&own).all(|(a, b)| a <= b) && c.iter().zip(&own).any(|(a, b)| a < b);
         assert!(!dominated, "{:?} dominates the plan", r.grid.config(i));
+    }
+}
+
+/// Under cosine the per-draw optimum does not snap to the token axis: from the a100 grid and
+/// from one 4× finer in D (same range, same draws) each draw's P*, D* and L* agree, so do the
+/// bands (the report's and the density chart's data) and the indices of P*, D*, L*; the plan's
+/// own indices within their intervals. On the grid's token entries P* against throughput was a
+/// sawtooth that moved with the axis (tokens bands 3% apart and the drivers of P* changing).
+#[test]
+fn cosine_optimum_does_not_depend_on_the_token_grid() {
+    let with_tokens = |points: usize| {
+        run(
+            "a100-3days",
+            &[
+                "search.params={min=1e8,max=2e9,points=24}",
+                &format!("search.tokens={{min=2e9,max=5e10,points={points}}}"),
+                "sampling.draws=1024",
+                "training.schedule=cosine",
+            ],
+        )
+    };
+    let (coarse, fine) = (with_tokens(24), with_tokens(93));
+    assert!(!coarse.summary.variance.is_empty());
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * x.abs().max(y.abs());
+    for (a, b) in coarse.evaluation.optima.iter().zip(&fine.evaluation.optima) {
+        assert!(close(a.params, b.params), "P* {} vs {}", a.params, b.params);
+        assert!(close(a.tokens, b.tokens), "D* {} vs {}", a.tokens, b.tokens);
+        assert!(close(a.loss, b.loss), "L* {} vs {}", a.loss, b.loss);
+    }
+    let (cb, fb) = (&coarse.summary.bands, &fine.summary.bands);
+    for (name, x, y) in [
+        ("P*", &cb.params, &fb.params),
+        ("D*", &cb.tokens, &fb.tokens),
+        ("L*", &cb.loss, &fb.loss),
+    ] {
+        for (u, v) in [(x.p05, y.p05), (x.p50, y.p50), (x.p95, y.p95)] {
+            assert!(close(u, v), "{name} band {u} vs {v}");
+        }
+    }
+    for (a, b) in coarse.summary.variance.iter().zip(&fine.summary.variance) {
+        assert_eq!(a.group, b.group);
+        for (out, x, y) in [
+            ("P*", &a.params_opt, &b.params_opt),
+            ("D*", &a.tokens_opt, &b.tokens_opt),
+            ("L*", &a.loss_opt, &b.loss_opt),
+            ("plan loss", &a.loss_plan, &b.loss_plan),
+        ] {
+            for (u, v) in [(&x.first, &y.first), (&x.total, &y.total)] {
+                // Each estimate inside the other's interval (equal for the optimum's outputs).
+                assert!(
+                    (v.lo..=v.hi).contains(&u.value) || (u.lo..=u.hi).contains(&v.value),
+                    "{} → {out}: {:?} vs {:?}",
+                    a.group,
+                    u,
+                    v
+                );
+            }
+        }
     }
 }
 

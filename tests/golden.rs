@@ -195,6 +195,7 @@ fn two_configs_four_draws_by_hand() {
         attention: None,
         target_loss: Some(3.1),
         min_completion: 0.0,
+        near_best_within: 0.4,
     };
     let eval = cpu::evaluate(&settings, &grid, &draws, &|_| {});
 
@@ -227,10 +228,9 @@ fn two_configs_four_draws_by_hand() {
         let mut rs = regrets.clone();
         rs.sort_by(f64::total_cmp);
         let rq = rs[2] + 0.85 * (rs[3] - rs[2]);
-        let best = (0..4)
-            .filter(|&i| x[i] == l_star[i] && (c == 0 || l[0][i].0 > l_star[i]))
-            .count() as f64
-            / 4.0;
+        // ε = 0.4 falls inside the larger plan's regrets here (about 0.34–0.52), so its share is
+        // neither 0 nor 1.
+        let near = regrets.iter().filter(|&&r| r <= 0.4).count() as f64 / 4.0;
         let close = |a: f64, b: f64, what: &str| {
             assert!(
                 (a - b).abs() <= 1e-12 * b.abs().max(1.0),
@@ -265,7 +265,7 @@ fn two_configs_four_draws_by_hand() {
         );
         close(st.regret_p95, rq, "regret_p95");
         close(st.regret_max, rs[3], "regret_max");
-        close(st.p_best, best, "p_best");
+        close(st.p_near_best, near, "p_near_best");
     }
 }
 
@@ -341,6 +341,7 @@ fn fast_statistics_match_a_brute_force_with_full_sorts() {
         attention: None,
         target_loss: Some(2.9),
         min_completion: 0.0,
+        near_best_within: 0.001,
     };
     let eval = cpu::evaluate(&settings, &grid, &draws, &|_| {});
     let column = |i: usize| -> Vec<f64> {

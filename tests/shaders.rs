@@ -125,12 +125,12 @@ fn struct_layouts_match_the_host() {
     assert_eq!(
         offsets("Params"),
         host!(layout::Params: n_draws, n_params, n_tokens, n_hours, config_offset, n_configs,
-            form, time_term, effective_params, has_target, target_loss, _pad, ranks)
+            form, time_term, effective_params, has_target, target_loss, near_eps, ranks)
     );
     assert_eq!(
         offsets("StatsRow"),
         host!(layout::StatsRow: shift, sum, sum_sq, regret_sum, used, complete, hits,
-            regret_max, tail_sum, ranks, _pad0, _pad1, _pad2, _pad3, _pad4, _pad5)
+            regret_max, near, tail_sum, ranks, _pad1, _pad2, _pad3, _pad4, _pad5)
     );
     assert_eq!(size("StatsRow"), std::mem::size_of::<layout::StatsRow>());
     assert_eq!(

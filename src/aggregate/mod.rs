@@ -83,7 +83,7 @@ pub struct Recommendation {
     pub tokens_trained: Band,
     /// Wall-clock hours it actually uses, T·min(1, D/cap), over the draws.
     pub hours_used: Band,
-    /// The grid plan the refinement started from (the plan itself for p_best).
+    /// The grid plan the refinement started from.
     pub grid: GridPlan,
 }
 
@@ -328,7 +328,7 @@ fn score(o: Objective, s: &ConfigStats) -> f64 {
         // The 95th percentile of regret: the sample maximum moves with a single draw and
         // changed the plan across seeds (MODEL.md §5).
         Objective::MinimaxRegret => s.regret_p95,
-        Objective::PBest => -s.p_best,
+        Objective::NearBest => -s.p_near_best,
         Objective::Target => -s.p_target,
         // Scored by `lifetime::Cost`, not by the statistics alone (see `summarize`).
         Objective::LifetimeCost => f64::NAN,
@@ -482,7 +482,7 @@ impl Run<'_> {
         }
     }
 
-    /// Each objective's plan among the candidates, refined off the grid (p_best on it), and the
+    /// Each objective's plan among the candidates, refined off the grid, and the
     /// objectives no plan meets, with why.
     fn objective_plans(
         &self,
@@ -519,24 +519,19 @@ impl Run<'_> {
                 _ => choose(o, candidates, &eval.stats),
             };
             let Some(i) = chosen else { continue };
-            // p_best is defined on the grid's finite set only (refine.rs); every other objective
-            // is refined off the grid from its grid plan.
-            let rec = if o == Objective::PBest {
-                self.recommend(Basis::Objective(o), i, grid_point(grid, i), eval.stats[i])
-            } else {
-                let objective = |plan: &refine::Plan, st: &ConfigStats| match o {
-                    Objective::LifetimeCost if !(st.p_target >= conf) => f64::INFINITY,
-                    Objective::LifetimeCost => self.lifetime(plan.params, st),
-                    _ => score(o, st),
-                };
-                let (plan, st) = refine::refine(
-                    &self.evaluator,
-                    &self.bounds,
-                    grid_point(grid, i),
-                    &objective,
-                );
-                self.recommend(Basis::Objective(o), i, plan, st)
+            // Every objective is refined off the grid from its grid plan.
+            let objective = |plan: &refine::Plan, st: &ConfigStats| match o {
+                Objective::LifetimeCost if !(st.p_target >= conf) => f64::INFINITY,
+                Objective::LifetimeCost => self.lifetime(plan.params, st),
+                _ => score(o, st),
             };
+            let (plan, st) = refine::refine(
+                &self.evaluator,
+                &self.bounds,
+                grid_point(grid, i),
+                &objective,
+            );
+            let rec = self.recommend(Basis::Objective(o), i, plan, st);
             recommendations.push(rec);
         }
         (recommendations, unmet)

@@ -16,7 +16,7 @@
 //! refined plan's statistics are computed here, from its column, with `crate::stats`: they do
 //! not depend on the backend. Regret is measured against the grid oracle's L* of each draw (the
 //! same reference as every grid plan's), so a refined plan can show a small negative regret in a
-//! draw. p_best is a property of a finite candidate set and is not defined off the grid.
+//! draw, and its `p_near_best` counts the draws with that regret at most ε.
 
 use rayon::prelude::*;
 
@@ -55,6 +55,8 @@ pub struct Evaluator<'a> {
     /// The reference of regret per draw (the grid oracle's L*).
     pub l_star: &'a [f64],
     pub target: Option<f64>,
+    /// ε of `p_near_best`.
+    pub near_best_within: f64,
 }
 
 impl<'a> Evaluator<'a> {
@@ -67,6 +69,7 @@ impl<'a> Evaluator<'a> {
             draws,
             l_star,
             target: settings.target_loss,
+            near_best_within: settings.near_best_within,
         }
     }
 
@@ -102,13 +105,17 @@ impl<'a> Evaluator<'a> {
             .count()
     }
 
-    /// Every statistic of MODEL.md §5 from the plan's column (p_best NaN: see the module).
+    /// Every statistic of MODEL.md §5 from the plan's column.
     pub fn stats(&self, plan: &Plan) -> ConfigStats {
         let col = self.column(plan);
         let n = col.len() as f64;
         let (mean, sd) = stats::mean_sd(&col);
         let tail = stats::tail(&mut col.clone());
         let mut regret: Vec<f64> = col.iter().zip(self.l_star).map(|(l, r)| l - r).collect();
+        let near = regret
+            .iter()
+            .filter(|&&r| r <= self.near_best_within)
+            .count();
         let regret_mean = regret.iter().sum::<f64>() / n;
         let regret_max = regret.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let regret_p95 = stats::quantile(&mut regret, stats::Q95);
@@ -130,7 +137,7 @@ impl<'a> Evaluator<'a> {
             regret_mean,
             regret_p95,
             regret_max,
-            p_best: f64::NAN,
+            p_near_best: near as f64 / n,
             hours_mean: plan.hours * used / n,
         }
     }

@@ -53,7 +53,8 @@ pub struct ConfigStats {
     pub regret_mean: f64,
     pub regret_p95: f64,
     pub regret_max: f64,
-    pub p_best: f64,
+    /// Share of draws with regret ≤ ε (`decision.near_best_within`).
+    pub p_near_best: f64,
     /// Mean wall-clock hours actually used, T·min(1, D/cap).
     pub hours_mean: f64,
 }
@@ -75,8 +76,10 @@ pub struct Settings {
     pub attention: Option<crate::law::Attention>,
     pub target_loss: Option<f64>,
     /// The candidate rule's completion share (`decision.min_completion`): the oracle, the
-    /// reference of regret and p_best, is the best candidate of each draw (`crate::candidates`).
+    /// reference of regret, is the best candidate of each draw (`crate::candidates`).
     pub min_completion: f64,
+    /// ε of `p_near_best` (`decision.near_best_within`), nats.
+    pub near_best_within: f64,
 }
 
 impl Settings {
@@ -102,25 +105,14 @@ pub struct Oracle {
     pub tables: cpu::evaluate::Tables,
     /// Each draw's best candidate (the reference of regret) and its refinement.
     pub optima: Vec<DrawOptimum>,
-    /// How many draws each configuration is best in (the p_best tallies), by index.
-    pub best_counts: Vec<u32>,
 }
 
 impl Oracle {
-    /// Pass 1: the draw tables, each draw's optimum, and how many draws each configuration is
-    /// best in.
+    /// Pass 1: the draw tables and each draw's optimum.
     pub fn new(settings: &Settings, grid: &Grid, draws: &[Draw]) -> Oracle {
         let tables = cpu::evaluate::Tables::new(settings, grid, draws);
         let optima = cpu::oracle::optima(&tables, grid, &settings.candidates(grid, draws));
-        let mut best_counts = vec![0u32; grid.len()];
-        for o in &optima {
-            best_counts[o.index] += 1;
-        }
-        Oracle {
-            tables,
-            optima,
-            best_counts,
-        }
+        Oracle { tables, optima }
     }
 
     /// The run's evaluation: these optima and pass 2's statistics.

@@ -352,6 +352,9 @@ pub struct Decision {
     pub objectives: Vec<Objective>,
     pub min_completion: f64,
     pub target_loss: Option<f64>,
+    /// ε of the `near_best` objective and of `p_near_best`: a plan is near the best in a draw
+    /// when its regret there is at most this many nats.
+    pub near_best_within: f64,
     /// Share of draws that must reach target_loss for `lifetime_cost` (default 0.9).
     pub target_confidence: f64,
     /// Tokens the model will serve over its life (enables `lifetime_cost`).

@@ -11,7 +11,8 @@ pub enum Objective {
     P95,
     Cvar95,
     MinimaxRegret,
-    PBest,
+    /// Max P(regret ≤ ε), ε = `decision.near_best_within`.
+    NearBest,
     Target,
     /// Min expected training + inference GPU-hours among plans that reach the target loss with
     /// the required confidence (Sardana et al. 2024).
@@ -24,7 +25,7 @@ impl Objective {
         ("p95", Objective::P95),
         ("cvar95", Objective::Cvar95),
         ("minimax_regret", Objective::MinimaxRegret),
-        ("p_best", Objective::PBest),
+        ("near_best", Objective::NearBest),
         ("target", Objective::Target),
         ("lifetime_cost", Objective::LifetimeCost),
     ];
@@ -49,7 +50,7 @@ impl Objective {
             Objective::P95 => "95th-percentile loss",
             Objective::Cvar95 => "mean of the worst 5% of losses",
             Objective::MinimaxRegret => "worst-case regret",
-            Objective::PBest => "probability of being best",
+            Objective::NearBest => "probability of being within ε of the best",
             Objective::Target => "probability of reaching the target loss",
             Objective::LifetimeCost => "training + inference GPU-hours at the target loss",
         }

@@ -514,6 +514,7 @@ pub struct RawDecision {
     pub objectives: Option<Vec<Text>>,
     pub min_completion: Option<Num>,
     pub target_loss: Option<Num>,
+    pub near_best_within: Option<Num>,
     pub target_confidence: Option<Num>,
     pub inference_tokens: Option<Num>,
     pub inference_mfu: Option<Num>,

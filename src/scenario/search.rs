@@ -5,6 +5,9 @@ use super::raw::{Num, RawAxis, RawDecision, RawSampling, RawSearch};
 use super::{Axis, Budget, Decision, Method, Objective, Sampling, Search};
 use crate::error::{Error, Result};
 
+/// Default ε of the `near_best` objective, in nats (MODEL.md §5: judgement).
+pub const NEAR_BEST_WITHIN: f64 = 0.001;
+
 fn axis(field: &str, a: Option<&RawAxis>, default: Axis) -> Result<Axis> {
     let Some(a) = a else {
         return Ok(default);
@@ -106,6 +109,8 @@ pub fn search(s: &RawSearch, budget: &Budget) -> Result<Search> {
 
 pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
     let target_loss = positive("decision.target_loss", d.target_loss)?;
+    let near_best_within =
+        positive("decision.near_best_within", d.near_best_within)?.unwrap_or(NEAR_BEST_WITHIN);
     let min_completion = probability("decision.min_completion", d.min_completion)?.unwrap_or(0.0);
     let target_confidence =
         probability("decision.target_confidence", d.target_confidence)?.unwrap_or(0.9);
@@ -179,7 +184,7 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
                 Objective::P95,
                 Objective::Cvar95,
                 Objective::MinimaxRegret,
-                Objective::PBest,
+                Objective::NearBest,
             ];
             if target_loss.is_some() {
                 v.push(Objective::Target);
@@ -196,9 +201,16 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
             let mut v = Vec::new();
             for name in names {
                 let o = Objective::from_name(&name.0).ok_or_else(|| {
+                    // The probability of being exactly best depended on the grid and chose
+                    // plans that neighbours beat on every other statistic (MODEL.md §5).
+                    let instead = if name.0 == "p_best" {
+                        " (replaced by \"near_best\": P(regret ≤ decision.near_best_within))"
+                    } else {
+                        ""
+                    };
                     Error::input(
                         "decision.objectives",
-                        format!("{:?} is not allowed; allowed: {all}", name.0),
+                        format!("{:?} is not allowed{instead}; allowed: {all}", name.0),
                     )
                 })?;
                 if !v.contains(&o) {
@@ -241,6 +253,7 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
         objectives,
         min_completion,
         target_loss,
+        near_best_within,
         target_confidence,
         inference_tokens,
         inference_mfu,

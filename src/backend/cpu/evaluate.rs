@@ -271,6 +271,41 @@ impl PBlock {
         (complete, used)
     }
 
+    /// Each draw's best run at (p, t) when the schedule's D may be any value in `range` = [lower,
+    /// the token entry upper] (upper None: unbounded, the until-the-deadline plan a candidate):
+    /// the loss into `out`, the tokens it trains into `d_run`. Under a cosine schedule a run
+    /// completing below its cap leaves tokens untrained and one cut above it pays a penalty that
+    /// grows with D, so the best D is the cap itself, clamped to the range: D = cap (the law at
+    /// the cap, no penalty), the range's top below the cap (that entry's column), or its bottom
+    /// above the cap (cut there). Under wsd the same D is best (the penalty is 0).
+    pub fn best_in_range(
+        &self,
+        tables: &Tables,
+        grid: &Grid,
+        t: usize,
+        (lower, upper): (f64, Option<usize>),
+        out: &mut [f64],
+        d_run: &mut [f64],
+    ) {
+        let s = tables.draws;
+        let base = &self.base[t * s..(t + 1) * s];
+        let cap = &self.cap[t * s..(t + 1) * s];
+        let dcap = &self.dcap[t * s..(t + 1) * s];
+        let top = upper.map_or(f64::INFINITY, |d| grid.tokens[d]);
+        for i in 0..s {
+            let k = &tables.coeffs[i];
+            let c = cap[i];
+            (out[i], d_run[i]) = if c > top {
+                let d = upper.expect("a finite top");
+                let dterm = tables.dterm[d * s + i];
+                (combine(tables.shape, k, base[i], dterm), top)
+            } else {
+                let law = combine(tables.shape, k, base[i], dcap[i]);
+                (law + cut_penalty(tables.anneal[i], lower, c), c)
+            };
+        }
+    }
+
     /// Tokens a run of configuration (p, d, t) actually trains in draw i: min(D, cap).
     pub fn d_run(&self, tables: &Tables, grid: &Grid, d: usize, t: usize, i: usize) -> f64 {
         grid.tokens[d].min(self.cap[t * tables.draws + i])

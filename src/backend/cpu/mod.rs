@@ -72,18 +72,13 @@ pub fn statistics_pass(
     oracle: &Oracle,
     progress: OnProgress,
 ) -> Vec<ConfigStats> {
-    let Oracle {
-        tables,
-        optima,
-        best_counts,
-    } = oracle;
+    let Oracle { tables, optima } = oracle;
     let l_star: Vec<f64> = optima.iter().map(|o| o.loss_grid).collect();
     let per_p: Vec<Vec<ConfigStats>> = (0..grid.params.len())
         .into_par_iter()
         .map(|p| {
             progress(0);
-            let block =
-                stats::block_stats(tables, grid, p, &l_star, best_counts, settings.target_loss);
+            let block = stats::block_stats(tables, grid, p, &l_star, settings);
             progress(block.len());
             block
         })

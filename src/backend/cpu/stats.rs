@@ -9,8 +9,8 @@ use crate::stats;
 /// Statistics of configuration (p, d, t) for every d and t, in index order.
 ///
 /// Per configuration: the column of losses (`PBlock::column`) and its extremes, one fused pass
-/// for the moments (shifted sums), target count, regret sum and extremes and the histograms of
-/// both losses and regrets (`ranks::Binning`; the regrets' bins span the bounds
+/// for the moments (shifted sums), target count, near-best count, regret sum and extremes and
+/// the histograms of both losses and regrets (`ranks::Binning`; the regrets' bins span the bounds
 /// [min L − max L*, max L − min L*], known before the pass), then exact order statistics of the
 /// losses (p05, p50, p95 pairs and the CVaR threshold) and of the regrets (p95 pair) from those
 /// histograms (`ranks::Ranker::select_binned`), and CVaR from the threshold:
@@ -20,9 +20,9 @@ pub fn block_stats(
     grid: &Grid,
     p: usize,
     l_star: &[f64],
-    best_counts: &[u32],
-    target: Option<f64>,
+    settings: &crate::backend::Settings,
 ) -> Vec<ConfigStats> {
+    let target = settings.target_loss;
     let s = tables.draws;
     let n = s as f64;
     let block = tables.block(grid, p);
@@ -49,17 +49,16 @@ pub fn block_stats(
         |a: f64, b: f64, (_, t): (usize, f64)| if t == 0.0 { a } else { stats::lerp(a, b, t) };
     let target_value = target.unwrap_or(f64::NEG_INFINITY);
     // Runs past every draw's capacity share one column per (P, T) (see `CapBounds`): `past[t]`
-    // holds its statistics (all but p_best) once computed.
+    // holds its statistics once computed.
     let nt = grid.hours.len();
     let bounds = CapBounds::of(tables, &block, s, nt);
     let mut past: Vec<Option<ConfigStats>> = vec![None; nt];
     let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
-        for t in 0..nt {
+        for (t, shared) in past.iter_mut().enumerate() {
             let truncated = bounds.past_every_cap(grid.tokens[d], t);
-            let p_best = f64::from(best_counts[grid.index(p, d, t)]) / n;
-            if let (true, Some(st)) = (truncated, past[t]) {
-                out.push(ConfigStats { p_best, ..st });
+            if let (true, Some(st)) = (truncated, *shared) {
+                out.push(st);
                 continue;
             }
             let (complete, used) = block.column(tables, grid, d, t, &mut col);
@@ -72,12 +71,12 @@ pub fn block_stats(
                 &col,
                 l_star,
                 shift,
-                target_value,
+                (target_value, settings.near_best_within),
                 binning,
                 (&mut bins_x, &mut bins_r),
                 (&mut counts_x, &mut counts_r),
             );
-            let (s1, s2, hits) = (m.s1, m.s2, m.hits);
+            let (s1, s2, hits, near) = (m.s1, m.s2, m.hits, m.near);
             let (r_sum, r_hi) = (m.r_sum, m.r_hi);
             let mean = shift + s1 / n;
             let sd = if s > 1 {
@@ -115,11 +114,11 @@ pub fn block_stats(
                 regret_mean: r_sum / n,
                 regret_p95: interp(rq[0], rq[1], pos[2]),
                 regret_max: r_hi,
-                p_best,
+                p_near_best: near as f64 / n,
                 hours_mean: grid.hours[t] * used / n,
             };
             if truncated {
-                past[t] = Some(st);
+                *shared = Some(st);
             }
             out.push(st);
         }
@@ -206,18 +205,20 @@ struct Moments {
     s2: f64,
     /// #{x ≤ target}.
     hits: usize,
+    /// #{x − L* ≤ ε}.
+    near: usize,
     r_sum: f64,
     r_hi: f64,
 }
 
-/// One pass over a column: moments, target count, regret sum and maximum, and the histograms
-/// of losses and regrets (`bins.0[i]`, `bins.1[i]` their bins of value i). The floating sums
-/// run in `LANES` independent accumulators.
+/// One pass over a column: moments, target count, near-best count (regret ≤ ε), regret sum and
+/// maximum, and the histograms of losses and regrets (`bins.0[i]`, `bins.1[i]` their bins of
+/// value i). The floating sums run in `LANES` independent accumulators.
 fn moments(
     col: &[f64],
     l_star: &[f64],
     shift: f64,
-    target: f64,
+    (target, eps): (f64, f64),
     binning: (Binning, Binning),
     bins: (&mut [u16], &mut [u16]),
     counts: (&mut [u32; NB], &mut [u32; NB]),
@@ -228,6 +229,7 @@ fn moments(
     let mut s1 = [0.0f64; LANES];
     let mut s2 = [0.0f64; LANES];
     let mut hits = [0u64; LANES];
+    let mut near = [0u64; LANES];
     let mut rs = [0.0f64; LANES];
     let mut rhi = [f64::NEG_INFINITY; LANES];
     let mut step = |l: usize, i: usize| {
@@ -237,6 +239,7 @@ fn moments(
         s2[l] += y * y;
         hits[l] += u64::from(x <= target);
         let r = x - l_star[i];
+        near[l] += u64::from(r <= eps);
         rs[l] += r;
         rhi[l] = if r > rhi[l] { r } else { rhi[l] };
         let kx = binning.0.bin(x);
@@ -259,6 +262,7 @@ fn moments(
         s1: lane_sum(&s1),
         s2: lane_sum(&s2),
         hits: hits.iter().sum::<u64>() as usize,
+        near: near.iter().sum::<u64>() as usize,
         r_sum: lane_sum(&rs),
         r_hi: rhi.into_iter().fold(f64::NEG_INFINITY, f64::max),
     }

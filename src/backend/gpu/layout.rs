@@ -18,7 +18,8 @@ pub struct Params {
     pub effective_params: u32,
     pub has_target: u32,
     pub target_loss: f32,
-    pub _pad: u32,
+    /// ε of the near-best count (`decision.near_best_within`).
+    pub near_eps: f32,
     pub ranks: [[u32; 4]; 3],
 }
 
@@ -65,11 +66,12 @@ pub struct StatsRow {
     /// Draws with L ≤ the target loss.
     pub hits: f32,
     pub regret_max: f32,
+    /// Draws with L − L* ≤ ε.
+    pub near: f32,
     /// Σ (L − threshold) over L > threshold (CVaR).
     pub tail_sum: f32,
     /// The resolved order statistics, in `Params::ranks` order.
     pub ranks: [f32; 9],
-    pub _pad0: f32,
     pub _pad1: f32,
     pub _pad2: f32,
     pub _pad3: f32,

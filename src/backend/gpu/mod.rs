@@ -264,7 +264,7 @@ fn chunk_params(
         effective_params: u32::from(settings.shape.effective_params),
         has_target: u32::from(settings.target_loss.is_some()),
         target_loss: settings.target_loss.unwrap_or(0.0) as f32,
-        _pad: 0,
+        near_eps: settings.near_best_within as f32,
         ranks: ranks(n_draws),
     }
 }
@@ -645,13 +645,7 @@ impl Backend for Gpu {
             for (j, row) in chunk_out.rows.iter().enumerate() {
                 let index = offset + j;
                 let (_, _, t) = grid.coords(index);
-                out.push(merge(
-                    row,
-                    s,
-                    grid.hours[t],
-                    oracle.best_counts[index],
-                    settings.target_loss.is_some(),
-                ));
+                out.push(merge(row, s, grid.hours[t], settings.target_loss.is_some()));
             }
             offset += count;
             progress(count);
@@ -688,13 +682,7 @@ pub fn ranks(s: usize) -> [[u32; 4]; 3] {
 /// The host's f64 merge of one configuration's output row of `config_stats` (layout in
 /// stats.wgsl): moments about the shift, type-7 interpolation between the resolved ranks, CVaR as
 /// threshold + Σ(L − threshold)/m.
-pub fn merge(
-    row: &layout::StatsRow,
-    s: usize,
-    hours: f64,
-    best: u32,
-    has_target: bool,
-) -> ConfigStats {
+pub fn merge(row: &layout::StatsRow, s: usize, hours: f64, has_target: bool) -> ConfigStats {
     let n = s as f64;
     let m = stats::cvar_tail(s, stats::CVAR_LEVEL) as f64;
     let fracs = [stats::Q05, stats::Q50, stats::Q95].map(|q| stats::type7_position(s, q).1);
@@ -725,7 +713,7 @@ pub fn merge(
         regret_mean: f(row.regret_sum) / n,
         regret_p95: stats::lerp(q[7], q[8], fracs[2]),
         regret_max: f(row.regret_max),
-        p_best: f64::from(best) / n,
+        p_near_best: f(row.near) / n,
         hours_mean: hours * f(row.used) / n,
     }
 }

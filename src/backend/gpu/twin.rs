@@ -200,7 +200,7 @@ fn bin_of(x: f32, lo: f32, width: f32) -> u32 {
 pub fn config_stats(
     n: usize,
     ranks: [[u32; 4]; 3],
-    target: Option<f32>,
+    (target, eps): (Option<f32>, f32),
     eval: impl Fn(usize) -> Eval,
     l_star: impl Fn(usize) -> f32,
 ) -> super::layout::StatsRow {
@@ -221,7 +221,7 @@ pub fn config_stats(
             let b = [
                 f32::from(u8::from(complete)),
                 f32::from(u8::from(hit)),
-                0.0,
+                f32::from(u8::from(r <= eps)),
                 0.0,
             ];
             let c = [loss, -loss, r, -r];
@@ -323,6 +323,7 @@ pub fn config_stats(
         complete: s2[0],
         hits: s2[1],
         regret_max: -mm[3],
+        near: s2[2],
         tail_sum: tail[0],
         ranks,
         ..Default::default()
@@ -363,6 +364,7 @@ impl crate::backend::Backend for Twin {
         let ln_nr = ln_law_ratios(settings, grid);
         let ranks = super::ranks(s);
         let target = settings.target_loss.map(|t| t as f32);
+        let eps = settings.near_best_within as f32;
         let stats = (0..grid.len())
             .into_par_iter()
             .map(|index| {
@@ -378,14 +380,8 @@ impl crate::backend::Backend for Twin {
                     );
                     (l as f32, c, u as f32)
                 };
-                let row = config_stats(s, ranks, target, eval, |i| l_star[i]);
-                let merged = super::merge(
-                    &row,
-                    s,
-                    grid.hours[t],
-                    oracle.best_counts[index],
-                    target.is_some(),
-                );
+                let row = config_stats(s, ranks, (target, eps), eval, |i| l_star[i]);
+                let merged = super::merge(&row, s, grid.hours[t], target.is_some());
                 progress(1);
                 merged
             })
