@@ -719,19 +719,32 @@ fn serving(r: &RunResult) -> String {
             }
         );
     }
-    if let Some(trade) = lifetime_plan.and_then(|l| serving_trade(front, l)) {
+    // Without a target loss there is no lifetime plan: the trade is read against the first
+    // objective's plan, so the user sees it without choosing a target first.
+    let label = if lifetime_plan.is_some() {
+        "lifetime".to_string()
+    } else {
+        anchor.objective.to_string()
+    };
+    if let Some(trade) = serving_trade(front, &sum.serving_sizes, anchor, &label) {
         let _ = writeln!(o, "  {trade}");
     }
     o
 }
 
-/// What the frontier's model about 1.5× smaller and 1.5× larger than the lifetime plan `l`
-/// trades against it, in expected loss and lifetime GPU-hours; None when the frontier holds
-/// neither.
-fn serving_trade(front: &[crate::aggregate::serving::Point], l: &Recommendation) -> Option<String> {
-    let nearest = |target: f64, side: fn(f64, f64) -> bool| {
-        front
-            .iter()
+/// What a model about 1.5× smaller and 1.5× larger than the plan `l` (named `label`) trades
+/// against it, in expected loss and lifetime GPU-hours: the frontier's model on that side, else
+/// (within a budget, a model past the optimum loses on both) the best plan of that size, said to
+/// be off the frontier; None when neither side has one.
+fn serving_trade(
+    front: &[crate::aggregate::serving::Point],
+    sizes: &[crate::aggregate::serving::Point],
+    l: &Recommendation,
+    label: &str,
+) -> Option<String> {
+    type Side = fn(f64, f64) -> bool;
+    let nearest = |pool: &'_ [crate::aggregate::serving::Point], target: f64, side: Side| {
+        pool.iter()
             .filter(|p| side(p.params, l.params))
             .min_by(|a, b| {
                 (a.params / target)
@@ -739,40 +752,50 @@ fn serving_trade(front: &[crate::aggregate::serving::Point], l: &Recommendation)
                     .abs()
                     .total_cmp(&(b.params / target).ln().abs())
             })
+            .copied()
     };
-    let trade = |p: &crate::aggregate::serving::Point| {
+    let trade = |p: crate::aggregate::serving::Point, off: bool| {
         let dc = p.lifetime_gpu_hours - l.lifetime_gpu_hours;
-        // A lifetime plan that reserved hours cover costs 0: no share of it.
+        // A plan that reserved hours cover costs 0: no share of it.
         let share = if l.lifetime_gpu_hours > 0.0 {
             format!(" ({:+.0}%)", 100.0 * dc / l.lifetime_gpu_hours)
         } else {
             String::new()
         };
         format!(
-            "{} params: {:+.4} loss, {:+.0} GPU-h{share}",
+            "{} params: {:+.4} loss, {:+.0} GPU-h{share}{}",
             si(p.params),
             p.loss_mean - l.stats.loss_mean,
             dc,
+            if off {
+                " (off the frontier: a cheaper plan has a lower loss)"
+            } else {
+                ""
+            }
         )
     };
-    // Only models that differ in size: with reserved hours the frontier may start at the
-    // lifetime plan (smaller models then save nothing).
-    let smaller = nearest(l.params / 1.5, |a, b| a < b / 1.2).map(trade);
-    let larger = nearest(l.params * 1.5, |a, b| a > b * 1.2).map(trade);
+    // Only models that differ in size: with reserved hours the frontier may start at the plan
+    // (smaller models then save nothing).
+    let side = |target: f64, side: Side| {
+        nearest(front, target, side)
+            .map(|p| trade(p, false))
+            .or_else(|| nearest(sizes, target, side).map(|p| trade(p, true)))
+    };
+    let smaller = side(l.params / 1.5, |a, b| a < b / 1.2);
+    let larger = side(l.params * 1.5, |a, b| a > b * 1.2);
     let parts: Vec<String> = [("smaller", smaller), ("larger", larger)]
         .into_iter()
         .filter_map(|(w, t)| t.map(|t| format!("{w}, {t}")))
         .collect();
     (!parts.is_empty()).then(|| {
         format!(
-            "against the lifetime plan ({} params), the frontier's model about 1.5× {}",
+            "against the {label} plan ({} params), a model about 1.5× {}",
             si(l.params),
             parts.join("; 1.5× ")
         )
     })
 }
 
-/// "445M params · 9.2B tokens" of a plan.
 /// What the draws were conditioned on and what it says of each observed run's end
 /// (docs/MODEL.md §8): empty without `[observations]`.
 fn observations(r: &RunResult) -> String {

@@ -300,3 +300,124 @@ fn plot_draws_the_frontier_where_the_run_serves_tokens() {
     assert!(!plain.join("serving.svg").exists());
     assert!(plain.join("frontier.svg").exists());
 }
+
+/// Serving without a target loss: the frontier and the trade are shown around the first
+/// objective's plan, so a user need not guess a target first; `lifetime_cost` asked for without
+/// a target, or serving on a FLOPs budget, is refused with the field named.
+#[test]
+fn the_serving_trade_needs_no_target_loss() {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let text = text_of(&base);
+    let sets = |extra: &[&str]| -> Vec<String> {
+        [
+            "search.params={min=3e7,max=3e9,points=30}",
+            "search.tokens={min=1e9,max=1e12,points=30}",
+            "sampling.draws=512",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|x| x.to_string())
+        .collect()
+    };
+    let s = scenario::from_str(&text, &base, &sets(&[])).unwrap();
+    assert!(s.decision.target_loss.is_none());
+    let r = pipeline::run(s, BackendChoice::Cpu, false).unwrap();
+    assert!(
+        r.summary
+            .recommendations
+            .iter()
+            .all(|x| x.objective.name() != "lifetime_cost"),
+        "no lifetime plan without a target"
+    );
+    let front = table(&r, "serving.csv");
+    assert!(front.len() >= 3, "a frontier of {} plans", front.len());
+    let text = scalerisk::report::render(&r);
+    let section: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("serving 1T tokens"))
+        .collect();
+    assert!(!section.is_empty(), "{text}");
+    let plan = r.summary.recommendations.first().unwrap();
+    assert!(
+        section
+            .iter()
+            .any(|l| l.contains(&format!("← {}", plan.objective))),
+        "{section:#?}"
+    );
+    let smaller = front
+        .iter()
+        .filter(|x| num(x, "params") < plan.params / 1.2)
+        .min_by(|a, b| {
+            let d =
+                |x: &HashMap<String, String>| (num(x, "params") / (plan.params / 1.5)).ln().abs();
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap();
+    let want = format!(
+        "against the {} plan ({} params), a model about 1.5× smaller, {} params: {:+.4} loss, {:+.0} GPU-h",
+        plan.objective,
+        scalerisk::report::si(plan.params),
+        scalerisk::report::si(num(smaller, "params")),
+        num(smaller, "loss_mean") - plan.stats.loss_mean,
+        num(smaller, "lifetime_gpu_hours") - plan.lifetime_gpu_hours
+    );
+    assert!(
+        section.iter().any(|l| l.contains(&want)),
+        "{want:?} not in {section:#?}"
+    );
+    // Within the budget no larger model is on the frontier (past the optimum it loses on both):
+    // the trade names the best plan of that size, from configs.csv, as off the frontier.
+    assert!(front.iter().all(|x| num(x, "params") <= plan.params * 1.2));
+    let configs = table(&r, "configs.csv");
+    let larger_p = configs
+        .iter()
+        .map(|x| num(x, "params"))
+        .filter(|&p| p > plan.params * 1.2)
+        .min_by(|a, b| {
+            let d = |p: f64| (p / (plan.params * 1.5)).ln().abs();
+            d(*a).total_cmp(&d(*b))
+        })
+        .unwrap();
+    let larger = configs
+        .iter()
+        .filter(|x| num(x, "params") == larger_p && num(x, "loss_mean").is_finite())
+        .min_by(|a, b| num(a, "loss_mean").total_cmp(&num(b, "loss_mean")))
+        .unwrap();
+    let want = format!(
+        "1.5× larger, {} params: {:+.4} loss, {:+.0} GPU-h",
+        scalerisk::report::si(larger_p),
+        num(larger, "loss_mean") - plan.stats.loss_mean,
+        num(larger, "lifetime_gpu_hours") - plan.lifetime_gpu_hours
+    );
+    let line = section.iter().find(|l| l.contains(&want));
+    assert!(
+        line.is_some_and(|l| l.ends_with("(off the frontier: a cheaper plan has a lower loss)")),
+        "{want:?} not in {section:#?}"
+    );
+
+    let refused = |extra: &[&str], field: &str| {
+        let e = scenario::from_str(&text_of(&base), &base, &sets(extra))
+            .err()
+            .unwrap_or_else(|| panic!("{extra:?} accepted"))
+            .to_string();
+        assert!(e.starts_with(field), "{e}");
+    };
+    refused(
+        &["decision.objectives=[\"expected\",\"lifetime_cost\"]"],
+        "decision.objectives",
+    );
+    refused(
+        &["budget={flops=1e19,hours=72}"],
+        "decision.inference_tokens",
+    );
+}
+
+/// inference-heavy.toml without its target loss and objectives.
+fn text_of(base: &Path) -> String {
+    std::fs::read_to_string(base.join("inference-heavy.toml"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("target_") && !l.starts_with("objectives"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}

@@ -196,6 +196,8 @@ pub struct Summary {
     /// When the scenario serves tokens: expected loss against lifetime cost, the candidates
     /// not beaten on both, cheapest first (`serving.rs`); empty otherwise.
     pub serving: Vec<serving::Point>,
+    /// When the scenario serves tokens: each model size's best candidate (`serving.rs`).
+    pub serving_sizes: Vec<serving::Point>,
 }
 
 /// Where a plan sits against the runs behind its law (each member's, for a mixture).
@@ -421,6 +423,9 @@ pub fn summarize(
         policy: more.policy,
         serving: run.cost.as_ref().map_or_else(Vec::new, |c| {
             serving::frontier(c, grid, candidates, &eval.stats)
+        }),
+        serving_sizes: run.cost.as_ref().map_or_else(Vec::new, |c| {
+            serving::best_per_size(c, grid, candidates, &eval.stats)
         }),
     }
 }

@@ -28,16 +28,9 @@ pub struct Point {
     pub lifetime_gpu_hours: f64,
 }
 
-/// The candidates not beaten on both expected loss and lifetime cost, cheapest first (so the
-/// loss falls along it). Of plans with the same cost only the lowest loss is kept, and of plans
-/// with the same cost and loss the lowest index.
-pub fn frontier(
-    cost: &Cost,
-    grid: &Grid,
-    candidates: &[usize],
-    stats: &[ConfigStats],
-) -> Vec<Point> {
-    let mut points: Vec<Point> = candidates
+/// Every candidate as a frontier point (those with a finite loss and cost).
+fn points(cost: &Cost, grid: &Grid, candidates: &[usize], stats: &[ConfigStats]) -> Vec<Point> {
+    candidates
         .iter()
         .map(|&i| {
             let (params, tokens, hours) = grid.config(i);
@@ -56,7 +49,41 @@ pub fn frontier(
             }
         })
         .filter(|p| p.loss_mean.is_finite() && p.lifetime_gpu_hours.is_finite())
-        .collect();
+        .collect()
+}
+
+/// Per model size of the grid, its candidate of lowest expected loss (ties: the lowest index),
+/// smallest size first. What a larger model trades when none is on the frontier (within the
+/// budget a model past the optimum loses on both loss and cost) is read off these.
+pub fn best_per_size(
+    cost: &Cost,
+    grid: &Grid,
+    candidates: &[usize],
+    stats: &[ConfigStats],
+) -> Vec<Point> {
+    let mut best: Vec<Option<Point>> = vec![None; grid.params.len()];
+    for p in points(cost, grid, candidates, stats) {
+        let slot = &mut best[grid.coords(p.index).0];
+        let better = slot.is_none_or(|b| {
+            p.loss_mean < b.loss_mean || (p.loss_mean == b.loss_mean && p.index < b.index)
+        });
+        if better {
+            *slot = Some(p);
+        }
+    }
+    best.into_iter().flatten().collect()
+}
+
+/// The candidates not beaten on both expected loss and lifetime cost, cheapest first (so the
+/// loss falls along it). Of plans with the same cost only the lowest loss is kept, and of plans
+/// with the same cost and loss the lowest index.
+pub fn frontier(
+    cost: &Cost,
+    grid: &Grid,
+    candidates: &[usize],
+    stats: &[ConfigStats],
+) -> Vec<Point> {
+    let mut points = points(cost, grid, candidates, stats);
     points.sort_by(|a, b| {
         (a.lifetime_gpu_hours.total_cmp(&b.lifetime_gpu_hours))
             .then(a.loss_mean.total_cmp(&b.loss_mean))

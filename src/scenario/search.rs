@@ -220,7 +220,13 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
             v
         }
     };
-    if inference_tokens.is_some() && !objectives.contains(&Objective::LifetimeCost) {
+    // Serving a model is a trade of loss against lifetime cost: with a target loss the cheapest
+    // plan reaching it is one more answer; without one the frontier (serving.csv and the
+    // report) shows the whole trade and nothing has to be guessed.
+    if inference_tokens.is_some()
+        && target_loss.is_some()
+        && !objectives.contains(&Objective::LifetimeCost)
+    {
         objectives.push(Objective::LifetimeCost);
     }
     if objectives.contains(&Objective::LifetimeCost) {
@@ -232,16 +238,16 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
         }
         if target_loss.is_none() {
             return Err(Error::input(
-                "decision.inference_tokens",
-                "lifetime_cost needs decision.target_loss: the cheapest plan is chosen among those reaching it",
+                "decision.objectives",
+                "\"lifetime_cost\" needs decision.target_loss (the cheapest plan is chosen among those reaching it); without it serving.csv and the report show loss against lifetime cost for every plan",
             ));
         }
-        if budget.gpu_count().is_none() {
-            return Err(Error::input(
-                "decision.inference_tokens",
-                "lifetime_cost counts GPU-hours, so it needs a hardware budget (budget.gpu or budget.peak_tflops), not budget.flops",
-            ));
-        }
+    }
+    if inference_tokens.is_some() && budget.gpu_count().is_none() {
+        return Err(Error::input(
+            "decision.inference_tokens",
+            "serving is counted in GPU-hours, so it needs a hardware budget (budget.gpu or budget.peak_tflops), not budget.flops",
+        ));
     }
     if objectives.contains(&Objective::Target) && target_loss.is_none() {
         return Err(Error::input(
