@@ -114,6 +114,7 @@ pub fn render(r: &RunResult) -> String {
         doubling(r),
         drivers(r),
         information(r),
+        pilots(r),
         other_objectives(r),
         serving(r),
     ]
@@ -523,6 +524,71 @@ fn information(r: &RunResult) -> String {
             sig2(all.value),
             sig2(all.se)
         );
+    }
+    o
+}
+
+/// With `decision.pilots`: the design worth running first, or that none pays and why.
+fn pilots(r: &RunResult) -> String {
+    let Some(p) = &r.summary.pilots else {
+        return String::new();
+    };
+    let slope = loss_per_ln_compute(&r.summary.frontier, r.scenario.budget.hours);
+    let design = |row: &crate::aggregate::pilots::Row| {
+        let sizes: Vec<String> = row
+            .pilots
+            .iter()
+            .map(|x| format!("{} params on {} tokens", si(x.params), si(x.tokens)))
+            .collect();
+        format!(
+            "{} run{} ({}; {}% of the compute, {} h)",
+            row.runs,
+            if row.runs == 1 { "" } else { "s" },
+            sizes.join(", "),
+            sig2(100.0 * row.share),
+            sig2(row.hours_mean)
+        )
+    };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "pilots first? (runs of equal compute {}× apart in size, each final loss observed ± {}, then the size re-chosen in the hours left; pilots.csv): deciding now trains {} params",
+        crate::aggregate::pilots::SIZE_RATIO,
+        p.noise,
+        si(p.decide_now_params)
+    );
+    let evpi = format!(
+        "(knowing everything would save {} ± {})",
+        sig2(p.evpi),
+        sig2(p.evpi_se)
+    );
+    match p.best.map(|i| &p.rows[i]) {
+        Some(best) => {
+            let _ = writeln!(
+                o,
+                "  {}: saves {} ± {}{} over deciding now {evpi}",
+                design(best),
+                sig2(best.value),
+                sig2(best.se),
+                compute_text(best.value, slope)
+            );
+        }
+        None => match p.rows.iter().max_by(|a, b| a.value.total_cmp(&b.value)) {
+            Some(top) => {
+                let _ = writeln!(
+                    o,
+                    "  none pays: the best of {} designs, {}, {} {} ± {} against deciding now {evpi}",
+                    p.rows.len(),
+                    design(top),
+                    if top.value >= 0.0 { "saves" } else { "costs" },
+                    sig2(top.value.abs()),
+                    sig2(top.se)
+                );
+            }
+            None => {
+                let _ = writeln!(o, "  no design fits in half the hours of every draw");
+            }
+        },
     }
     o
 }

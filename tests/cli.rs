@@ -140,6 +140,19 @@ fn bad_input_is_refused_with_the_field_named() {
             "decision.near_best_within: 0 is not allowed",
         ),
         (
+            &[
+                "--set",
+                "decision.pilots=true",
+                "--set",
+                "training.schedule=\"cosine\"",
+            ],
+            "decision.pilots: pilots are priced under training.schedule = \"wsd\"",
+        ),
+        (
+            &["--set", "decision.pilot_noise=-1"],
+            "decision.pilot_noise: -1 is not allowed",
+        ),
+        (
             &["--set", "sampling.draws=0"],
             "sampling.draws: 0 is not allowed",
         ),

@@ -40,6 +40,19 @@ fn table(r: &RunResult, name: &str) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
+/// The frontier's row of params below 1/1.2 of `params` nearest 1/1.5 of it (in ln P), the
+/// smaller model the report's trade line names.
+fn nearest_smaller(front: &[HashMap<String, String>], params: f64) -> &HashMap<String, String> {
+    front
+        .iter()
+        .filter(|x| num(x, "params") < params / 1.2)
+        .min_by(|a, b| {
+            let d = |x: &HashMap<String, String>| (num(x, "params") / (params / 1.5)).ln().abs();
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap()
+}
+
 fn num(row: &HashMap<String, String>, col: &str) -> f64 {
     let cell = row.get(col).unwrap_or_else(|| panic!("no column {col}"));
     if cell.is_empty() {
@@ -205,15 +218,7 @@ fn the_report_reads_the_trade_off_from_the_frontier() {
         scalerisk::report::si(2.0 * plan.lifetime_gpu_hours)
     )));
     // The trade line: the frontier's plan nearest 1.5× smaller, its loss and cost differences.
-    let smaller = front
-        .iter()
-        .filter(|x| num(x, "params") < plan.params / 1.2)
-        .min_by(|a, b| {
-            let d =
-                |x: &HashMap<String, String>| (num(x, "params") / (plan.params / 1.5)).ln().abs();
-            d(a).total_cmp(&d(b))
-        })
-        .unwrap();
+    let smaller = nearest_smaller(&front, plan.params);
     let want = format!(
         "1.5× smaller, {} params: {:+.4} loss, {:+.0} GPU-h",
         scalerisk::report::si(num(smaller, "params")),
@@ -344,15 +349,7 @@ fn the_serving_trade_needs_no_target_loss() {
             .any(|l| l.contains(&format!("← {}", plan.objective))),
         "{section:#?}"
     );
-    let smaller = front
-        .iter()
-        .filter(|x| num(x, "params") < plan.params / 1.2)
-        .min_by(|a, b| {
-            let d =
-                |x: &HashMap<String, String>| (num(x, "params") / (plan.params / 1.5)).ln().abs();
-            d(a).total_cmp(&d(b))
-        })
-        .unwrap();
+    let smaller = nearest_smaller(&front, plan.params);
     let want = format!(
         "against the {} plan ({} params), a model about 1.5× smaller, {} params: {:+.4} loss, {:+.0} GPU-h",
         plan.objective,

@@ -7,6 +7,7 @@ pub mod groups;
 pub mod indices;
 pub mod information;
 pub mod lifetime;
+pub mod pilots;
 pub mod policy;
 pub mod refine;
 pub mod replan;
@@ -198,6 +199,8 @@ pub struct Summary {
     pub serving: Vec<serving::Point>,
     /// When the scenario serves tokens: each model size's best candidate (`serving.rs`).
     pub serving_sizes: Vec<serving::Point>,
+    /// With `decision.pilots`: the pilot designs priced against deciding now (`pilots.rs`).
+    pub pilots: Option<pilots::Pilots>,
 }
 
 /// Where a plan sits against the runs behind its law (each member's, for a mixture).
@@ -421,6 +424,7 @@ pub fn summarize(
         information: more.information,
         member_bands: member_bands(s, draws, eval),
         policy: more.policy,
+        pilots: more.pilots,
         serving: run.cost.as_ref().map_or_else(Vec::new, |c| {
             serving::frontier(c, grid, candidates, &eval.stats)
         }),
@@ -453,6 +457,7 @@ struct More {
     variance: Vec<indices::GroupIndices>,
     information: Vec<information::Value>,
     policy: Option<policy::Outcome>,
+    pilots: Option<pilots::Pilots>,
 }
 
 impl Run<'_> {
@@ -619,6 +624,16 @@ impl Run<'_> {
         let policy = measure_then_set(s, grid, draws, settings, evaluator, recommendations);
         let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
         let information = information::values(s, grid, draws, settings, &means);
+        let pilots = s.decision.pilots.then(|| {
+            pilots::pilots(
+                settings,
+                grid,
+                draws,
+                s.budget.hours,
+                s.sampling.seed,
+                s.decision.pilot_noise,
+            )
+        });
         More {
             baselines,
             levels,
@@ -627,6 +642,7 @@ impl Run<'_> {
             variance,
             information,
             policy,
+            pilots: pilots.flatten(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod draws;
 pub mod frontier;
 pub mod information;
 pub mod observed;
+pub mod pilots;
 pub mod recommendations;
 pub mod run_json;
 pub mod sensitivity;
@@ -78,6 +79,11 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
             .transpose()?,
     )
     .chain(
+        pilots::written(result)
+            .then(|| Ok::<_, Error>(("pilots.csv", pilots::serialize(result)?)))
+            .transpose()?,
+    )
+    .chain(
         serving::written(result)
             .then(|| Ok::<_, Error>(("serving.csv", serving::serialize(result)?)))
             .transpose()?,
@@ -86,13 +92,14 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
 }
 
 /// Every file name a run folder may hold: what `run` writes and the charts `plot` adds.
-pub const RUN_FILES: [&str; 20] = [
+pub const RUN_FILES: [&str; 21] = [
     "report.md",
     "configs.csv",
     "observed.csv",
     "draws.csv",
     "frontier.csv",
     "information.csv",
+    "pilots.csv",
     "recommendations.csv",
     "sensitivity.csv",
     "serving.csv",

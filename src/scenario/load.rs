@@ -91,6 +91,20 @@ fn validate(r: RawScenario, base: &Path, losses: Option<&[LossRecord]>) -> Resul
     let decision = search::decision(&r.decision.unwrap_or_default(), &budget)?;
     let sampling = search::sampling(&r.sampling.unwrap_or_default())?;
     let training = budget::training(&r.training.unwrap_or_default(), base)?;
+    if decision.pilots {
+        if training.schedule != Schedule::Wsd {
+            return Err(Error::input(
+                "decision.pilots",
+                "pilots are priced under training.schedule = \"wsd\" (runs that anneal where they stop); under cosine the cycle's length is the measurement to make (the measure-then-set policy)",
+            ));
+        }
+        if !search.until_deadline {
+            return Err(Error::input(
+                "decision.pilots",
+                "pilots re-plan runs that train until the deadline, which search.until_deadline = false rules out",
+            ));
+        }
+    }
     let observations = observations::observations(
         &r.observations.unwrap_or_default(),
         base,

@@ -374,6 +374,10 @@ pub struct Decision {
     pub kv_head_ratio: Option<f64>,
     /// Budget levels of the frontier in hours (default H × 2^k, k = −3..3).
     pub frontier_hours: Vec<f64>,
+    /// Price pilot designs before the main run (`aggregate::pilots`, MODEL.md §5).
+    pub pilots: bool,
+    /// sd of a pilot's observed final loss, nats.
+    pub pilot_noise: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

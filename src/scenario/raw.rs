@@ -522,6 +522,8 @@ pub struct RawDecision {
     pub inference_context: Option<Num>,
     pub kv_head_ratio: Option<Num>,
     pub frontier_hours: Option<Vec<Num>>,
+    pub pilots: Option<Flag>,
+    pub pilot_noise: Option<Num>,
 }
 
 #[derive(Debug, Default, Deserialize)]

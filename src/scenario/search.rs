@@ -5,6 +5,11 @@ use super::raw::{Num, RawAxis, RawDecision, RawSampling, RawSearch};
 use super::{Axis, Budget, Decision, Method, Objective, Sampling, Search};
 use crate::error::{Error, Result};
 
+/// sd of a pilot's observed final loss by default, nats: the per-run discrepancy τ₀ of the
+/// observation model (MODEL.md §8.2), what one final loss cannot say about the law (judgement
+/// there; MODEL.md §5, "Pilots").
+pub const PILOT_NOISE: f64 = 0.01;
+
 /// Default ε of the `near_best` objective, in nats (MODEL.md §5: judgement).
 pub const NEAR_BEST_WITHIN: f64 = 0.001;
 
@@ -112,6 +117,20 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
     let near_best_within =
         positive("decision.near_best_within", d.near_best_within)?.unwrap_or(NEAR_BEST_WITHIN);
     let min_completion = probability("decision.min_completion", d.min_completion)?.unwrap_or(0.0);
+    let pilots = d.pilots.is_some_and(|f| f.0);
+    let pilot_noise = positive("decision.pilot_noise", d.pilot_noise)?.unwrap_or(PILOT_NOISE);
+    if pilots && budget.gpu_count().is_none() {
+        return Err(Error::input(
+            "decision.pilots",
+            "pilots are priced in hours of the budget's hardware, so they need budget.gpu or budget.peak_tflops, not budget.flops",
+        ));
+    }
+    if pilots && min_completion > 0.0 {
+        return Err(Error::input(
+            "decision.pilots",
+            "pilots re-plan runs that train until the deadline, which decision.min_completion > 0 rules out",
+        ));
+    }
     let target_confidence =
         probability("decision.target_confidence", d.target_confidence)?.unwrap_or(0.9);
     let inference_tokens = positive("decision.inference_tokens", d.inference_tokens)?;
@@ -260,6 +279,8 @@ pub fn decision(d: &RawDecision, budget: &Budget) -> Result<Decision> {
         min_completion,
         target_loss,
         near_best_within,
+        pilots,
+        pilot_noise,
         target_confidence,
         inference_tokens,
         inference_mfu,

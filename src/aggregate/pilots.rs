@@ -1,0 +1,445 @@
+//! Pilots priced before they are spent (MODEL.md §5, "Pilots"): k short runs on the budget's
+//! own hardware and data, their final losses observed, then the main run re-planned in the
+//! hours they leave; against deciding now with every hour.
+//!
+//! The decision on both sides is the model size P of a run that trains until the deadline
+//! (under wsd the best plan of every size, MODEL.md §2), over the grid's feasible sizes thinned
+//! to at most [`SIZES`]. Deciding now takes the size of least expected loss at the full budget.
+//! A pilot design spends `share` of the budget's expected compute on `runs` models, each
+//! [`SIZE_RATIO`]× the next and trained to [`TOKENS_PER_PARAM`] tokens per parameter; draw i
+//! observes each pilot's final loss under its own law, plus N(0, noise²); the main run then
+//! trains F/k(P) fewer tokens (F the pilots' FLOPs) in the hours left.
+//!
+//! "Pilot, then decide" needs E[L_P | y] for every size P given the pilots' losses y. It is
+//! estimated by regression over the draws (Strong, Oakley & Brennan 2014, the estimator of the
+//! value of information in `information.rs`, applied to simulated data as Strong et al. 2015,
+//! "Estimating the expected value of sample information using the probabilistic sensitivity
+//! analysis sample", do), and then cross-fitted: the rule is fitted on one half of the draws and
+//! followed on the other, so each draw's realised loss comes from a rule that did not see it.
+//! The value is the mean of (decide-now loss − realised loss) over the draws, with its standard
+//! error: an unbiased estimate of what following that rule gains, which is at most the value of
+//! the best rule (the regression can only lose information) and, draw by draw, at most the
+//! decide-now plan's regret (its mean is the EVPI of the same choice).
+
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::backend::cpu;
+use crate::grid::Grid;
+use crate::law::{self, LawShape};
+use crate::sampling::{stream, Draw};
+use crate::stats;
+
+/// Tokens per parameter of every pilot (judgement: Hoffmann et al. 2022's compute-optimal ratio,
+/// so each pilot ends near its own optimum, where the law was fitted).
+pub const TOKENS_PER_PARAM: f64 = 20.0;
+
+/// Size ratio of neighbouring pilots (judgement: three sizes then span about a decade, as a
+/// scaling sweep does).
+pub const SIZE_RATIO: f64 = 3.0;
+
+/// Numbers of pilot runs searched.
+pub const RUNS: [usize; 3] = [1, 2, 3];
+
+/// Shares of the budget's expected compute searched.
+pub const SHARES: [f64; 5] = [0.005, 0.01, 0.02, 0.05, 0.10];
+
+/// Sizes of the re-planned decision at most (every k-th feasible grid size).
+pub const SIZES: usize = 64;
+
+/// Draws of the estimate at most (an evenly spaced subsample).
+pub const MAX_DRAWS: usize = 4096;
+
+/// A design pays when its value exceeds twice its standard error (judgement: a 2.3% one-sided
+/// chance that a design that gains nothing is called one that pays).
+pub const PAYS_Z: f64 = 2.0;
+
+/// One pilot design and what it is worth.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub runs: usize,
+    /// Share of the budget's expected compute the pilots spend.
+    pub share: f64,
+    /// The pilots, smallest first.
+    pub pilots: Vec<Pilot>,
+    pub flops: f64,
+    /// Mean hours the pilots take (the main run has that much less).
+    pub hours_mean: f64,
+    /// Expected loss "pilot, then decide" saves over "decide now" (negative: it costs).
+    pub value: f64,
+    pub se: f64,
+    pub pays: bool,
+}
+
+/// Every design searched, the best, and what bounds them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pilots {
+    pub rows: Vec<Row>,
+    /// Index in `rows` of the design of largest value, when one pays.
+    pub best: Option<usize>,
+    /// The size deciding now chooses (until the deadline, full budget).
+    pub decide_now_params: f64,
+    pub decide_now_loss: f64,
+    /// EVPI of the same choice: the decide-now plan's mean regret over the sizes.
+    pub evpi: f64,
+    pub evpi_se: f64,
+    pub noise: f64,
+    pub draws: usize,
+}
+
+/// The re-planned choice: sizes and the per-draw inputs a loss needs.
+pub struct Family<'a> {
+    shape: LawShape,
+    draws: Vec<&'a Draw>,
+    pub sizes: Vec<f64>,
+    /// FLOPs per token of each size.
+    kp: Vec<f64>,
+    hours: f64,
+    k: f64,
+    attention: Option<law::Attention>,
+}
+
+impl<'a> Family<'a> {
+    /// The grid's feasible sizes (thinned to [`SIZES`]) on `draws` (thinned to [`MAX_DRAWS`]).
+    pub fn new(settings: &cpu::Settings, grid: &Grid, draws: &'a [Draw], hours: f64) -> Self {
+        let n = draws.len();
+        let take: Vec<usize> = if n <= MAX_DRAWS {
+            (0..n).collect()
+        } else {
+            (0..MAX_DRAWS).map(|j| j * n / MAX_DRAWS).collect()
+        };
+        let n_p = grid.feasible_params;
+        let stride = n_p.div_ceil(SIZES).max(1);
+        let sizes: Vec<f64> = (0..n_p).step_by(stride).map(|p| grid.params[p]).collect();
+        let kp = sizes
+            .iter()
+            .map(|&p| law::flops_per_token(settings.flops_per_param_token, settings.attention, p))
+            .collect();
+        Family {
+            shape: settings.shape,
+            draws: take.iter().map(|&i| &draws[i]).collect(),
+            sizes,
+            kp,
+            hours,
+            k: settings.flops_per_param_token,
+            attention: settings.attention,
+        }
+    }
+
+    pub fn draws(&self) -> &[&'a Draw] {
+        &self.draws
+    }
+
+    /// Size j's loss in `d` when it trains until the deadline after `flops` of pilots: the
+    /// capacity less flops/k(P), the hours less flops/X.
+    pub fn loss(&self, j: usize, d: &Draw, flops: f64) -> f64 {
+        let hours = self.hours - flops / (d.throughput * 3600.0);
+        let tokens = law::capacity(d.throughput, hours, self.kp[j]);
+        law::loss(
+            self.shape,
+            &d.coeffs,
+            self.sizes[j],
+            tokens,
+            hours,
+            d.unique_tokens,
+        )
+    }
+
+    /// Every size's losses over the draws after `flops` of pilots: columns[j][i].
+    fn columns(&self, flops: f64) -> Vec<Vec<f64>> {
+        (0..self.sizes.len())
+            .into_par_iter()
+            .map(|j| self.draws.iter().map(|d| self.loss(j, d, flops)).collect())
+            .collect()
+    }
+
+    /// The final loss of pilot `x` in `d`, before the observation's noise.
+    pub fn pilot_loss(&self, x: &Pilot, d: &Draw) -> f64 {
+        let flops = law::flops_per_token(self.k, self.attention, x.params) * x.tokens;
+        law::loss(
+            self.shape,
+            &d.coeffs,
+            x.params,
+            x.tokens,
+            flops / (d.throughput * 3600.0),
+            d.unique_tokens,
+        )
+    }
+
+    /// FLOPs of these pilots.
+    pub fn pilot_flops(&self, pilots: &[Pilot]) -> f64 {
+        pilots
+            .iter()
+            .map(|x| law::flops_per_token(self.k, self.attention, x.params) * x.tokens)
+            .sum()
+    }
+
+    /// `runs` pilots spending `flops` in equal parts (an IsoFLOP sweep, Hoffmann et al. 2022's
+    /// approach 2): sizes SIZE_RATIO× apart, centred on the size that trains
+    /// [`TOKENS_PER_PARAM`] tokens per parameter with its part (bisection in ln P).
+    pub fn design(&self, runs: usize, flops: f64) -> Vec<Pilot> {
+        let part = flops / runs as f64;
+        let kp = |p: f64| law::flops_per_token(self.k, self.attention, p);
+        let (mut lo, mut hi) = (0.0_f64, 40.0_f64);
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            let p = mid.exp();
+            if kp(p) * TOKENS_PER_PARAM * p < part {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let centre = (0.5 * (lo + hi)).exp();
+        (0..runs)
+            .map(|i| {
+                let params = centre * SIZE_RATIO.powf(i as f64 - (runs as f64 - 1.0) / 2.0);
+                Pilot {
+                    params,
+                    tokens: part / kp(params),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One pilot run: its size and the tokens it trains (annealed at its end, as wsd runs are).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Pilot {
+    pub params: f64,
+    pub tokens: f64,
+}
+
+/// Neighbours a rule averages over: √n of its training draws, at least [`MIN_NEIGHBOURS`]
+/// (judgement: the usual rate of a k-nearest-neighbour regression, balancing its bias and
+/// variance).
+pub const MIN_NEIGHBOURS: usize = 16;
+
+/// Standard errors by which a size's neighbour estimate must beat the decide-now size before the
+/// rule moves to it (judgement: one-sided 2.3% per size; with one, a pilot that measures nothing
+/// still chased noise for −0.006 ± 0.004 nats on own-data.toml).
+pub const SWITCH_Z: f64 = 2.0;
+
+/// "Pilot, then decide" as a rule fitted on some draws: given pilots' losses y, the draws whose
+/// pilots read most alike (nearest in the ranks of each pilot's loss, so a skewed loss counts
+/// by order, not scale) estimate each size's loss against the decide-now size; the rule moves
+/// to the size of the lowest estimate plus [`SWITCH_Z`] standard errors, and only when that is
+/// below 0.
+/// A pilot that says nothing therefore leaves the decide-now plan in place (its value is 0, not
+/// the cost of chasing noise).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Per pilot, its losses on the training draws, sorted (the rank transform).
+    sorted: Vec<Vec<f64>>,
+    /// Per training draw, its pilots' ranks.
+    ranks: Vec<Vec<f64>>,
+    /// Per training draw, each size's loss minus the decide-now size's.
+    delta: Vec<Vec<f64>>,
+    now: usize,
+    k: usize,
+}
+
+impl Rule {
+    /// The rule on the draws `rows`: `y[i]` the pilots' losses of draw i, `columns[j][i]` size j's
+    /// loss in draw i, `now` the decide-now size.
+    fn fit(y: &[Vec<f64>], rows: &[usize], columns: &[Vec<f64>], now: usize) -> Self {
+        let runs = y[0].len();
+        let sorted: Vec<Vec<f64>> = (0..runs)
+            .map(|r| {
+                let mut v: Vec<f64> = rows.iter().map(|&i| y[i][r]).collect();
+                v.sort_by(f64::total_cmp);
+                v
+            })
+            .collect();
+        let mut rule = Rule {
+            sorted,
+            ranks: Vec::new(),
+            delta: rows
+                .iter()
+                .map(|&i| columns.iter().map(|c| c[i] - columns[now][i]).collect())
+                .collect(),
+            now,
+            k: ((rows.len() as f64).sqrt() as usize)
+                .max(MIN_NEIGHBOURS)
+                .min(rows.len()),
+        };
+        rule.ranks = rows.iter().map(|&i| rule.rank(&y[i])).collect();
+        rule
+    }
+
+    /// Each pilot's loss as its share of training draws below it.
+    fn rank(&self, y: &[f64]) -> Vec<f64> {
+        y.iter()
+            .zip(&self.sorted)
+            .map(|(v, s)| s.partition_point(|x| x < v) as f64 / s.len() as f64)
+            .collect()
+    }
+
+    /// The size the rule chooses after observing the pilots' losses `y` (index into the
+    /// family's sizes).
+    pub fn choose(&self, y: &[f64]) -> usize {
+        let q = self.rank(y);
+        let mut dist: Vec<(f64, usize)> = self
+            .ranks
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.iter().zip(&q).map(|(a, b)| (a - b) * (a - b)).sum(), i))
+            .collect();
+        let k = self.k;
+        dist.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let near = &dist[..k];
+        let sizes = self.delta[0].len();
+        let mut best = (0.0, self.now);
+        for j in 0..sizes {
+            let d: Vec<f64> = near.iter().map(|&(_, i)| self.delta[i][j]).collect();
+            let (m, sd) = stats::mean_sd(&d);
+            let score = m + SWITCH_Z * sd / (k as f64).sqrt();
+            if score < best.0 {
+                best = (score, j);
+            }
+        }
+        best.1
+    }
+}
+
+/// The standard normals of each draw's pilot observations (run r of draw i: the r-th of draw i's
+/// stream), shared by every design so that designs differ only by what they measure.
+pub fn observation_noise(seed: u64, draws: usize, runs: usize) -> Vec<Vec<f64>> {
+    let key = stream::key(seed, "pilots.observation");
+    (0..draws)
+        .map(|i| {
+            let mut rng = stream::stream(&key, i as u64);
+            (0..runs).map(|_| StandardNormal.sample(&mut rng)).collect()
+        })
+        .collect()
+}
+
+/// One design's observations, its cross-fitted realised losses, and the rule fitted on every
+/// draw.
+pub struct Priced {
+    pub y: Vec<Vec<f64>>,
+    /// Per draw, the loss of the size the held-out rule chose.
+    pub realised: Vec<f64>,
+    pub rule: Rule,
+    pub flops: f64,
+}
+
+/// Price pilots of `params` observed with sd `noise` (`z`: the draws' standard normals) against
+/// the decide-now size `now`.
+pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now: usize) -> Priced {
+    let flops = family.pilot_flops(pilots);
+    let draws = family.draws();
+    let y: Vec<Vec<f64>> = draws
+        .iter()
+        .zip(z)
+        .map(|(d, z)| {
+            pilots
+                .iter()
+                .zip(z)
+                .map(|(x, e)| family.pilot_loss(x, d) + noise * e)
+                .collect()
+        })
+        .collect();
+    let columns = family.columns(flops);
+    let n = draws.len();
+    let folds: [Vec<usize>; 2] = [
+        (0..n).filter(|i| i % 2 == 0).collect(),
+        (0..n).filter(|i| i % 2 == 1).collect(),
+    ];
+    let mut realised = vec![0.0; n];
+    for f in 0..2 {
+        let rule = Rule::fit(&y, &folds[f], &columns, now);
+        let chosen: Vec<(usize, f64)> = folds[1 - f]
+            .par_iter()
+            .map(|&i| (i, columns[rule.choose(&y[i])][i]))
+            .collect();
+        for (i, l) in chosen {
+            realised[i] = l;
+        }
+    }
+    let all: Vec<usize> = (0..n).collect();
+    Priced {
+        rule: Rule::fit(&y, &all, &columns, now),
+        y,
+        realised,
+        flops,
+    }
+}
+
+/// Every design of [`RUNS`] × [`SHARES`] against deciding now, on a hardware budget under wsd
+/// with "until the deadline" plans (the caller checks).
+pub fn pilots(
+    settings: &cpu::Settings,
+    grid: &Grid,
+    draws: &[Draw],
+    hours: f64,
+    seed: u64,
+    noise: f64,
+) -> Option<Pilots> {
+    let family = Family::new(settings, grid, draws, hours);
+    if family.sizes.is_empty() {
+        return None;
+    }
+    let now = family.columns(0.0);
+    let means: Vec<f64> = now
+        .iter()
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect();
+    let j0 = (0..means.len()).min_by(|&a, &b| means[a].total_cmp(&means[b]).then(a.cmp(&b)))?;
+    if !means[j0].is_finite() {
+        return None;
+    }
+    let n = family.draws().len();
+    let regret: Vec<f64> = (0..n)
+        .map(|i| now[j0][i] - now.iter().map(|c| c[i]).fold(f64::INFINITY, f64::min))
+        .collect();
+    let (evpi, evpi_sd) = stats::mean_sd(&regret);
+    let compute =
+        family.draws().iter().map(|d| d.throughput).sum::<f64>() / n as f64 * 3600.0 * hours;
+    let max_runs = RUNS.iter().copied().max().unwrap_or(1);
+    let z = observation_noise(seed, n, max_runs);
+    let mut rows = Vec::new();
+    for &runs in &RUNS {
+        for &share in &SHARES {
+            let design = family.design(runs, share * compute);
+            let flops = family.pilot_flops(&design);
+            let hours_each: Vec<f64> = family
+                .draws()
+                .iter()
+                .map(|d| flops / (d.throughput * 3600.0))
+                .collect();
+            // A design that would leave a draw less than half its hours is not a pilot.
+            if hours_each.iter().any(|&h| h >= 0.5 * hours) {
+                continue;
+            }
+            let priced = price(&family, &design, noise, &z, j0);
+            let diff: Vec<f64> = (0..n).map(|i| now[j0][i] - priced.realised[i]).collect();
+            let (value, sd) = stats::mean_sd(&diff);
+            let se = sd / (n as f64).sqrt();
+            rows.push(Row {
+                runs,
+                share,
+                pilots: design,
+                flops,
+                hours_mean: hours_each.iter().sum::<f64>() / n as f64,
+                value,
+                se,
+                pays: value > PAYS_Z * se,
+            });
+        }
+    }
+    let best = (0..rows.len())
+        .filter(|&i| rows[i].pays)
+        .max_by(|&a, &b| rows[a].value.total_cmp(&rows[b].value).then(b.cmp(&a)));
+    Some(Pilots {
+        rows,
+        best,
+        decide_now_params: family.sizes[j0],
+        decide_now_loss: means[j0],
+        evpi,
+        evpi_se: evpi_sd / (n as f64).sqrt(),
+        noise,
+        draws: n,
+    })
+}
