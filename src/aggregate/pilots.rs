@@ -5,21 +5,18 @@
 //! The decision on both sides is the model size P of a run that trains until the deadline
 //! (under wsd the best plan of every size, MODEL.md §2), over the grid's feasible sizes thinned
 //! to at most [`SIZES`]. Deciding now takes the size of least expected loss at the full budget.
-//! A pilot design spends `share` of the budget's expected compute on `runs` models, each
-//! [`SIZE_RATIO`]× the next and trained to [`TOKENS_PER_PARAM`] tokens per parameter; draw i
-//! observes each pilot's final loss under its own law, plus N(0, noise²); the main run then
-//! trains F/k(P) fewer tokens (F the pilots' FLOPs) in the hours left.
+//! A pilot design spends `share` of the budget's expected compute on `runs` models of equal
+//! compute, [`SIZE_RATIO`]× apart in size (an IsoFLOP sweep); draw i observes each pilot's final
+//! loss under its own law, plus N(0, noise²); the main run then trains F/k(P) fewer tokens (F
+//! the pilots' FLOPs) in the hours left.
 //!
-//! "Pilot, then decide" needs E[L_P | y] for every size P given the pilots' losses y. It is
-//! estimated by regression over the draws (Strong, Oakley & Brennan 2014, the estimator of the
-//! value of information in `information.rs`, applied to simulated data as Strong et al. 2015,
-//! "Estimating the expected value of sample information using the probabilistic sensitivity
-//! analysis sample", do), and then cross-fitted: the rule is fitted on one half of the draws and
-//! followed on the other, so each draw's realised loss comes from a rule that did not see it.
-//! The value is the mean of (decide-now loss − realised loss) over the draws, with its standard
-//! error: an unbiased estimate of what following that rule gains, which is at most the value of
-//! the best rule (the regression can only lose information) and, draw by draw, at most the
-//! decide-now plan's regret (its mean is the EVPI of the same choice).
+//! "Pilot, then decide" needs E[L_P | y] for every size P given the pilots' readings y: the
+//! draws conditioned on y by its likelihood (importance weights; a nested Monte Carlo whose inner
+//! sample is the run's own draws). It is cross-fitted: the rule conditions one half of the draws
+//! and is followed on the other, so each draw's realised loss comes from a rule that did not see
+//! it. The value is the mean of (decide-now loss − realised loss) over the draws, with its
+//! standard error: an unbiased estimate of what following that rule gains, and, draw by draw,
+//! at most the decide-now plan's regret (whose mean is the EVPI of the same choice).
 
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -211,90 +208,83 @@ pub struct Pilot {
     pub tokens: f64,
 }
 
-/// Neighbours a rule averages over: √n of its training draws, at least [`MIN_NEIGHBOURS`]
-/// (judgement: the usual rate of a k-nearest-neighbour regression, balancing its bias and
-/// variance).
-pub const MIN_NEIGHBOURS: usize = 16;
-
-/// Standard errors by which a size's neighbour estimate must beat the decide-now size before the
-/// rule moves to it (judgement: one-sided 2.3% per size; with one, a pilot that measures nothing
-/// still chased noise for −0.006 ± 0.004 nats on own-data.toml).
+/// Standard errors by which a size's conditional estimate must beat the decide-now size before
+/// the rule moves to it (judgement: one-sided 2.3% per size; without it, a pilot that measures
+/// nothing chased noise for −0.0034 ± 0.0015 nats on own-data.toml).
 pub const SWITCH_Z: f64 = 2.0;
 
-/// "Pilot, then decide" as a rule fitted on some draws: given pilots' losses y, the draws whose
-/// pilots read most alike (nearest in the ranks of each pilot's loss, so a skewed loss counts
-/// by order, not scale) estimate each size's loss against the decide-now size; the rule moves
-/// to the size of the lowest estimate plus [`SWITCH_Z`] standard errors, and only when that is
-/// below 0.
-/// A pilot that says nothing therefore leaves the decide-now plan in place (its value is 0, not
-/// the cost of chasing noise).
+/// Importance weights below this share of the largest are dropped (e^−27.6: they move no sum).
+const WEIGHT_FLOOR: f64 = 1e-12;
+
+/// "Pilot, then decide" as a rule on some draws: given pilots' readings y, those draws are
+/// conditioned on y by its likelihood under the observation model (each pilot's noise-free loss
+/// plus N(0, σ²): importance weights, exact Bayes on that sample), each size's loss against the
+/// decide-now size is their weighted mean, and the rule moves to the size of the lowest mean
+/// plus [`SWITCH_Z`] weighted standard errors, only when that is below 0. A pilot that says
+/// nothing therefore leaves the decide-now plan in place (its value is 0, not the cost of
+/// chasing noise).
 #[derive(Debug, Clone)]
 pub struct Rule {
-    /// Per pilot, its losses on the training draws, sorted (the rank transform).
-    sorted: Vec<Vec<f64>>,
-    /// Per training draw, its pilots' ranks.
-    ranks: Vec<Vec<f64>>,
-    /// Per training draw, each size's loss minus the decide-now size's.
+    /// Per draw of the rule, its pilots' noise-free losses.
+    means: Vec<Vec<f64>>,
+    /// Per draw of the rule, each size's loss minus the decide-now size's.
     delta: Vec<Vec<f64>>,
+    noise: f64,
     now: usize,
-    k: usize,
 }
 
 impl Rule {
-    /// The rule on the draws `rows`: `y[i]` the pilots' losses of draw i, `columns[j][i]` size j's
-    /// loss in draw i, `now` the decide-now size.
-    fn fit(y: &[Vec<f64>], rows: &[usize], columns: &[Vec<f64>], now: usize) -> Self {
-        let runs = y[0].len();
-        let sorted: Vec<Vec<f64>> = (0..runs)
-            .map(|r| {
-                let mut v: Vec<f64> = rows.iter().map(|&i| y[i][r]).collect();
-                v.sort_by(f64::total_cmp);
-                v
-            })
-            .collect();
-        let mut rule = Rule {
-            sorted,
-            ranks: Vec::new(),
+    /// The rule on the draws `rows`: `means[i]` the pilots' noise-free losses in draw i,
+    /// `columns[j][i]` size j's loss in draw i, `now` the decide-now size, `noise` the readings' sd.
+    fn fit(
+        means: &[Vec<f64>],
+        rows: &[usize],
+        columns: &[Vec<f64>],
+        now: usize,
+        noise: f64,
+    ) -> Self {
+        Rule {
+            means: rows.iter().map(|&i| means[i].clone()).collect(),
             delta: rows
                 .iter()
                 .map(|&i| columns.iter().map(|c| c[i] - columns[now][i]).collect())
                 .collect(),
+            noise,
             now,
-            k: ((rows.len() as f64).sqrt() as usize)
-                .max(MIN_NEIGHBOURS)
-                .min(rows.len()),
-        };
-        rule.ranks = rows.iter().map(|&i| rule.rank(&y[i])).collect();
-        rule
+        }
     }
 
-    /// Each pilot's loss as its share of training draws below it.
-    fn rank(&self, y: &[f64]) -> Vec<f64> {
-        y.iter()
-            .zip(&self.sorted)
-            .map(|(v, s)| s.partition_point(|x| x < v) as f64 / s.len() as f64)
-            .collect()
-    }
-
-    /// The size the rule chooses after observing the pilots' losses `y` (index into the
-    /// family's sizes).
+    /// The size the rule chooses after reading the pilots' losses `y` (index into the family's
+    /// sizes).
     pub fn choose(&self, y: &[f64]) -> usize {
-        let q = self.rank(y);
-        let mut dist: Vec<(f64, usize)> = self
-            .ranks
+        let logw: Vec<f64> = self
+            .means
+            .iter()
+            .map(|m| {
+                -0.5 * m
+                    .iter()
+                    .zip(y)
+                    .map(|(a, b)| ((a - b) / self.noise).powi(2))
+                    .sum::<f64>()
+            })
+            .collect();
+        let top = logw.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let kept: Vec<(usize, f64)> = logw
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.iter().zip(&q).map(|(a, b)| (a - b) * (a - b)).sum(), i))
+            .map(|(i, l)| (i, (l - top).exp()))
+            .filter(|&(_, w)| w >= WEIGHT_FLOOR)
             .collect();
-        let k = self.k;
-        dist.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let near = &dist[..k];
-        let sizes = self.delta[0].len();
+        let sum: f64 = kept.iter().map(|(_, w)| w).sum();
         let mut best = (0.0, self.now);
-        for j in 0..sizes {
-            let d: Vec<f64> = near.iter().map(|&(_, i)| self.delta[i][j]).collect();
-            let (m, sd) = stats::mean_sd(&d);
-            let score = m + SWITCH_Z * sd / (k as f64).sqrt();
+        for j in 0..self.delta[0].len() {
+            let mean = kept.iter().map(|&(i, w)| w * self.delta[i][j]).sum::<f64>() / sum;
+            let var = kept
+                .iter()
+                .map(|&(i, w)| (w * (self.delta[i][j] - mean)).powi(2))
+                .sum::<f64>()
+                / (sum * sum);
+            let score = mean + SWITCH_Z * var.sqrt();
             if score < best.0 {
                 best = (score, j);
             }
@@ -330,16 +320,14 @@ pub struct Priced {
 pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now: usize) -> Priced {
     let flops = family.pilot_flops(pilots);
     let draws = family.draws();
-    let y: Vec<Vec<f64>> = draws
+    let means: Vec<Vec<f64>> = draws
+        .iter()
+        .map(|d| pilots.iter().map(|x| family.pilot_loss(x, d)).collect())
+        .collect();
+    let y: Vec<Vec<f64>> = means
         .iter()
         .zip(z)
-        .map(|(d, z)| {
-            pilots
-                .iter()
-                .zip(z)
-                .map(|(x, e)| family.pilot_loss(x, d) + noise * e)
-                .collect()
-        })
+        .map(|(m, z)| m.iter().zip(z).map(|(m, e)| m + noise * e).collect())
         .collect();
     let columns = family.columns(flops);
     let n = draws.len();
@@ -349,7 +337,7 @@ pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now:
     ];
     let mut realised = vec![0.0; n];
     for f in 0..2 {
-        let rule = Rule::fit(&y, &folds[f], &columns, now);
+        let rule = Rule::fit(&means, &folds[f], &columns, now, noise);
         let chosen: Vec<(usize, f64)> = folds[1 - f]
             .par_iter()
             .map(|&i| (i, columns[rule.choose(&y[i])][i]))
@@ -360,7 +348,7 @@ pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now:
     }
     let all: Vec<usize> = (0..n).collect();
     Priced {
-        rule: Rule::fit(&y, &all, &columns, now),
+        rule: Rule::fit(&means, &all, &columns, now, noise),
         y,
         realised,
         flops,
