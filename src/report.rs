@@ -558,7 +558,7 @@ fn pilots(r: &RunResult) -> String {
         si(p.decide_now_params)
     );
     let evpi = format!(
-        "(knowing everything would save {} ± {})",
+        "(knowing everything before choosing the size would save {} ± {})",
         sig2(p.evpi),
         sig2(p.evpi_se)
     );

@@ -92,7 +92,7 @@ pub fn files(result: &RunResult) -> Result<Vec<(&'static str, Vec<u8>)>> {
 }
 
 /// Every file name a run folder may hold: what `run` writes and the charts `plot` adds.
-pub const RUN_FILES: [&str; 21] = [
+pub const RUN_FILES: [&str; 23] = [
     "report.md",
     "configs.csv",
     "observed.csv",
@@ -109,11 +109,13 @@ pub const RUN_FILES: [&str; 21] = [
     "tornado.svg",
     "allocation_density.svg",
     "serving.svg",
+    "pilots.svg",
     "loss_vs_params.png",
     "frontier.png",
     "tornado.png",
     "allocation_density.png",
     "serving.png",
+    "pilots.png",
 ];
 
 pub(crate) fn csv_error(e: csv::Error) -> Error {

@@ -28,6 +28,7 @@ where
             "tornado" => tornado(&root, t)?,
             "allocation_density" => allocation_density(&root, t)?,
             "serving" => serving(&root, t)?,
+            "pilots" => pilots(&root, t)?,
             other => return Err(format!("no chart {other}").into()),
         }
         root.present()?;
@@ -675,6 +676,107 @@ where
             .legend(|(x, y)| TriangleMarker::new((x + 10, y), 7, GREEN.filled()));
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+    Ok(())
+}
+
+/// Each pilot design's value against the share of the compute it spends, one line per number
+/// of runs, with ±2 standard errors, the EVPI of the same choice (no design can exceed it) and
+/// 0 (deciding now); the recommended design marked.
+fn pilots<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &RunTables) -> Res
+where
+    DB::ErrorType: 'static,
+{
+    let Some(p) = &t.pilots else {
+        return Err("no pilots.csv (the run priced no pilots)".into());
+    };
+    let (runs, share, value, se) = (
+        p.num("runs")?,
+        p.num("share")?,
+        p.num("value")?,
+        p.num("value_se")?,
+    );
+    let recommended = p.text("recommended")?;
+    let evpi = p.num("evpi")?.first().copied().unwrap_or(f64::NAN);
+    if runs.is_empty() {
+        return Err("pilots.csv has no designs".into());
+    }
+    let pct: Vec<f64> = share.iter().map(|s| 100.0 * s).collect();
+    let x_hi = pct.iter().copied().fold(0.0, f64::max) * 1.05;
+    let lows = value.iter().zip(&se).map(|(v, e)| v - 2.0 * e);
+    let highs = value.iter().zip(&se).map(|(v, e)| v + 2.0 * e);
+    let y_lo = lows.chain([0.0]).fold(f64::INFINITY, f64::min);
+    let y_hi = highs.chain([0.0, evpi]).fold(f64::NEG_INFINITY, f64::max);
+    let pad = 0.05 * (y_hi - y_lo).max(1e-6);
+    let (y_lo, y_hi) = (y_lo - pad, y_hi + pad);
+    check_linear(0.0, x_hi, "share of the compute")?;
+    check_linear(y_lo, y_hi, "value")?;
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            title(t, "pilots first: value against their cost"),
+            ("sans-serif", 22),
+        )
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..x_hi, y_lo..y_hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("compute the pilots spend (% of the budget's expected compute)")
+        .y_desc("expected loss saved over deciding now (nats)")
+        .y_label_formatter(&|v| format!("{v:.3}"))
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new([(0.0, 0.0), (x_hi, 0.0)], GREY))?
+        .label("deciding now")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREY));
+    if evpi.is_finite() {
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, evpi), (x_hi, evpi)],
+                GREEN.stroke_width(2),
+            ))?
+            .label(format!("knowing everything (EVPI {evpi:.3})"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
+    }
+    let mut counts: Vec<f64> = runs.clone();
+    counts.sort_by(f64::total_cmp);
+    counts.dedup();
+    let colours = [BAND, ACCENT, GREY];
+    for (c, &k) in counts.iter().enumerate() {
+        let colour = colours[c % colours.len()];
+        let pts: Vec<(f64, f64, f64)> = (0..runs.len())
+            .filter(|&i| runs[i] == k)
+            .map(|i| (pct[i], value[i], se[i]))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().map(|&(x, y, _)| (x, y)),
+                colour.stroke_width(2),
+            ))?
+            .label(format!("{k} run{}", if k == 1.0 { "" } else { "s" }))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        chart.draw_series(pts.iter().map(|&(x, y, e)| {
+            PathElement::new(vec![(x, y - 2.0 * e), (x, y + 2.0 * e)], colour)
+        }))?;
+    }
+    if let Some(i) = recommended.iter().position(|r| r == "true") {
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (pct[i], value[i]),
+                7,
+                ACCENT.filled(),
+            )))?
+            .label(format!(
+                "recommended: {} run{} at {}%",
+                runs[i],
+                if runs[i] == 1.0 { "" } else { "s" },
+                pct[i]
+            ))
+            .legend(|(x, y)| Circle::new((x + 10, y), 6, ACCENT.filled()));
+    }
+    legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
     Ok(())
 }
 

@@ -107,6 +107,8 @@ pub struct RunTables {
     pub sensitivity: Table,
     /// serving.csv, when the run served tokens (the `serving` chart is drawn only then).
     pub serving: Option<Table>,
+    /// pilots.csv, when the run priced pilots (the `pilots` chart is drawn only then).
+    pub pilots: Option<Table>,
     pub min_completion: f64,
     /// The run's budget hours (the committed budget).
     pub budget_hours: f64,
@@ -145,6 +147,9 @@ impl RunTables {
             serving: (files.get("serving.csv"))
                 .map(|text| Table::parse("serving.csv", text))
                 .transpose()?,
+            pilots: (files.get("pilots.csv"))
+                .map(|text| Table::parse("pilots.csv", text))
+                .transpose()?,
             min_completion: s["decision"]["min_completion"].as_f64().unwrap_or(0.0),
             budget_hours: s["budget"]["hours"].as_f64().unwrap_or(f64::NAN),
             illustrative: s["law"]["illustrative"].as_bool().unwrap_or(false),
@@ -171,6 +176,7 @@ impl RunTables {
             "recommendations.csv",
             "sensitivity.csv",
             "serving.csv",
+            "pilots.csv",
         ] {
             let path = dir.join(name);
             match crate::scenario::read_text(&path, MAX_TABLE_BYTES, name) {

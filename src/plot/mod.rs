@@ -1,6 +1,7 @@
 //! `scalerisk plot`: four charts from a run's output folder (its CSVs are the interface, so any
 //! run folder can be plotted): `loss_vs_params`, `frontier`, `tornado`, `allocation_density`,
-//! and `serving` when the run served tokens (it has a serving.csv), as SVG or PNG (plotters; text in the embedded DejaVu Sans, so no system fonts are needed).
+//! `serving` when the run served tokens (it has a serving.csv) and `pilots` when it priced
+//! pilots (pilots.csv), as SVG or PNG (plotters; text in the embedded DejaVu Sans, so no system fonts are needed).
 
 mod charts;
 mod data;
@@ -38,11 +39,18 @@ pub const CHARTS: [&str; 4] = [
 /// Drawn only from a run that served tokens: expected loss against lifetime cost.
 pub const SERVING_CHART: &str = "serving";
 
-/// The charts of a run: the four, and `serving` when it has a serving.csv.
+/// Drawn only from a run that priced pilots: their value against their cost.
+pub const PILOTS_CHART: &str = "pilots";
+
+/// The charts of a run: the four, `serving` when it has a serving.csv, `pilots` when it has a
+/// pilots.csv.
 pub fn charts_of(t: &RunTables) -> Vec<&'static str> {
     let mut v = CHARTS.to_vec();
     if t.serving.is_some() {
         v.push(SERVING_CHART);
+    }
+    if t.pilots.is_some() {
+        v.push(PILOTS_CHART);
     }
     v
 }
