@@ -621,7 +621,16 @@ impl Run<'_> {
             }
             None => Vec::new(),
         };
-        let policy = measure_then_set(s, grid, draws, settings, evaluator, recommendations);
+        let l_star: Vec<f64> = eval.optima.iter().map(|o| o.loss_grid).collect();
+        let policy = measure_then_set(
+            s,
+            grid,
+            draws,
+            settings,
+            evaluator,
+            recommendations,
+            &l_star,
+        );
         let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
         let information = information::values(s, grid, draws, settings, &means);
         let pilots = s.decision.pilots.then(|| {
@@ -701,6 +710,7 @@ fn measure_then_set(
     settings: &cpu::Settings,
     evaluator: &refine::Evaluator,
     recommendations: &[Recommendation],
+    l_star: &[f64],
 ) -> Option<policy::Outcome> {
     if !crate::sampling::cut_runs_pay(draws) || s.budget.gpu_count().is_none() {
         return None;
@@ -710,12 +720,44 @@ fn measure_then_set(
         .find(|r| r.objective == Basis::Objective(Objective::Expected))
         .filter(|r| r.tokens.is_finite())?;
     let plan = blind.plan();
-    policy::outcome(
+    let mut out = policy::outcome(
         settings,
         grid,
         draws,
         s.sampling.seed,
         &plan,
         &evaluator.column(&plan),
-    )
+        l_star,
+    )?;
+    // Policies as plans: under every objective the best policy for it, scored against that
+    // objective's plan; and the expected-loss policy's regret against each draw's best plan
+    // (what knowing everything would still save).
+    let st = evaluator.column_stats(&out.column);
+    out.versus = recommendations
+        .iter()
+        .filter_map(|r| match r.objective {
+            Basis::Objective(o) if o != Objective::LifetimeCost => {
+                let (x, st) = if o == Objective::Expected {
+                    let p = &out.policy;
+                    ((p.params, p.hours, p.multiplier), st)
+                } else {
+                    let (x, col) =
+                        policy::best_for(settings, grid, draws, s.sampling.seed, l_star, o)?;
+                    (x, evaluator.column_stats(&col))
+                };
+                Some(policy::Versus {
+                    objective: o,
+                    params: x.0,
+                    hours: x.1,
+                    multiplier: x.2,
+                    policy: score(o, &st),
+                    plan: score(o, &r.stats),
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    out.regret_mean = st.regret_mean;
+    out.blind_regret_mean = blind.stats.regret_mean;
+    Some(out)
 }

@@ -27,6 +27,7 @@ use crate::backend::cpu;
 use crate::grid::Grid;
 use crate::law::{self, LawShape};
 use crate::sampling::{stream, Draw};
+use crate::scenario::Objective;
 use crate::stats;
 
 /// Relative sd of the throughput measured over the warm-up (judgement: a few hundred steps'
@@ -101,6 +102,30 @@ pub struct Outcome {
     pub to_capacity: f64,
     pub measurement_sd: f64,
     pub warmup_minutes: f64,
+    /// The policy's loss in each draw (the aggregation scores it as a plan).
+    #[serde(skip)]
+    pub column: Vec<f64>,
+    /// The policy scored under each objective against that objective's plan (filled by the
+    /// aggregation, which holds the plans).
+    pub versus: Vec<Versus>,
+    /// Mean regret of the policy and of the blind plan against each draw's best plan: what
+    /// perfect information would still save after measuring, and before.
+    pub regret_mean: f64,
+    pub blind_regret_mean: f64,
+}
+
+/// The policy as a plan under one objective: its score and the objective's plan's (smaller is
+/// better; `near_best` and `target` are shares, so there larger is better and the scores are
+/// negated, as the objectives rank them).
+#[derive(Debug, Clone, Serialize)]
+pub struct Versus {
+    pub objective: Objective,
+    /// The best policy under this objective (searched as the expected-loss one is).
+    pub params: f64,
+    pub hours: f64,
+    pub multiplier: f64,
+    pub policy: f64,
+    pub plan: f64,
 }
 
 /// Scores (P, T, c) on a set of draws.
@@ -111,12 +136,22 @@ pub struct Scorer<'a> {
     draws: Vec<&'a Draw>,
     /// X̂ / X per draw: (1 + σ·ε) / goodput.
     measured: Vec<f64>,
+    /// Each draw's best grid loss (the reference of regret), ε of near_best, the target loss.
+    l_star: Vec<f64>,
+    near_best_within: f64,
+    target: Option<f64>,
 }
 
 impl<'a> Scorer<'a> {
     /// Over `draws` (with the noise `eps` of the same draws), or an evenly spaced subsample
     /// of `limit` of them.
-    pub fn new(settings: &cpu::Settings, draws: &'a [Draw], eps: &[f64], limit: usize) -> Self {
+    pub fn new(
+        settings: &cpu::Settings,
+        draws: &'a [Draw],
+        eps: &[f64],
+        l_star: &[f64],
+        limit: usize,
+    ) -> Self {
         let n = draws.len();
         let take: Vec<usize> = if n <= limit {
             (0..n).collect()
@@ -132,6 +167,9 @@ impl<'a> Scorer<'a> {
                 .iter()
                 .map(|&i| (1.0 + MEASUREMENT_SD * eps[i]) / draws[i].goodput)
                 .collect(),
+            l_star: take.iter().map(|&i| l_star[i]).collect(),
+            near_best_within: settings.near_best_within,
+            target: settings.target_loss,
         }
     }
 
@@ -175,6 +213,33 @@ impl<'a> Scorer<'a> {
         let sum: f64 = self.scored(params, hours, c).map(|(l, _)| l).sum();
         sum / self.draws.len() as f64
     }
+
+    /// The policy's score under objective `o` (smaller is better: shares negated), by the
+    /// statistics' own definitions (MODEL.md §5).
+    fn score(&self, o: Objective, params: f64, hours: f64, c: Option<f64>) -> f64 {
+        if o == Objective::Expected {
+            return self.mean(params, hours, c);
+        }
+        let (mut col, _) = self.column(params, hours, c);
+        let n = col.len() as f64;
+        let regret = || -> Vec<f64> { col.iter().zip(&self.l_star).map(|(l, r)| l - r).collect() };
+        match o {
+            Objective::P95 => stats::tail(&mut col).p95,
+            Objective::Cvar95 => stats::tail(&mut col).cvar95,
+            Objective::MinimaxRegret => stats::quantile(&mut regret(), stats::Q95),
+            Objective::NearBest => {
+                -(regret()
+                    .iter()
+                    .filter(|&&r| r <= self.near_best_within)
+                    .count() as f64
+                    / n)
+            }
+            Objective::Target => self.target.map_or(f64::NAN, |t| {
+                -(col.iter().filter(|&&l| l <= t).count() as f64 / n)
+            }),
+            Objective::Expected | Objective::LifetimeCost => f64::NAN,
+        }
+    }
 }
 
 /// The best (P, T, c) for `scorer` over the grid's feasible sizes and hours: screened on a
@@ -184,6 +249,7 @@ fn search(
     screen: &Scorer,
     full: &Scorer,
     exact: bool,
+    o: Objective,
 ) -> Option<(f64, f64, Option<f64>)> {
     let n_p = grid.feasible_params;
     if n_p == 0 || grid.feasible_hours == 0 {
@@ -207,9 +273,10 @@ fn search(
         .flat_map_iter(|&p| {
             let pv = grid.params[p];
             let cs = &cs;
-            hours
-                .iter()
-                .flat_map(move |&t| cs.iter().map(move |&c| (screen.mean(pv, t, c), (pv, t, c))))
+            hours.iter().flat_map(move |&t| {
+                cs.iter()
+                    .map(move |&c| (screen.score(o, pv, t, c), (pv, t, c)))
+            })
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -228,7 +295,7 @@ fn search(
             .map_or(p0.ln(), |i| grid.ln_params[i]),
         c0.unwrap_or(1.0),
     ];
-    let score = |x: [f64; 2]| full.mean(x[0].exp(), t0, (!exact).then_some(x[1]));
+    let score = |x: [f64; 2]| full.score(o, x[0].exp(), t0, (!exact).then_some(x[1]));
     let mut best = score(x);
     let mut h = [step_p.max(TOL[0]), if exact { 0.0 } else { 0.05 }];
     for _ in 0..super::refine::MAX_ROUNDS {
@@ -267,6 +334,24 @@ fn search(
     Some((x[0].exp(), t0, (!exact).then_some(x[1])))
 }
 
+/// The best policy under objective `o` (searched as [`outcome`]'s expected-loss one is): its
+/// (P, T, c) and each draw's loss.
+pub fn best_for(
+    settings: &cpu::Settings,
+    grid: &Grid,
+    draws: &[Draw],
+    seed: u64,
+    l_star: &[f64],
+    o: Objective,
+) -> Option<((f64, f64, f64), Vec<f64>)> {
+    let eps = measurement_noise(seed, draws.len());
+    let screen = Scorer::new(settings, draws, &eps, l_star, SCREEN_DRAWS);
+    let full = Scorer::new(settings, draws, &eps, l_star, usize::MAX);
+    let (params, hours, c) = search(grid, &screen, &full, false, o)?;
+    let (col, _) = full.column(params, hours, c);
+    Some(((params, hours, c.unwrap_or(f64::NAN)), col))
+}
+
 /// The measure-then-set policy of a cosine run on a hardware budget, against `blind` (the
 /// expected-loss plan), scored on `draws` with the measurement noise of `seed`.
 pub fn outcome(
@@ -276,13 +361,14 @@ pub fn outcome(
     seed: u64,
     blind: &super::refine::Plan,
     blind_column: &[f64],
+    l_star: &[f64],
 ) -> Option<Outcome> {
     let eps = measurement_noise(seed, draws.len());
-    let screen = Scorer::new(settings, draws, &eps, SCREEN_DRAWS);
-    let full = Scorer::new(settings, draws, &eps, usize::MAX);
-    let (params, hours, c) = search(grid, &screen, &full, false)?;
+    let screen = Scorer::new(settings, draws, &eps, l_star, SCREEN_DRAWS);
+    let full = Scorer::new(settings, draws, &eps, l_star, usize::MAX);
+    let (params, hours, c) = search(grid, &screen, &full, false, Objective::Expected)?;
     let (col, dc) = full.column(params, hours, c);
-    let (cp, ct, _) = search(grid, &screen, &full, true)?;
+    let (cp, ct, _) = search(grid, &screen, &full, true, Objective::Expected)?;
     let to_capacity = full.mean(cp, ct, None);
     let n = col.len() as f64;
     let (mean, sd) = stats::mean_sd(&col);
@@ -319,5 +405,9 @@ pub fn outcome(
         to_capacity,
         measurement_sd: MEASUREMENT_SD,
         warmup_minutes: WARMUP_MINUTES,
+        column: col,
+        versus: Vec::new(),
+        regret_mean: f64::NAN,
+        blind_regret_mean: f64::NAN,
     })
 }

@@ -109,8 +109,22 @@ impl<'a> Evaluator<'a> {
     pub fn stats(&self, plan: &Plan) -> ConfigStats {
         let col = self.column(plan);
         let n = col.len() as f64;
-        let (mean, sd) = stats::mean_sd(&col);
-        let tail = stats::tail(&mut col.clone());
+        let used: f64 = (0..self.draws.len())
+            .map(|i| (plan.tokens / self.cap(i, plan)).min(1.0))
+            .sum();
+        ConfigStats {
+            p_complete: self.completing(plan) as f64 / n,
+            hours_mean: plan.hours * used / n,
+            ..self.column_stats(&col)
+        }
+    }
+
+    /// The statistics of any column of losses over these draws (a plan's, or a policy's): all
+    /// but `p_complete` and `hours_mean`, which depend on what produced it (NaN here).
+    pub fn column_stats(&self, col: &[f64]) -> ConfigStats {
+        let n = col.len() as f64;
+        let (mean, sd) = stats::mean_sd(col);
+        let tail = stats::tail(&mut col.to_vec());
         let mut regret: Vec<f64> = col.iter().zip(self.l_star).map(|(l, r)| l - r).collect();
         let near = regret
             .iter()
@@ -119,9 +133,6 @@ impl<'a> Evaluator<'a> {
         let regret_mean = regret.iter().sum::<f64>() / n;
         let regret_max = regret.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let regret_p95 = stats::quantile(&mut regret, stats::Q95);
-        let used: f64 = (0..self.draws.len())
-            .map(|i| (plan.tokens / self.cap(i, plan)).min(1.0))
-            .sum();
         ConfigStats {
             loss_mean: mean,
             loss_sd: sd,
@@ -130,7 +141,7 @@ impl<'a> Evaluator<'a> {
             loss_p50: tail.p50,
             loss_p95: tail.p95,
             loss_cvar95: tail.cvar95,
-            p_complete: self.completing(plan) as f64 / n,
+            p_complete: f64::NAN,
             p_target: self.target.map_or(f64::NAN, |t| {
                 col.iter().filter(|&&l| l <= t).count() as f64 / n
             }),
@@ -138,7 +149,7 @@ impl<'a> Evaluator<'a> {
             regret_p95,
             regret_max,
             p_near_best: near as f64 / n,
-            hours_mean: plan.hours * used / n,
+            hours_mean: f64::NAN,
         }
     }
 }
