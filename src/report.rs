@@ -552,8 +552,12 @@ fn pilots(r: &RunResult) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "pilots first? (runs of equal compute {}× apart in size, each final loss observed ± {}, then the size re-chosen in the hours left; pilots.csv): deciding now trains {} params",
-        crate::aggregate::pilots::SIZE_RATIO,
+        "pilots first? (runs of equal compute, {} apart in size, each final loss observed ± {}, then the size re-chosen in the hours left; pilots.csv): deciding now trains {} params",
+        crate::aggregate::pilots::SIZE_RATIOS
+            .iter()
+            .map(|r| format!("{r}×"))
+            .collect::<Vec<_>>()
+            .join(" or "),
         p.noise,
         si(p.decide_now_params)
     );

@@ -32,6 +32,13 @@ fn loss_after(r: &RunResult, d: &Draw, p: f64, flops: f64) -> f64 {
     law::loss(s.shape, &d.coeffs, p, tokens, hours, d.unique_tokens)
 }
 
+/// The sd of a pilot's reading as MODEL.md §5 states it: the noise, and 0.01 nats per decade the
+/// pilot lies below the decide-now size, in quadrature.
+fn sd_of(noise: f64, params: f64, reference: f64) -> f64 {
+    let decades = (reference / params).log10().max(0.0);
+    (noise * noise + (0.01 * decades).powi(2)).sqrt()
+}
+
 /// Per draw, the decide-now size's loss with every hour less the realised loss after pilots.
 fn gains(r: &RunResult, fam: &Family, j0: usize, realised: &[f64]) -> Vec<f64> {
     fam.draws()
@@ -94,7 +101,13 @@ fn the_value_is_below_the_evpi_and_the_shipped_scenarios_say_whether_a_pilot_pay
             "{evpi} {}",
             p.evpi
         );
-        assert_eq!(p.rows.len(), pilots::RUNS.len() * pilots::SHARES.len());
+        // One run has no spread; more runs take every ratio.
+        let designs = pilots::RUNS
+            .iter()
+            .map(|&k| if k == 1 { 1 } else { pilots::SIZE_RATIOS.len() })
+            .sum::<usize>()
+            * pilots::SHARES.len();
+        assert_eq!(p.rows.len(), designs);
         for row in &p.rows {
             // Draw by draw the realised loss is at least the best size's with every hour.
             assert!(row.value <= evpi, "{name}: {} > EVPI {evpi}", row.value);
@@ -150,10 +163,10 @@ fn a_pilot_that_measures_nothing_is_worth_nothing_and_noise_lowers_the_value() {
     assert!(v.abs() <= 2.0 * se + 1e-12, "{v} ± {se}");
     assert!(mean_se(&diff).0 <= 0.0, "measuring nothing gains nothing");
     // The same pilots read ever more noisily: the value falls (paired, same draws and normals).
-    let design = fam.design(2, 1e18);
+    let design = fam.design(2, 1e18, 3.0);
     let mut last: Option<Vec<f64>> = None;
     let mut values = Vec::new();
-    for noise in [0.003, 0.03, 0.3, 3.0] {
+    for noise in [0.01, 0.03, 0.3, 3.0] {
         let priced = pilots::price(&fam, &design, noise, &z, j0);
         let d = gains(&r, &fam, j0, &priced.realised);
         if let Some(prev) = &last {
@@ -184,7 +197,7 @@ fn the_value_agrees_with_a_brute_force_nested_monte_carlo() {
     let fam = family(&r);
     let j0 = decide_now(&r, &fam);
     let noise = 0.01;
-    let design = fam.design(2, 2e18);
+    let design = fam.design(2, 2e18, 3.0);
     let flops = fam.pilot_flops(&design);
     let n = fam.draws().len();
     let z = pilots::observation_noise(5, n, 2);
@@ -222,7 +235,7 @@ fn the_value_agrees_with_a_brute_force_nested_monte_carlo() {
             let y: Vec<f64> = design
                 .iter()
                 .zip(e)
-                .map(|(x, e)| fam.pilot_loss(x, t) + noise * e)
+                .map(|(x, e)| fam.pilot_loss(x, t) + sd_of(noise, x.params, fam.sizes[j0]) * e)
                 .collect();
             let logw: Vec<f64> = inner
                 .iter()
@@ -230,7 +243,10 @@ fn the_value_agrees_with_a_brute_force_nested_monte_carlo() {
                     -0.5 * m
                         .iter()
                         .zip(&y)
-                        .map(|(a, b)| ((a - b) / noise).powi(2))
+                        .zip(&design)
+                        .map(|((a, b), x)| {
+                            ((a - b) / sd_of(noise, x.params, fam.sizes[j0])).powi(2)
+                        })
                         .sum::<f64>()
                 })
                 .collect();
@@ -284,7 +300,7 @@ fn following_the_recommended_pilot_pays_on_fresh_truths() {
                 .pilots
                 .iter()
                 .zip(e)
-                .map(|(x, e)| fam.pilot_loss(x, t) + p.noise * e)
+                .map(|(x, e)| fam.pilot_loss(x, t) + sd_of(p.noise, x.params, fam.sizes[j0]) * e)
                 .collect();
             let j = priced.rule.choose(&y);
             loss_after(&r, t, fam.sizes[j0], 0.0) - loss_after(&r, t, fam.sizes[j], best.flops)

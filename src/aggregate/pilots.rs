@@ -6,9 +6,10 @@
 //! (under wsd the best plan of every size, MODEL.md §2), over the grid's feasible sizes thinned
 //! to at most [`SIZES`]. Deciding now takes the size of least expected loss at the full budget.
 //! A pilot design spends `share` of the budget's expected compute on `runs` models of equal
-//! compute, [`SIZE_RATIO`]× apart in size (an IsoFLOP sweep); draw i observes each pilot's final
-//! loss under its own law, plus N(0, noise²); the main run then trains F/k(P) fewer tokens (F
-//! the pilots' FLOPs) in the hours left.
+//! compute, `ratio`× apart in size (an IsoFLOP sweep; [`SIZE_RATIOS`]); draw i observes each
+//! pilot's final loss under its own law, plus N(0, sd²) with sd the noise and a share per decade
+//! of extrapolation to the decide-now size ([`reading_sd`]); the main run then trains F/k(P)
+//! fewer tokens (F the pilots' FLOPs) in the hours left.
 //!
 //! "Pilot, then decide" needs E[L_P | y] for every size P given the pilots' readings y: the
 //! draws conditioned on y by its likelihood (importance weights; a nested Monte Carlo whose inner
@@ -28,13 +29,14 @@ use crate::law::{self, LawShape};
 use crate::sampling::{stream, Draw};
 use crate::stats;
 
-/// Tokens per parameter of every pilot (judgement: Hoffmann et al. 2022's compute-optimal ratio,
-/// so each pilot ends near its own optimum, where the law was fitted).
+/// Tokens per parameter at the centre of a pilot sweep (judgement: Hoffmann et al. 2022's
+/// compute-optimal ratio, so the sweep brackets its compute's optimum, where the law was fitted;
+/// sizes 3× apart then train 9× more or fewer tokens per parameter).
 pub const TOKENS_PER_PARAM: f64 = 20.0;
 
-/// Size ratio of neighbouring pilots (judgement: three sizes then span about a decade, as a
-/// scaling sweep does).
-pub const SIZE_RATIO: f64 = 3.0;
+/// Size ratios of neighbouring pilots searched, the spread of a sweep (judgement: at 3× three
+/// sizes span about a decade, as a scaling sweep does; at 10×, two decades).
+pub const SIZE_RATIOS: [f64; 2] = [3.0, 10.0];
 
 /// Numbers of pilot runs searched.
 pub const RUNS: [usize; 3] = [1, 2, 3];
@@ -48,6 +50,20 @@ pub const SIZES: usize = 64;
 /// Draws of the estimate at most (an evenly spaced subsample).
 pub const MAX_DRAWS: usize = 4096;
 
+/// sd added to a pilot's reading per decade its size lies below the decide-now size, nats
+/// (judgement: Choshen et al. 2025 find predictions most accurate from models of similar size,
+/// and the law's own misfit at a size is of this order: Epoch's refit leaves residuals of a few
+/// hundredths of a nat; without it the cheapest, smallest pilots always win, because the law
+/// would hold exactly at any scale).
+pub const EXTRAPOLATION_SD: f64 = 0.01;
+
+/// The sd of a reading of a pilot of `params` against a main run of `reference` parameters:
+/// the observation's `noise` and [`EXTRAPOLATION_SD`] per decade of extrapolation, in quadrature.
+pub fn reading_sd(noise: f64, params: f64, reference: f64) -> f64 {
+    let decades = (reference / params).log10().max(0.0);
+    noise.hypot(EXTRAPOLATION_SD * decades)
+}
+
 /// A design pays when its value exceeds twice its standard error (judgement: a 2.3% one-sided
 /// chance that a design that gains nothing is called one that pays).
 pub const PAYS_Z: f64 = 2.0;
@@ -56,6 +72,8 @@ pub const PAYS_Z: f64 = 2.0;
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     pub runs: usize,
+    /// Size ratio of neighbouring pilots (1 for a single run).
+    pub ratio: f64,
     /// Share of the budget's expected compute the pilots spend.
     pub share: f64,
     /// The pilots, smallest first.
@@ -173,9 +191,9 @@ impl<'a> Family<'a> {
     }
 
     /// `runs` pilots spending `flops` in equal parts (an IsoFLOP sweep, Hoffmann et al. 2022's
-    /// approach 2): sizes SIZE_RATIO× apart, centred on the size that trains
+    /// approach 2): sizes `ratio`× apart, centred on the size that trains
     /// [`TOKENS_PER_PARAM`] tokens per parameter with its part (bisection in ln P).
-    pub fn design(&self, runs: usize, flops: f64) -> Vec<Pilot> {
+    pub fn design(&self, runs: usize, flops: f64, ratio: f64) -> Vec<Pilot> {
         let part = flops / runs as f64;
         let kp = |p: f64| law::flops_per_token(self.k, self.attention, p);
         let (mut lo, mut hi) = (0.0_f64, 40.0_f64);
@@ -191,7 +209,7 @@ impl<'a> Family<'a> {
         let centre = (0.5 * (lo + hi)).exp();
         (0..runs)
             .map(|i| {
-                let params = centre * SIZE_RATIO.powf(i as f64 - (runs as f64 - 1.0) / 2.0);
+                let params = centre * ratio.powf(i as f64 - (runs as f64 - 1.0) / 2.0);
                 Pilot {
                     params,
                     tokens: part / kp(params),
@@ -217,8 +235,8 @@ pub const SWITCH_Z: f64 = 2.0;
 /// fewer than this many draws read within it, √½ of the distance to the eighth nearest
 /// (judgement: with the likelihood alone, one pilot, whose reading cannot tell A from B, was
 /// re-planned on one or two matching draws and lost 0.012 nats beyond its hours on
-/// own-data.toml; with 8 it costs its hours and no more, while 2 and 3 pilots keep 0.084 of the
-/// 0.091 the exact likelihood gains in the brute force of tests/pilots.rs; 16 kept 0.079).
+/// own-data.toml; with 8 it costs its hours and no more, while 2 and 3 pilots keep 0.083 of the
+/// 0.091 the exact likelihood gains in the brute force of tests/pilots.rs; 16 kept 0.078).
 pub const NEIGHBOURS: usize = 8;
 
 /// Importance weights below this share of the largest are dropped (e^−27.6: they move no sum).
@@ -227,38 +245,43 @@ const WEIGHT_FLOOR: f64 = 1e-12;
 /// "Pilot, then decide" as a rule on some draws: given pilots' readings y, those draws are
 /// conditioned on y by its likelihood under the observation model (each pilot's noise-free loss
 /// plus N(0, σ²): importance weights, exact Bayes on that sample; the kernel widened to reach
-/// [`NEIGHBOURS`] draws), each size's loss against the
-/// decide-now size is their weighted mean, and the rule moves to the size of the lowest mean
-/// plus [`SWITCH_Z`] weighted standard errors, only when that is below 0. A pilot that says
+/// [`NEIGHBOURS`] draws), each size's loss against the decide-now size is their weighted mean,
+/// and the rule moves to the size of the lowest mean plus [`SWITCH_Z`] weighted standard errors,
+/// only when that is below 0. A pilot that says
 /// nothing therefore leaves the decide-now plan in place (its value is 0, not the cost of
 /// chasing noise).
 #[derive(Debug, Clone)]
 pub struct Rule {
-    /// Per draw of the rule, its pilots' noise-free losses.
+    /// Per draw of the rule, its pilots' noise-free losses over their readings' sd.
     means: Vec<Vec<f64>>,
     /// Per draw of the rule, each size's loss minus the decide-now size's.
     delta: Vec<Vec<f64>>,
-    noise: f64,
+    /// Each pilot's reading sd ([`reading_sd`]).
+    sd: Vec<f64>,
     now: usize,
 }
 
 impl Rule {
     /// The rule on the draws `rows`: `means[i]` the pilots' noise-free losses in draw i,
-    /// `columns[j][i]` size j's loss in draw i, `now` the decide-now size, `noise` the readings' sd.
+    /// `columns[j][i]` size j's loss in draw i, `now` the decide-now size, `sd` each pilot's
+    /// reading sd.
     fn fit(
         means: &[Vec<f64>],
         rows: &[usize],
         columns: &[Vec<f64>],
         now: usize,
-        noise: f64,
+        sd: &[f64],
     ) -> Self {
         Rule {
-            means: rows.iter().map(|&i| means[i].clone()).collect(),
+            means: rows
+                .iter()
+                .map(|&i| means[i].iter().zip(sd).map(|(m, s)| m / s).collect())
+                .collect(),
             delta: rows
                 .iter()
                 .map(|&i| columns.iter().map(|c| c[i] - columns[now][i]).collect())
                 .collect(),
-            noise,
+            sd: sd.to_vec(),
             now,
         }
     }
@@ -266,17 +289,24 @@ impl Rule {
     /// The size the rule chooses after reading the pilots' losses `y` (index into the family's
     /// sizes).
     pub fn choose(&self, y: &[f64]) -> usize {
+        // Distances in units of each reading's sd: the likelihood is exp(−d²/2).
+        let y: Vec<f64> = y.iter().zip(&self.sd).map(|(v, s)| v / s).collect();
         let d2: Vec<f64> = self
             .means
             .iter()
-            .map(|m| m.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
+            .map(|m| {
+                m.iter()
+                    .zip(&y)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+            })
             .collect();
         // The kernel is the readings' likelihood, widened where fewer than NEIGHBOURS draws
         // lie within it, so that no estimate rests on one or two draws.
         let mut sorted = d2.clone();
         let k = NEIGHBOURS.min(sorted.len()) - 1;
         let (_, kth, _) = sorted.select_nth_unstable_by(k, f64::total_cmp);
-        let h2 = (self.noise * self.noise).max(0.5 * *kth);
+        let h2 = (0.5 * *kth).max(1.0);
         let top = d2.iter().copied().fold(f64::INFINITY, f64::min);
         let kept: Vec<(usize, f64)> = d2
             .iter()
@@ -333,11 +363,15 @@ pub struct Priced {
     pub flops: f64,
 }
 
-/// Price pilots of `params` observed with sd `noise` (`z`: the draws' standard normals) against
+/// Price `pilots` observed with sd `noise` (`z`: the draws' standard normals) against
 /// the decide-now size `now`.
 pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now: usize) -> Priced {
     let flops = family.pilot_flops(pilots);
     let draws = family.draws();
+    let sd: Vec<f64> = pilots
+        .iter()
+        .map(|x| reading_sd(noise, x.params, family.sizes[now]))
+        .collect();
     let means: Vec<Vec<f64>> = draws
         .iter()
         .map(|d| pilots.iter().map(|x| family.pilot_loss(x, d)).collect())
@@ -345,7 +379,13 @@ pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now:
     let y: Vec<Vec<f64>> = means
         .iter()
         .zip(z)
-        .map(|(m, z)| m.iter().zip(z).map(|(m, e)| m + noise * e).collect())
+        .map(|(m, z)| {
+            m.iter()
+                .zip(z)
+                .zip(&sd)
+                .map(|((m, e), s)| m + s * e)
+                .collect()
+        })
         .collect();
     let columns = family.columns(flops);
     let n = draws.len();
@@ -355,7 +395,7 @@ pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now:
     ];
     let mut realised = vec![0.0; n];
     for f in 0..2 {
-        let rule = Rule::fit(&means, &folds[f], &columns, now, noise);
+        let rule = Rule::fit(&means, &folds[f], &columns, now, &sd);
         let chosen: Vec<(usize, f64)> = folds[1 - f]
             .par_iter()
             .map(|&i| (i, columns[rule.choose(&y[i])][i]))
@@ -366,14 +406,14 @@ pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now:
     }
     let all: Vec<usize> = (0..n).collect();
     Priced {
-        rule: Rule::fit(&means, &all, &columns, now, noise),
+        rule: Rule::fit(&means, &all, &columns, now, &sd),
         y,
         realised,
         flops,
     }
 }
 
-/// Every design of [`RUNS`] × [`SHARES`] against deciding now, on a hardware budget under wsd
+/// Every design of [`RUNS`] × [`SIZE_RATIOS`] × [`SHARES`] against deciding now, on a hardware budget under wsd
 /// with "until the deadline" plans (the caller checks).
 pub fn pilots(
     settings: &cpu::Settings,
@@ -407,32 +447,37 @@ pub fn pilots(
     let z = observation_noise(seed, n, max_runs);
     let mut rows = Vec::new();
     for &runs in &RUNS {
-        for &share in &SHARES {
-            let design = family.design(runs, share * compute);
-            let flops = family.pilot_flops(&design);
-            let hours_each: Vec<f64> = family
-                .draws()
-                .iter()
-                .map(|d| flops / (d.throughput * 3600.0))
-                .collect();
-            // A design that would leave a draw less than half its hours is not a pilot.
-            if hours_each.iter().any(|&h| h >= 0.5 * hours) {
-                continue;
+        // One run has no spread.
+        let ratios: &[f64] = if runs == 1 { &[1.0] } else { &SIZE_RATIOS };
+        for &ratio in ratios {
+            for &share in &SHARES {
+                let design = family.design(runs, share * compute, ratio);
+                let flops = family.pilot_flops(&design);
+                let hours_each: Vec<f64> = family
+                    .draws()
+                    .iter()
+                    .map(|d| flops / (d.throughput * 3600.0))
+                    .collect();
+                // A design that would leave a draw less than half its hours is not a pilot.
+                if hours_each.iter().any(|&h| h >= 0.5 * hours) {
+                    continue;
+                }
+                let priced = price(&family, &design, noise, &z, j0);
+                let diff: Vec<f64> = (0..n).map(|i| now[j0][i] - priced.realised[i]).collect();
+                let (value, sd) = stats::mean_sd(&diff);
+                let se = sd / (n as f64).sqrt();
+                rows.push(Row {
+                    runs,
+                    ratio,
+                    share,
+                    pilots: design,
+                    flops,
+                    hours_mean: hours_each.iter().sum::<f64>() / n as f64,
+                    value,
+                    se,
+                    pays: value > PAYS_Z * se,
+                });
             }
-            let priced = price(&family, &design, noise, &z, j0);
-            let diff: Vec<f64> = (0..n).map(|i| now[j0][i] - priced.realised[i]).collect();
-            let (value, sd) = stats::mean_sd(&diff);
-            let se = sd / (n as f64).sqrt();
-            rows.push(Row {
-                runs,
-                share,
-                pilots: design,
-                flops,
-                hours_mean: hours_each.iter().sum::<f64>() / n as f64,
-                value,
-                se,
-                pays: value > PAYS_Z * se,
-            });
         }
     }
     let best = (0..rows.len())

@@ -12,6 +12,7 @@ use super::{rows_csv, Num};
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Row {
     pub runs: usize,
+    pub size_ratio: Num,
     pub share: Num,
     /// The pilots' sizes and tokens, space-separated, smallest first.
     pub params: String,
@@ -41,6 +42,7 @@ fn rows(r: &RunResult) -> impl Iterator<Item = Row> + '_ {
     r.summary.pilots.iter().flat_map(move |p| {
         p.rows.iter().enumerate().map(move |(i, x)| Row {
             runs: x.runs,
+            size_ratio: Num(x.ratio),
             share: Num(x.share),
             params: list(x.pilots.iter().map(|y| y.params).collect()),
             tokens: list(x.pilots.iter().map(|y| y.tokens).collect()),

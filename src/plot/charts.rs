@@ -680,7 +680,7 @@ where
 }
 
 /// Each pilot design's value against the share of the compute it spends, one line per number
-/// of runs, with ±2 standard errors, the EVPI of the same choice (no design can exceed it) and
+/// of runs and size ratio, with ±2 standard errors, the EVPI of the same choice (no design can exceed it) and
 /// 0 (deciding now); the recommended design marked.
 fn pilots<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &RunTables) -> Res
 where
@@ -689,8 +689,9 @@ where
     let Some(p) = &t.pilots else {
         return Err("no pilots.csv (the run priced no pilots)".into());
     };
-    let (runs, share, value, se) = (
+    let (runs, ratio, share, value, se) = (
         p.num("runs")?,
+        p.num("size_ratio")?,
         p.num("share")?,
         p.num("value")?,
         p.num("value_se")?,
@@ -738,22 +739,34 @@ where
             .label(format!("knowing everything (EVPI {evpi:.3})"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN.stroke_width(2)));
     }
-    let mut counts: Vec<f64> = runs.clone();
-    counts.sort_by(f64::total_cmp);
-    counts.dedup();
-    let colours = [BAND, ACCENT, GREY];
-    for (c, &k) in counts.iter().enumerate() {
+    // One line per design family: number of runs and their size ratio.
+    let mut families: Vec<(f64, f64)> = runs.iter().copied().zip(ratio.iter().copied()).collect();
+    families.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    families.dedup();
+    let colours = [
+        BAND,
+        ACCENT,
+        GREY,
+        RGBColor(140, 80, 170),
+        RGBColor(150, 110, 50),
+    ];
+    for (c, &(k, q)) in families.iter().enumerate() {
         let colour = colours[c % colours.len()];
         let pts: Vec<(f64, f64, f64)> = (0..runs.len())
-            .filter(|&i| runs[i] == k)
+            .filter(|&i| runs[i] == k && ratio[i] == q)
             .map(|i| (pct[i], value[i], se[i]))
             .collect();
+        let label = if k == 1.0 {
+            "1 run".to_string()
+        } else {
+            format!("{k} runs, {q}× apart")
+        };
         chart
             .draw_series(LineSeries::new(
                 pts.iter().map(|&(x, y, _)| (x, y)),
                 colour.stroke_width(2),
             ))?
-            .label(format!("{k} run{}", if k == 1.0 { "" } else { "s" }))
+            .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
@@ -768,12 +781,14 @@ where
                 7,
                 ACCENT.filled(),
             )))?
-            .label(format!(
-                "recommended: {} run{} at {}%",
-                runs[i],
-                if runs[i] == 1.0 { "" } else { "s" },
-                pct[i]
-            ))
+            .label(if runs[i] == 1.0 {
+                format!("recommended: 1 run at {}%", pct[i])
+            } else {
+                format!(
+                    "recommended: {} runs, {}× apart, at {}%",
+                    runs[i], ratio[i], pct[i]
+                )
+            })
             .legend(|(x, y)| Circle::new((x + 10, y), 6, ACCENT.filled()));
     }
     legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
