@@ -53,6 +53,21 @@ fn nearest_smaller(front: &[HashMap<String, String>], params: f64) -> &HashMap<S
         .unwrap()
 }
 
+/// "1.5× smaller, 3.47B params: +0.0047 loss, -2664 GPU-h": what the report's trade line says of
+/// `row` against `plan`.
+fn trade(
+    side: &str,
+    row: &HashMap<String, String>,
+    plan: &scalerisk::aggregate::Recommendation,
+) -> String {
+    format!(
+        "1.5× {side}, {} params: {:+.4} loss, {:+.0} GPU-h",
+        scalerisk::report::si(num(row, "params")),
+        num(row, "loss_mean") - plan.stats.loss_mean,
+        num(row, "lifetime_gpu_hours") - plan.lifetime_gpu_hours
+    )
+}
+
 fn num(row: &HashMap<String, String>, col: &str) -> f64 {
     let cell = row.get(col).unwrap_or_else(|| panic!("no column {col}"));
     if cell.is_empty() {
@@ -219,12 +234,7 @@ fn the_report_reads_the_trade_off_from_the_frontier() {
     )));
     // The trade line: the frontier's plan nearest 1.5× smaller, its loss and cost differences.
     let smaller = nearest_smaller(&front, plan.params);
-    let want = format!(
-        "1.5× smaller, {} params: {:+.4} loss, {:+.0} GPU-h",
-        scalerisk::report::si(num(smaller, "params")),
-        num(smaller, "loss_mean") - plan.stats.loss_mean,
-        num(smaller, "lifetime_gpu_hours") - plan.lifetime_gpu_hours
-    );
+    let want = trade("smaller", smaller, plan);
     assert!(
         section.iter().any(|l| l.contains(&want)),
         "{want:?} not in {section:#?}"
@@ -351,12 +361,10 @@ fn the_serving_trade_needs_no_target_loss() {
     );
     let smaller = nearest_smaller(&front, plan.params);
     let want = format!(
-        "against the {} plan ({} params), a model about 1.5× smaller, {} params: {:+.4} loss, {:+.0} GPU-h",
+        "against the {} plan ({} params), a model about {}",
         plan.objective,
         scalerisk::report::si(plan.params),
-        scalerisk::report::si(num(smaller, "params")),
-        num(smaller, "loss_mean") - plan.stats.loss_mean,
-        num(smaller, "lifetime_gpu_hours") - plan.lifetime_gpu_hours
+        trade("smaller", smaller, plan)
     );
     assert!(
         section.iter().any(|l| l.contains(&want)),
@@ -380,12 +388,7 @@ fn the_serving_trade_needs_no_target_loss() {
         .filter(|x| num(x, "params") == larger_p && num(x, "loss_mean").is_finite())
         .min_by(|a, b| num(a, "loss_mean").total_cmp(&num(b, "loss_mean")))
         .unwrap();
-    let want = format!(
-        "1.5× larger, {} params: {:+.4} loss, {:+.0} GPU-h",
-        scalerisk::report::si(larger_p),
-        num(larger, "loss_mean") - plan.stats.loss_mean,
-        num(larger, "lifetime_gpu_hours") - plan.lifetime_gpu_hours
-    );
+    let want = trade("larger", larger, plan);
     let line = section.iter().find(|l| l.contains(&want));
     assert!(
         line.is_some_and(|l| l.ends_with("(off the frontier: a cheaper plan has a lower loss)")),
