@@ -720,7 +720,16 @@ fn measure_then_set(
         .find(|r| r.objective == Basis::Objective(Objective::Expected))
         .filter(|r| r.tokens.is_finite())?;
     let plan = blind.plan();
-    let mut out = policy::outcome(
+    // Every objective but lifetime_cost (scored by cost, not by the statistics) with its plan's
+    // score, for the policies searched as plans.
+    let plans: Vec<(Objective, f64)> = recommendations
+        .iter()
+        .filter_map(|r| match r.objective {
+            Basis::Objective(o) if o != Objective::LifetimeCost => Some((o, score(o, &r.stats))),
+            _ => None,
+        })
+        .collect();
+    policy::outcome(
         settings,
         grid,
         draws,
@@ -728,36 +737,6 @@ fn measure_then_set(
         &plan,
         &evaluator.column(&plan),
         l_star,
-    )?;
-    // Policies as plans: under every objective the best policy for it, scored against that
-    // objective's plan; and the expected-loss policy's regret against each draw's best plan
-    // (what knowing everything would still save).
-    let st = evaluator.column_stats(&out.column);
-    out.versus = recommendations
-        .iter()
-        .filter_map(|r| match r.objective {
-            Basis::Objective(o) if o != Objective::LifetimeCost => {
-                let (x, st) = if o == Objective::Expected {
-                    let p = &out.policy;
-                    ((p.params, p.hours, p.multiplier), st)
-                } else {
-                    let (x, col) =
-                        policy::best_for(settings, grid, draws, s.sampling.seed, l_star, o)?;
-                    (x, evaluator.column_stats(&col))
-                };
-                Some(policy::Versus {
-                    objective: o,
-                    params: x.0,
-                    hours: x.1,
-                    multiplier: x.2,
-                    policy: score(o, &st),
-                    plan: score(o, &r.stats),
-                })
-            }
-            _ => None,
-        })
-        .collect();
-    out.regret_mean = st.regret_mean;
-    out.blind_regret_mean = blind.stats.regret_mean;
-    Some(out)
+        &plans,
+    )
 }

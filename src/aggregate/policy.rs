@@ -102,11 +102,7 @@ pub struct Outcome {
     pub to_capacity: f64,
     pub measurement_sd: f64,
     pub warmup_minutes: f64,
-    /// The policy's loss in each draw (the aggregation scores it as a plan).
-    #[serde(skip)]
-    pub column: Vec<f64>,
-    /// The policy scored under each objective against that objective's plan (filled by the
-    /// aggregation, which holds the plans).
+    /// Under each objective, the best policy for it against that objective's plan.
     pub versus: Vec<Versus>,
     /// Mean regret of the policy and of the blind plan against each draw's best plan: what
     /// perfect information would still save after measuring, and before.
@@ -214,31 +210,18 @@ impl<'a> Scorer<'a> {
         sum / self.draws.len() as f64
     }
 
-    /// The policy's score under objective `o` (smaller is better: shares negated), by the
-    /// statistics' own definitions (MODEL.md §5).
+    /// The policy's score under objective `o` (smaller is better: shares negated): the
+    /// objective's own score of the column's statistics, as plans are scored.
     fn score(&self, o: Objective, params: f64, hours: f64, c: Option<f64>) -> f64 {
+        // The mean alone, without collecting the column: the common case, called thousands of
+        // times by the search.
         if o == Objective::Expected {
             return self.mean(params, hours, c);
         }
-        let (mut col, _) = self.column(params, hours, c);
-        let n = col.len() as f64;
-        let regret = || -> Vec<f64> { col.iter().zip(&self.l_star).map(|(l, r)| l - r).collect() };
-        match o {
-            Objective::P95 => stats::tail(&mut col).p95,
-            Objective::Cvar95 => stats::tail(&mut col).cvar95,
-            Objective::MinimaxRegret => stats::quantile(&mut regret(), stats::Q95),
-            Objective::NearBest => {
-                -(regret()
-                    .iter()
-                    .filter(|&&r| r <= self.near_best_within)
-                    .count() as f64
-                    / n)
-            }
-            Objective::Target => self.target.map_or(f64::NAN, |t| {
-                -(col.iter().filter(|&&l| l <= t).count() as f64 / n)
-            }),
-            Objective::Expected | Objective::LifetimeCost => f64::NAN,
-        }
+        let (col, _) = self.column(params, hours, c);
+        let st =
+            super::refine::column_stats(&col, &self.l_star, self.near_best_within, self.target);
+        super::score(o, &st)
     }
 }
 
@@ -334,26 +317,11 @@ fn search(
     Some((x[0].exp(), t0, (!exact).then_some(x[1])))
 }
 
-/// The best policy under objective `o` (searched as [`outcome`]'s expected-loss one is): its
-/// (P, T, c) and each draw's loss.
-pub fn best_for(
-    settings: &cpu::Settings,
-    grid: &Grid,
-    draws: &[Draw],
-    seed: u64,
-    l_star: &[f64],
-    o: Objective,
-) -> Option<((f64, f64, f64), Vec<f64>)> {
-    let eps = measurement_noise(seed, draws.len());
-    let screen = Scorer::new(settings, draws, &eps, l_star, SCREEN_DRAWS);
-    let full = Scorer::new(settings, draws, &eps, l_star, usize::MAX);
-    let (params, hours, c) = search(grid, &screen, &full, false, o)?;
-    let (col, _) = full.column(params, hours, c);
-    Some(((params, hours, c.unwrap_or(f64::NAN)), col))
-}
-
 /// The measure-then-set policy of a cosine run on a hardware budget, against `blind` (the
-/// expected-loss plan), scored on `draws` with the measurement noise of `seed`.
+/// expected-loss plan), scored on `draws` with the measurement noise of `seed`; and under each
+/// objective of `plans` (with its plan's score) the best policy for it, against that plan.
+/// Regret is taken against `l_star`, each draw's best grid loss.
+#[allow(clippy::too_many_arguments)]
 pub fn outcome(
     settings: &cpu::Settings,
     grid: &Grid,
@@ -362,6 +330,7 @@ pub fn outcome(
     blind: &super::refine::Plan,
     blind_column: &[f64],
     l_star: &[f64],
+    plans: &[(Objective, f64)],
 ) -> Option<Outcome> {
     let eps = measurement_noise(seed, draws.len());
     let screen = Scorer::new(settings, draws, &eps, l_star, SCREEN_DRAWS);
@@ -383,6 +352,31 @@ pub fn outcome(
         .map(|d| blind.tokens / law::capacity(d.throughput, blind.hours, kp))
         .collect();
     let share = |v: &[f64], x: f64| v.iter().filter(|&&r| r > x).count() as f64 / v.len() as f64;
+    let stats_of = |col: &[f64]| {
+        super::refine::column_stats(col, l_star, settings.near_best_within, settings.target_loss)
+    };
+    let own = stats_of(&col);
+    // Policies as plans: under every objective the best policy for it (the expected-loss one
+    // is the policy above), scored as plans are.
+    let versus = plans
+        .iter()
+        .filter_map(|&(o, plan)| {
+            let ((p, t, c), st) = if o == Objective::Expected {
+                ((params, hours, c), own)
+            } else {
+                let (p, t, c) = search(grid, &screen, &full, false, o)?;
+                ((p, t, c), stats_of(&full.column(p, t, c).0))
+            };
+            Some(Versus {
+                objective: o,
+                params: p,
+                hours: t,
+                multiplier: c.unwrap_or(f64::NAN),
+                policy: super::score(o, &st),
+                plan,
+            })
+        })
+        .collect();
     Some(Outcome {
         policy: Policy {
             params,
@@ -405,9 +399,8 @@ pub fn outcome(
         to_capacity,
         measurement_sd: MEASUREMENT_SD,
         warmup_minutes: WARMUP_MINUTES,
-        column: col,
-        versus: Vec::new(),
-        regret_mean: f64::NAN,
-        blind_regret_mean: f64::NAN,
+        versus,
+        regret_mean: own.regret_mean,
+        blind_regret_mean: stats_of(blind_column).regret_mean,
     })
 }

@@ -119,38 +119,47 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// The statistics of any column of losses over these draws (a plan's, or a policy's): all
-    /// but `p_complete` and `hours_mean`, which depend on what produced it (NaN here).
+    /// The statistics of any column of losses over these draws (a plan's, or a policy's):
+    /// [`column_stats`] against this evaluator's reference of regret.
     pub fn column_stats(&self, col: &[f64]) -> ConfigStats {
-        let n = col.len() as f64;
-        let (mean, sd) = stats::mean_sd(col);
-        let tail = stats::tail(&mut col.to_vec());
-        let mut regret: Vec<f64> = col.iter().zip(self.l_star).map(|(l, r)| l - r).collect();
-        let near = regret
-            .iter()
-            .filter(|&&r| r <= self.near_best_within)
-            .count();
-        let regret_mean = regret.iter().sum::<f64>() / n;
-        let regret_max = regret.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let regret_p95 = stats::quantile(&mut regret, stats::Q95);
-        ConfigStats {
-            loss_mean: mean,
-            loss_sd: sd,
-            loss_se: sd / n.sqrt(),
-            loss_p05: tail.p05,
-            loss_p50: tail.p50,
-            loss_p95: tail.p95,
-            loss_cvar95: tail.cvar95,
-            p_complete: f64::NAN,
-            p_target: self.target.map_or(f64::NAN, |t| {
-                col.iter().filter(|&&l| l <= t).count() as f64 / n
-            }),
-            regret_mean,
-            regret_p95,
-            regret_max,
-            p_near_best: near as f64 / n,
-            hours_mean: f64::NAN,
-        }
+        column_stats(col, self.l_star, self.near_best_within, self.target)
+    }
+}
+
+/// Every statistic of MODEL.md §5 of a column of losses, regret taken against `l_star` (draw by
+/// draw): all but `p_complete` and `hours_mean`, which depend on what produced the column (NaN
+/// here).
+pub fn column_stats(
+    col: &[f64],
+    l_star: &[f64],
+    near_best_within: f64,
+    target: Option<f64>,
+) -> ConfigStats {
+    let n = col.len() as f64;
+    let (mean, sd) = stats::mean_sd(col);
+    let tail = stats::tail(&mut col.to_vec());
+    let mut regret: Vec<f64> = col.iter().zip(l_star).map(|(l, r)| l - r).collect();
+    let near = regret.iter().filter(|&&r| r <= near_best_within).count();
+    let regret_mean = regret.iter().sum::<f64>() / n;
+    let regret_max = regret.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let regret_p95 = stats::quantile(&mut regret, stats::Q95);
+    ConfigStats {
+        loss_mean: mean,
+        loss_sd: sd,
+        loss_se: sd / n.sqrt(),
+        loss_p05: tail.p05,
+        loss_p50: tail.p50,
+        loss_p95: tail.p95,
+        loss_cvar95: tail.cvar95,
+        p_complete: f64::NAN,
+        p_target: target.map_or(f64::NAN, |t| {
+            col.iter().filter(|&&l| l <= t).count() as f64 / n
+        }),
+        regret_mean,
+        regret_p95,
+        regret_max,
+        p_near_best: near as f64 / n,
+        hours_mean: f64::NAN,
     }
 }
 
