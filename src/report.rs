@@ -688,14 +688,7 @@ fn serving(r: &RunResult) -> String {
     let Some(anchor) = lifetime_plan.or(sum.recommendations.first()) else {
         return String::new();
     };
-    let nearest = |target: f64| {
-        front.iter().min_by(|a, b| {
-            (a.params / target)
-                .ln()
-                .abs()
-                .total_cmp(&(b.params / target).ln().abs())
-        })
-    };
+    let nearest = |target: f64| nearest_size(front.iter(), target);
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -802,6 +795,19 @@ fn serving(r: &RunResult) -> String {
     o
 }
 
+/// The point of `pool` whose size is nearest `target` in ln P (the first of equals).
+fn nearest_size<'a>(
+    pool: impl Iterator<Item = &'a crate::aggregate::serving::Point>,
+    target: f64,
+) -> Option<&'a crate::aggregate::serving::Point> {
+    pool.min_by(|a, b| {
+        (a.params / target)
+            .ln()
+            .abs()
+            .total_cmp(&(b.params / target).ln().abs())
+    })
+}
+
 /// What a model about 1.5× smaller and 1.5× larger than the plan `l` (named `label`) trades
 /// against it, in expected loss and lifetime GPU-hours: the frontier's model on that side, else
 /// (within a budget, a model past the optimum loses on both) the best plan of that size, said to
@@ -814,15 +820,7 @@ fn serving_trade(
 ) -> Option<String> {
     type Side = fn(f64, f64) -> bool;
     let nearest = |pool: &'_ [crate::aggregate::serving::Point], target: f64, side: Side| {
-        pool.iter()
-            .filter(|p| side(p.params, l.params))
-            .min_by(|a, b| {
-                (a.params / target)
-                    .ln()
-                    .abs()
-                    .total_cmp(&(b.params / target).ln().abs())
-            })
-            .copied()
+        nearest_size(pool.iter().filter(|p| side(p.params, l.params)), target).copied()
     };
     let trade = |p: crate::aggregate::serving::Point, off: bool| {
         let dc = p.lifetime_gpu_hours - l.lifetime_gpu_hours;

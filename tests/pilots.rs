@@ -39,6 +39,23 @@ fn sd_of(noise: f64, params: f64, reference: f64) -> f64 {
     (noise * noise + (0.01 * decades).powi(2)).sqrt()
 }
 
+/// What the pilots read in truth `t` with standard normals `e`: each noise-free loss plus its
+/// sd times its normal.
+fn readings(
+    fam: &Family,
+    pilots: &[Pilot],
+    t: &Draw,
+    e: &[f64],
+    noise: f64,
+    reference: f64,
+) -> Vec<f64> {
+    pilots
+        .iter()
+        .zip(e)
+        .map(|(x, e)| fam.pilot_loss(x, t) + sd_of(noise, x.params, reference) * e)
+        .collect()
+}
+
 /// Per draw, the decide-now size's loss with every hour less the realised loss after pilots.
 fn gains(r: &RunResult, fam: &Family, j0: usize, realised: &[f64]) -> Vec<f64> {
     fam.draws()
@@ -232,11 +249,7 @@ fn the_value_agrees_with_a_brute_force_nested_monte_carlo() {
         .iter()
         .zip(&zt)
         .map(|(t, e)| {
-            let y: Vec<f64> = design
-                .iter()
-                .zip(e)
-                .map(|(x, e)| fam.pilot_loss(x, t) + sd_of(noise, x.params, fam.sizes[j0]) * e)
-                .collect();
+            let y = readings(&fam, &design, t, e, noise, fam.sizes[j0]);
             let logw: Vec<f64> = inner
                 .iter()
                 .map(|m| {
@@ -296,12 +309,7 @@ fn following_the_recommended_pilot_pays_on_fresh_truths() {
         .iter()
         .zip(&zt)
         .map(|(t, e)| {
-            let y: Vec<f64> = best
-                .pilots
-                .iter()
-                .zip(e)
-                .map(|(x, e)| fam.pilot_loss(x, t) + sd_of(p.noise, x.params, fam.sizes[j0]) * e)
-                .collect();
+            let y = readings(&fam, &best.pilots, t, e, p.noise, fam.sizes[j0]);
             let j = priced.rule.choose(&y);
             loss_after(&r, t, fam.sizes[j0], 0.0) - loss_after(&r, t, fam.sizes[j], best.flops)
         })

@@ -149,7 +149,7 @@ impl<'a> Family<'a> {
     /// Size j's loss in `d` when it trains until the deadline after `flops` of pilots: the
     /// capacity less flops/k(P), the hours less flops/X.
     pub fn loss(&self, j: usize, d: &Draw, flops: f64) -> f64 {
-        let hours = self.hours - flops / (d.throughput * 3600.0);
+        let hours = self.hours - hours_of(flops, d);
         let tokens = law::capacity(d.throughput, hours, self.kp[j]);
         law::loss(
             self.shape,
@@ -171,13 +171,13 @@ impl<'a> Family<'a> {
 
     /// The final loss of pilot `x` in `d`, before the observation's noise.
     pub fn pilot_loss(&self, x: &Pilot, d: &Draw) -> f64 {
-        let flops = law::flops_per_token(self.k, self.attention, x.params) * x.tokens;
+        let flops = self.pilot_flops(std::slice::from_ref(x));
         law::loss(
             self.shape,
             &d.coeffs,
             x.params,
             x.tokens,
-            flops / (d.throughput * 3600.0),
+            hours_of(flops, d),
             d.unique_tokens,
         )
     }
@@ -219,6 +219,11 @@ impl<'a> Family<'a> {
     }
 }
 
+/// Hours `flops` take at draw `d`'s throughput (the inverse of `law::capacity`).
+fn hours_of(flops: f64, d: &Draw) -> f64 {
+    flops / (d.throughput * 3600.0)
+}
+
 /// One pilot run: its size and the tokens it trains (annealed at its end, as wsd runs are).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Pilot {
@@ -247,9 +252,8 @@ const WEIGHT_FLOOR: f64 = 1e-12;
 /// plus N(0, σ²): importance weights, exact Bayes on that sample; the kernel widened to reach
 /// [`NEIGHBOURS`] draws), each size's loss against the decide-now size is their weighted mean,
 /// and the rule moves to the size of the lowest mean plus [`SWITCH_Z`] weighted standard errors,
-/// only when that is below 0. A pilot that says
-/// nothing therefore leaves the decide-now plan in place (its value is 0, not the cost of
-/// chasing noise).
+/// only when that is below 0. A pilot that says nothing therefore leaves the decide-now plan in
+/// place (its value is 0, not the cost of chasing noise).
 #[derive(Debug, Clone)]
 pub struct Rule {
     /// Per draw of the rule, its pilots' noise-free losses over their readings' sd.
@@ -353,14 +357,11 @@ pub fn observation_noise(seed: u64, draws: usize, runs: usize) -> Vec<Vec<f64>> 
         .collect()
 }
 
-/// One design's observations, its cross-fitted realised losses, and the rule fitted on every
-/// draw.
+/// One design's cross-fitted realised losses, and the rule fitted on every draw.
 pub struct Priced {
-    pub y: Vec<Vec<f64>>,
     /// Per draw, the loss of the size the held-out rule chose.
     pub realised: Vec<f64>,
     pub rule: Rule,
-    pub flops: f64,
 }
 
 /// Price `pilots` observed with sd `noise` (`z`: the draws' standard normals) against
@@ -407,14 +408,12 @@ pub fn price(family: &Family, pilots: &[Pilot], noise: f64, z: &[Vec<f64>], now:
     let all: Vec<usize> = (0..n).collect();
     Priced {
         rule: Rule::fit(&means, &all, &columns, now, &sd),
-        y,
         realised,
-        flops,
     }
 }
 
-/// Every design of [`RUNS`] × [`SIZE_RATIOS`] × [`SHARES`] against deciding now, on a hardware budget under wsd
-/// with "until the deadline" plans (the caller checks).
+/// Every design of [`RUNS`] × [`SIZE_RATIOS`] × [`SHARES`] against deciding now, on a hardware
+/// budget under wsd with "until the deadline" plans (the caller checks).
 pub fn pilots(
     settings: &cpu::Settings,
     grid: &Grid,
@@ -453,11 +452,8 @@ pub fn pilots(
             for &share in &SHARES {
                 let design = family.design(runs, share * compute, ratio);
                 let flops = family.pilot_flops(&design);
-                let hours_each: Vec<f64> = family
-                    .draws()
-                    .iter()
-                    .map(|d| flops / (d.throughput * 3600.0))
-                    .collect();
+                let hours_each: Vec<f64> =
+                    family.draws().iter().map(|d| hours_of(flops, d)).collect();
                 // A design that would leave a draw less than half its hours is not a pilot.
                 if hours_each.iter().any(|&h| h >= 0.5 * hours) {
                     continue;
