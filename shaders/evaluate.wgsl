@@ -36,7 +36,7 @@ struct Draw {
     ln_nopt: f32,   // ln N_opt(U) for effective parameters
     l_star: f32,    // the draw's best feasible grid loss (regret reference)
     alpha_d: f32,
-    anneal: f32,    // full-anneal gain of the schedule (0 under wsd): the cut-run penalty's scale
+    anneal: f32,    // the draw's anneal level (0 under wsd): law::cut_scale's `level`
     _pad1: f32,
 }
 
@@ -48,6 +48,12 @@ struct Eval {
 
 const UNLIMITED: f32 = 1e30;
 const PI: f32 = 3.14159265358979;
+// The curve model's constants (src/curve, docs/MODEL.md §8.1), held to the host's by
+// tests/shaders.rs: the size exponent a of the gross anneal gain G(P) = level·(P/1e8)^a, ln 1e8,
+// and ln (1/0.55)^κ, the tokens-equivalent of a never-annealed run's area (law::cut_scale).
+const GAP_SIZE_EXPONENT: f32 = 0.128;
+const LN_GAP_REFERENCE_PARAMS: f32 = 18.420680743952367;
+const LN_NEVER_ANNEALED_TOKENS: f32 = 0.40174646450777696;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> draws: array<Draw>;
@@ -82,6 +88,22 @@ fn repetition_gain(r: f32, r_star: f32) -> f32 {
     return log(1.0 + r_star * (1.0 - exp(-r / r_star)));
 }
 
+// The law's loss at ln D_run tokens for a draw whose effective parameters are ln_peff.
+fn law_at(ln_run: f32, ln_peff: f32, ln_t: f32, dw: Draw) -> f32 {
+    var ln_deff = ln_run;
+    if (ln_run > dw.ln_u) {
+        ln_deff = dw.ln_u + repetition_gain(exp(ln_run - dw.ln_u) - 1.0, dw.rd_star);
+    }
+    if (params.form == 0u) {
+        var l = dw.e + exp(dw.ln_a - dw.alpha * ln_peff) + exp(dw.ln_b - dw.beta * ln_deff);
+        if (params.time_term == 1u) {
+            l = l + dw.c * exp(-dw.gamma * ln_t);
+        }
+        return l;
+    }
+    return exp(dw.alpha_d * log(exp(dw.alpha * (dw.ln_a - ln_peff)) + exp(dw.ln_b - ln_deff)));
+}
+
 fn evaluate(config: u32, i: u32) -> Eval {
     let t_idx = config % params.n_hours;
     let pd = config / params.n_hours;
@@ -97,28 +119,19 @@ fn evaluate(config: u32, i: u32) -> Eval {
     // From here on P is the law's own count.
     let ln_pl = ln_p + axes[params.n_params + params.n_tokens + params.n_hours + params.n_params + p_idx];
     let ln_run = min(ln_d, ln_cap);
-    var ln_deff = ln_run;
-    if (ln_run > dw.ln_u) {
-        ln_deff = dw.ln_u + repetition_gain(exp(ln_run - dw.ln_u) - 1.0, dw.rd_star);
-    }
     var ln_peff = ln_pl;
     if (params.effective_params == 1u && dw.ln_u < UNLIMITED) {
         let ln_un = min(ln_pl, dw.ln_nopt);
         ln_peff = ln_un + repetition_gain(max(exp(ln_pl - ln_un) - 1.0, 0.0), dw.rn_star);
     }
-    var loss: f32;
-    if (params.form == 0u) {
-        loss = dw.e + exp(dw.ln_a - dw.alpha * ln_peff) + exp(dw.ln_b - dw.beta * ln_deff);
-        if (params.time_term == 1u) {
-            loss = loss + dw.c * exp(-dw.gamma * ln_t);
-        }
-    } else {
-        loss = exp(dw.alpha_d * log(exp(dw.alpha * (dw.ln_a - ln_peff)) + exp(dw.ln_b - ln_deff)));
-    }
-    // A run cut at f = cap/D of a cosine schedule misses (1 + cos πf)/2 of its anneal's gain
-    // (law::cut_penalty); anneal is 0 under wsd.
-    if (ln_d > ln_cap) {
-        loss = loss + dw.anneal * 0.5 * (1.0 + cos(PI * exp(ln_cap - ln_d)));
+    var loss = law_at(ln_run, ln_peff, ln_t, dw);
+    // A run cut at f = cap/D of a cosine schedule misses (1 + cos πf)/2 of its anneal's gain;
+    // the scale is what never annealing costs at the cap (law::cut_scale): the gross gain less
+    // the law's credit for a constant rate's larger area. anneal is 0 under wsd.
+    if (ln_d > ln_cap && dw.anneal > 0.0) {
+        let gross = dw.anneal * exp(GAP_SIZE_EXPONENT * (ln_p - LN_GAP_REFERENCE_PARAMS));
+        let credit = loss - law_at(ln_cap + LN_NEVER_ANNEALED_TOKENS, ln_peff, ln_t, dw);
+        loss = loss + max(gross - credit, 0.0) * 0.5 * (1.0 + cos(PI * exp(ln_cap - ln_d)));
     }
     return Eval(loss, ln_d <= ln_cap, exp(min(ln_d - ln_cap, 0.0)));
 }

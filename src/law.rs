@@ -388,15 +388,64 @@ pub fn loss(shape: LawShape, k: &Coeffs, p: f64, d_run: f64, t_hours: f64, uniqu
 /// momentum window 1/(1 − λ), the total decrease of the learning rate so far divided by (1 − λ);
 /// a cosine cut at f = cap/d has decreased by (1 − cos πf)/2 of its full decrease, so the
 /// missing share of the anneal's gain is (1 + cos πf)/2 and the penalty is
-/// `anneal` · (1 + cos πf)/2: 0 at f = 1, `anneal` (no anneal at all) as f → 0 (D = ∞).
-/// `anneal` is the draw's full-anneal gain (0 under wsd, where the run anneals where it stops).
+/// `scale` · (1 + cos πf)/2: 0 at f = 1, `scale` (no anneal at all) as f → 0 (D = ∞).
+/// `scale` is [`cut_scale`] at the cap: what never annealing costs there (0 under wsd).
 #[inline]
-pub fn cut_penalty(anneal: f64, d: f64, cap: f64) -> f64 {
-    if d <= cap || anneal == 0.0 {
+pub fn cut_penalty(scale: f64, d: f64, cap: f64) -> f64 {
+    if d <= cap || scale == 0.0 {
         0.0
     } else {
-        anneal * 0.5 * (1.0 + (std::f64::consts::PI * (cap / d)).cos())
+        scale * 0.5 * (1.0 + (std::f64::consts::PI * (cap / d)).cos())
     }
+}
+
+/// The tokens-equivalent of a never-annealed run's forward area, per token: a constant rate
+/// sweeps 1/0.55 of the reference cosine's area, of which the power κ counts as tokens
+/// (the curve model, docs/MODEL.md §8.1): (1/0.55)^κ.
+pub fn never_annealed_tokens() -> f64 {
+    (1.0 / crate::curve::REFERENCE_MEAN_LR).powf(crate::curve::AREA_EXPONENT)
+}
+
+/// The scale of the cut-run penalty of a P-parameter run stopped at `cap` tokens (docs/MODEL.md
+/// §2): what a run that never annealed loses there against one annealed where it stops, from the
+/// curve model (§8.1), the gross gain G(P) = `level`·(P/10⁸)^a less the law's credit for the
+/// larger forward area a constant rate sweeps, L(cap) − L(cap·(1/0.55)^κ), at least 0. It grows
+/// with size (G) and with the run's length (the credit shrinks as the law's data term flattens),
+/// as Luo et al.'s constant-against-cosine gaps do. `level` is the draw's `Draw::anneal` (0
+/// under wsd, and then so is the scale).
+pub fn cut_scale(
+    shape: LawShape,
+    k: &Coeffs,
+    level: f64,
+    (p, cap, t_hours, unique): (f64, f64, f64, f64),
+) -> f64 {
+    if level == 0.0 {
+        return 0.0;
+    }
+    let credit = loss(shape, k, p, cap, t_hours, unique)
+        - loss(shape, k, p, cap * never_annealed_tokens(), t_hours, unique);
+    (crate::curve::gap(level, p) - credit).max(0.0)
+}
+
+/// The loss of a P-parameter run planned for `d` tokens that can process `cap` by its
+/// deadline of `t_hours`: the law at min(D, cap) plus, when it is cut (D > cap), the cut-run
+/// penalty for a draw of anneal level `level` (0 under wsd). The reference the backends'
+/// columns are tested against.
+pub fn planned_loss(
+    shape: LawShape,
+    k: &Coeffs,
+    level: f64,
+    (p, d, cap, t_hours, unique): (f64, f64, f64, f64, f64),
+) -> f64 {
+    let run = loss(shape, k, p, d.min(cap), t_hours, unique);
+    if d <= cap || level == 0.0 {
+        return run;
+    }
+    run + cut_penalty(
+        cut_scale(shape, k, level, (p, cap, t_hours, unique)),
+        d,
+        cap,
+    )
 }
 
 /// The attention term of the training FLOPs (Kaplan et al. 2020 §2.1, Table 1): per token the

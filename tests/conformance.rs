@@ -95,8 +95,8 @@ fn reference(s: &Scenario, grid: &Grid, draws: &[Draw]) -> (Vec<(usize, f64)>, V
                 .iter()
                 .map(|x| {
                     let cap = x.throughput * 3600.0 * t / kp;
-                    law::loss(s.law.shape, &x.coeffs, p, d.min(cap), t, x.unique_tokens)
-                        + law::cut_penalty(x.anneal, d, cap)
+                    let at = (p, d, cap, t, x.unique_tokens);
+                    law::planned_loss(s.law.shape, &x.coeffs, x.anneal, at)
                 })
                 .collect()
         })

@@ -82,14 +82,8 @@ fn frontier_bands_are_ordered_and_the_optimal_size_grows_with_budget() {
                 t,
                 law::flops_per_token(b.flops_per_param_token, b.attention, p),
             );
-            let l = law::loss(
-                r.scenario.law.shape,
-                &x.coeffs,
-                p,
-                d.min(cap),
-                t,
-                x.unique_tokens,
-            ) + law::cut_penalty(x.anneal, d, cap);
+            let at = (p, d, cap, t, x.unique_tokens);
+            let l = law::planned_loss(r.scenario.law.shape, &x.coeffs, x.anneal, at);
             if l < best.0 {
                 best = (l, p);
             }

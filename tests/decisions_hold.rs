@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use scalerisk::aggregate::{self, Extras, Recommendation};
 use scalerisk::backend::cpu;
 use scalerisk::grid::Grid;
@@ -347,11 +349,6 @@ fn cut_penalty_matches_the_annealing_area_model() {
     // The full-anneal gain of this schedule in the closed form: C·η_max·(1 − r_min)/(1 − λ).
     let gain = c * eta * (1.0 - r_min) / (1.0 - lambda);
     assert!((gain - 0.0538).abs() < 1e-4, "{gain}");
-    let (lo, hi) = scalerisk::scenario::ANNEAL_GAIN_DEFAULT;
-    assert!(
-        ((lo + hi) / 2.0 / gain - 1.0).abs() < 0.01,
-        "the default is centred on it"
-    );
     let model = law::cut_penalty(gain, 2.0, 1.0);
     for (n, tol) in [(60_000, 0.06), (600_000, 0.006)] {
         let published = c * (s2(n / 2, n / 2) - s2(n, n / 2));
@@ -384,19 +381,7 @@ fn cosine_plans_fix_their_tokens_and_are_not_dominated() {
             .iter()
             .map(|x| {
                 let cap = x.throughput * 3600.0 * t / (k * p);
-                let pen = if d > cap {
-                    x.anneal * 0.5 * (1.0 + (std::f64::consts::PI * cap / d).cos())
-                } else {
-                    0.0
-                };
-                law::loss(
-                    r.scenario.law.shape,
-                    &x.coeffs,
-                    p,
-                    d.min(cap),
-                    t,
-                    x.unique_tokens,
-                ) + pen
+                common::cosine_loss(r.scenario.law.shape, x, (p, d, t), cap)
             })
             .collect()
     };

@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
+mod common;
+
 use scalerisk::aggregate::policy::{measurement_noise, MEASUREMENT_SD, WARMUP_MINUTES};
-use scalerisk::law;
 use scalerisk::pipeline::{self, BackendChoice, RunResult};
 use scalerisk::sampling::Draw;
 use scalerisk::scenario;
@@ -30,22 +31,9 @@ fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
     (m, (var / d.len() as f64).sqrt())
 }
 
-/// A cosine run's loss in draw `x` when it plans `d` tokens for (P, T) and can train `cap`: the
-/// law at min(D, cap), plus the cut-run penalty anneal · (1 + cos π·cap/D)/2 when D > cap.
-fn cosine_loss(r: &RunResult, x: &Draw, (p, d, t): (f64, f64, f64), cap: f64) -> f64 {
-    let penalty = if d > cap {
-        x.anneal * 0.5 * (1.0 + (std::f64::consts::PI * cap / d).cos())
-    } else {
-        0.0
-    };
-    law::loss(
-        r.scenario.law.shape,
-        &x.coeffs,
-        p,
-        d.min(cap),
-        t,
-        x.unique_tokens,
-    ) + penalty
+/// A cosine run's loss in draw `x` (tests/common's copy of the rule).
+fn cosine_loss(r: &RunResult, x: &Draw, pdt: (f64, f64, f64), cap: f64) -> f64 {
+    common::cosine_loss(r.scenario.law.shape, x, pdt, cap)
 }
 
 /// Each draw's loss under the policy (P, T, c) (`c` None: trained exactly to capacity), from

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+mod common;
+
 use scalerisk::curve;
 use scalerisk::law::{self, Coeffs};
 use scalerisk::posterior;
@@ -322,4 +324,34 @@ tokens = 4e9
             quad[k]
         );
     }
+}
+
+/// Under cosine the curve's anneal level g and the engine's cut-run penalty are one input
+/// (`training.anneal_gain`, docs/MODEL.md §2): every posterior draw's `anneal` is the schedule's
+/// scaling of its g, so what the loss rows say about the anneal is what a cosine plan pays; the
+/// live run's rows move g's posterior mean away from the prior's by many standard errors.
+#[test]
+fn loss_rows_inform_the_cosine_penalty() {
+    let sets = ["search.hours=[72]", "training.schedule=cosine"];
+    let r = common::run_shipped("live-run", 16, 1000, &sets);
+    let post = r.posterior.as_ref().unwrap();
+    let per_level = r.scenario.training.anneal(1.0);
+    assert!(per_level > 0.0, "a cosine schedule");
+    for (d, &g) in post.draws.iter().zip(&post.gaps) {
+        assert!(
+            (d.anneal - g * per_level).abs() <= 1e-12 * g,
+            "{} vs {g}",
+            d.anneal
+        );
+    }
+    let ln: Vec<f64> = post.gaps.iter().map(|g| g.ln()).collect();
+    let m = ln.iter().sum::<f64>() / ln.len() as f64;
+    let sd = (ln.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (ln.len() - 1) as f64).sqrt();
+    let prior = scalerisk::curve::GAP_MEDIAN.ln();
+    println!("posterior ln g: mean {m:.3}, sd {sd:.3} (prior {prior:.3}, 0.5)");
+    let se = sd / (ln.len() as f64).sqrt();
+    assert!(
+        (m - prior).abs() > 5.0 * se,
+        "the rows did not move g: {m} ± {se}"
+    );
 }

@@ -155,4 +155,24 @@ fn struct_layouts_match_the_host() {
         );
     }
     assert_eq!(twin::WG as u32, layout::WORKGROUP);
+    // The curve model's constants in the cut-run penalty are the host's (to f32).
+    for (name, value) in [
+        ("GAP_SIZE_EXPONENT", scalerisk::curve::GAP_SIZE_EXPONENT),
+        (
+            "LN_GAP_REFERENCE_PARAMS",
+            scalerisk::curve::GAP_REFERENCE_PARAMS.ln(),
+        ),
+        ("LN_NEVER_ANNEALED_TOKENS", twin::ln_never_annealed_tokens()),
+    ] {
+        let head = format!("const {name}: f32 = ");
+        let at = STATS_WGSL
+            .find(&head)
+            .unwrap_or_else(|| panic!("no {name} in the shader"));
+        let text = &STATS_WGSL[at + head.len()..];
+        let shader: f64 = text[..text.find(';').unwrap()].parse().unwrap();
+        assert!(
+            ((shader as f32) - (value as f32)).abs() <= f32::EPSILON * value.abs() as f32,
+            "the shader's {name} = {shader} is not the host's {value}"
+        );
+    }
 }

@@ -187,18 +187,8 @@ impl<'a> Scorer<'a> {
         self.draws.iter().zip(&self.measured).map(move |(d, &m)| {
             let cap = law::capacity(d.throughput, left, kp);
             let planned = c.map_or(cap, |c| c * law::capacity(d.throughput * m, left, kp));
-            let loss = law::loss(
-                self.shape,
-                &d.coeffs,
-                params,
-                planned.min(cap),
-                hours,
-                d.unique_tokens,
-            ) + if c.is_some() {
-                law::cut_penalty(d.anneal, planned, cap)
-            } else {
-                0.0
-            };
+            let at = (params, planned, cap, hours, d.unique_tokens);
+            let loss = law::planned_loss(self.shape, &d.coeffs, d.anneal, at);
             (loss, (planned, cap))
         })
     }

@@ -86,14 +86,8 @@ impl<'a> Evaluator<'a> {
             .map(|i| {
                 let d = &self.draws[i];
                 let cap = self.cap(i, plan);
-                law::loss(
-                    self.shape,
-                    &d.coeffs,
-                    plan.params,
-                    plan.tokens.min(cap),
-                    plan.hours,
-                    d.unique_tokens,
-                ) + law::cut_penalty(d.anneal, plan.tokens, cap)
+                let at = (plan.params, plan.tokens, cap, plan.hours, d.unique_tokens);
+                law::planned_loss(self.shape, &d.coeffs, d.anneal, at)
             })
             .collect()
     }

@@ -70,9 +70,8 @@ enum Scalar {
     Mfu,
     Goodput,
     Unique,
-    /// `training.anneal_gain` (the draw keeps the schedule's scaled value).
-    Anneal,
-    /// The curve model's anneal level g (docs/MODEL.md §8).
+    /// The curve model's anneal level g, `training.anneal_gain` (docs/MODEL.md §2, §8); under
+    /// cosine the draw's `anneal` is the schedule's scaling of it.
     Gap,
 }
 
@@ -93,7 +92,7 @@ pub struct Layout {
     groups: Vec<Option<Group>>,
     groups_dim: usize,
     scalars: Vec<(Scalar, Dist)>,
-    /// `Training::anneal(1)`: the draw's anneal per unit of `training.anneal_gain`.
+    /// `Training::anneal(1)`: the draw's anneal per unit of g (0 under wsd).
     anneal_scale: f64,
     /// Per latent: whether the likelihood depends on it. The others are drawn afresh from
     /// their N(0, 1) prior in a move (exact, always accepted), so the random walk runs only in
@@ -103,7 +102,7 @@ pub struct Layout {
 }
 
 /// The prior of the curve model's anneal level g: lognormal around the calibration on Luo et
-/// al.'s curves (docs/MODEL.md §8).
+/// al.'s curves (docs/MODEL.md §8), the default of `training.anneal_gain`.
 pub fn gap_prior() -> Dist {
     Dist::LogNormal {
         median: curve::GAP_MEDIAN,
@@ -170,11 +169,11 @@ impl Layout {
                 scalars.push((Scalar::Unique, u.clone()));
             }
         }
-        if s.training.schedule == Schedule::Cosine && continuous(&s.training.anneal_gain) {
-            scalars.push((Scalar::Anneal, s.training.anneal_gain.clone()));
-        }
-        if with_gap {
-            scalars.push((Scalar::Gap, gap_prior()));
+        // One input for the curve's level and the engine's cut-run penalty: what the loss rows
+        // say about the anneal is what a cosine plan pays for missing it.
+        let cosine = s.training.schedule == Schedule::Cosine;
+        if (with_gap || cosine) && continuous(&s.training.anneal_gain) {
+            scalars.push((Scalar::Gap, s.training.anneal_gain.clone()));
         }
         let informed = (0..groups_dim)
             .map(|_| losses)
@@ -182,7 +181,6 @@ impl Layout {
                 Scalar::Coefficient(_) | Scalar::Unique | Scalar::Gap => losses,
                 Scalar::Mfu => mfu,
                 Scalar::Goodput => goodput,
-                Scalar::Anneal => false,
             }))
             .collect();
         Layout {
@@ -230,7 +228,6 @@ impl Layout {
                 Scalar::Mfu => d.mfu,
                 Scalar::Goodput => d.goodput,
                 Scalar::Unique => d.unique_tokens,
-                Scalar::Anneal => d.anneal / self.anneal_scale,
                 Scalar::Gap => g,
             };
             z[self.groups_dim + k] = to_latent(dist, x);
@@ -257,8 +254,10 @@ impl Layout {
                 Scalar::Mfu => d.mfu = x,
                 Scalar::Goodput => d.goodput = x,
                 Scalar::Unique => d.unique_tokens = x,
-                Scalar::Anneal => d.anneal = x * self.anneal_scale,
-                Scalar::Gap => g = x,
+                Scalar::Gap => {
+                    g = x;
+                    d.anneal = x * self.anneal_scale;
+                }
             }
         }
         d.throughput = self.budget.throughput(d.mfu, d.goodput);

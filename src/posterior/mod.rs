@@ -70,21 +70,26 @@ impl Posterior {
     }
 }
 
-/// The prior particles: each prior draw with an anneal level g from its own stream, and the
-/// free latent slots from theirs.
+/// The prior particles: each prior draw with its anneal level g (under cosine the level its
+/// `anneal` was drawn from, else from g's own stream), and the free latent slots from theirs.
 fn particles(s: &Scenario, prior: Vec<Draw>, layout: &Layout, model: &Model) -> Vec<Particle> {
     let seed = s.sampling.seed;
     let (kg, kf) = (
         stream::key(seed, "observations.gap"),
         stream::key(seed, "observations.free"),
     );
-    let gap = latent::gap_prior();
+    let gap = &s.training.anneal_gain;
+    let per_level = s.training.anneal(1.0);
     prior
         .into_par_iter()
         .enumerate()
         .map(|(i, draw)| {
             let zg: f64 = StandardNormal.sample(&mut stream::stream(&kg, i as u64));
-            let g = gap.quantile(statrs_cdf(zg));
+            let g = if per_level > 0.0 {
+                draw.anneal / per_level
+            } else {
+                gap.quantile(statrs_cdf(zg))
+            };
             let mut rf = stream::stream(&kf, i as u64);
             let free: Vec<f64> = (0..layout.dim())
                 .map(|_| StandardNormal.sample(&mut rf))

@@ -19,11 +19,16 @@ pub const DEFAULT_CONTEXT: f64 = 2048.0;
 /// it only through d_model ∝ aspect^(1/3).
 pub const DEFAULT_ASPECT_RATIO: f64 = 64.0;
 
-/// The default of `training.anneal_gain`: 0.0538 nats, the annealing term C·η_max·0.9/(1 − λ)
-/// of the one published fit with constants (Wang, Tissue et al. 2025, arXiv 2505.07796, Fig. 3:
-/// C = 0.299, λ = 0.999, η_max = 2e-4; a 106M model on FineWeb), ±50% because it is one model
-/// size on one data set (judgement; docs/MODEL.md §2).
-pub const ANNEAL_GAIN_DEFAULT: (f64, f64) = (0.027, 0.081);
+/// The default of `training.anneal_gain`, the level g of the gross anneal gain G(P) =
+/// g·(P/10⁸)^0.128: the curve model's prior, lognormal around 0.0962 nats, fitted to Luo et al.
+/// 2025's 27 curves, log-sd 0.5 (judgement: another data set, tokenizer and peak rate;
+/// docs/MODEL.md §2, §8.1).
+pub fn anneal_gain_default() -> Dist {
+    Dist::LogNormal {
+        median: crate::curve::GAP_MEDIAN,
+        sigma: crate::curve::GAP_LOG_SD,
+    }
+}
 
 pub fn budget(b: &RawBudget, base: &Path) -> Result<Budget> {
     let flops = positive("budget.flops", b.flops)?;
@@ -190,17 +195,14 @@ pub fn training(t: &RawTraining, base: &Path) -> Result<Training> {
         ));
     }
     let anneal_gain =
-        opt_dist("training.anneal_gain", &t.anneal_gain, base)?.unwrap_or(Dist::Uniform {
-            low: ANNEAL_GAIN_DEFAULT.0,
-            high: ANNEAL_GAIN_DEFAULT.1,
-        });
+        opt_dist("training.anneal_gain", &t.anneal_gain, base)?.unwrap_or_else(anneal_gain_default);
     check_support(
         "training.anneal_gain",
         &anneal_gain,
         0.0,
         true,
-        1.0,
-        "[0, 1] nats",
+        10.0,
+        "[0, 10] nats (the gain at 10^8 parameters)",
     )?;
     Ok(Training {
         schedule,

@@ -17,7 +17,7 @@ mod overrides;
 mod raw;
 mod search;
 
-pub use budget::{ANNEAL_GAIN_DEFAULT, DEFAULT_ASPECT_RATIO, DEFAULT_CONTEXT};
+pub use budget::{anneal_gain_default, DEFAULT_ASPECT_RATIO, DEFAULT_CONTEXT};
 pub use domain::MAX_LOSS;
 pub use files::{
     check_unique_headers, draws_range_path, inputs_read, kind_of, load_column, load_law_draws,
@@ -73,12 +73,14 @@ pub struct Training {
     pub schedule: Schedule,
     /// Cosine: the final learning rate as a fraction of the peak (Hoffmann et al. 2022: 0.1).
     pub final_lr_fraction: f64,
-    /// Cosine: the loss a full anneal to 10% of the peak gains over no anneal, in nats.
+    /// The level g of the gross anneal gain G(P) = g·(P/10⁸)^a, nats (docs/MODEL.md §2, §8.1):
+    /// what a full anneal to 10% of the peak gains over none at 10⁸ parameters, before the law's
+    /// credit for a constant rate's larger area.
     pub anneal_gain: Dist,
 }
 
 impl Training {
-    /// The full-anneal gain of this schedule for a draw of `anneal_gain`: scaled by the share
+    /// A draw's anneal level under this schedule for a draw of `anneal_gain`: scaled by the share
     /// of the learning rate the schedule removes, (1 − final_lr_fraction) / 0.9 (Tissue et al.
     /// 2024: the annealing area is proportional to the total decrease). 0 under wsd.
     pub fn anneal(&self, gain: f64) -> f64 {

@@ -156,3 +156,26 @@ pub fn run_shipped(
     let s = scalerisk::scenario::from_path(&path, &sets).unwrap();
     scalerisk::pipeline::run(s, scalerisk::pipeline::BackendChoice::Cpu, false).unwrap()
 }
+
+/// A cosine run's loss in draw `x` when it plans `d` tokens for (P, T) and can train `cap`,
+/// written out from docs/MODEL.md §2 apart from the library's `law::planned_loss`: the law at
+/// min(D, cap), plus, when D > cap, the scale (what never annealing costs at the cap: the gross
+/// gain anneal·(P/10⁸)^0.128 less L(cap) − L(cap·(1/0.55)^0.672), at least 0) times
+/// (1 + cos π·cap/D)/2.
+pub fn cosine_loss(
+    shape: scalerisk::law::LawShape,
+    x: &scalerisk::sampling::Draw,
+    (p, d, t): (f64, f64, f64),
+    cap: f64,
+) -> f64 {
+    use scalerisk::law::loss;
+    let at = |tokens: f64| loss(shape, &x.coeffs, p, tokens, t, x.unique_tokens);
+    let run = at(d.min(cap));
+    if d <= cap {
+        return run;
+    }
+    let gross = x.anneal * (p / 1e8).powf(0.128);
+    let credit = at(cap) - at(cap * (1.0f64 / 0.55).powf(0.672));
+    let scale = (gross - credit).max(0.0);
+    run + scale * 0.5 * (1.0 + (std::f64::consts::PI * cap / d).cos())
+}

@@ -8,7 +8,9 @@
 //! takes one `powf` per element. `crate::law::loss` is the formula these tables are tested against.
 
 use crate::grid::Grid;
-use crate::law::{cut_penalty, effective_data, effective_params, Coeffs, Form, LawShape};
+use crate::law::{
+    cut_penalty, cut_scale, effective_data, effective_params, Coeffs, Form, LawShape,
+};
 use crate::sampling::Draw;
 
 /// Per-draw data shared by every configuration.
@@ -22,7 +24,7 @@ pub struct Tables {
     pub unique: Vec<f64>,
     /// D term at grid D: `dterm[d * draws + i]`.
     pub dterm: Vec<f64>,
-    /// Each draw's full-anneal gain (`Draw::anneal`), for the cut-run penalty.
+    /// Each draw's anneal level (`Draw::anneal`), for the cut-run penalty's scale.
     pub anneal: Vec<f64>,
     /// Whether any run pays the penalty (a cosine schedule): then a cut run's loss depends on
     /// its D, not only on its capacity.
@@ -143,6 +145,7 @@ impl Tables {
         let mut cap = vec![0.0; nt * s];
         let mut inv_cap = vec![0.0; nt * s];
         let mut dcap = vec![0.0; nt * s];
+        let mut scale = vec![0.0; if self.cosine { nt * s } else { 0 }];
         // Without a time term the base term does not depend on T: one `exp` per draw, copied
         // to every T (the same expression with the same inputs, so the same bits).
         let shared_base: Option<Vec<f64>> = (!self.shape.time_term).then(|| {
@@ -163,6 +166,10 @@ impl Tables {
                 cap[t * s + i] = c;
                 inv_cap[t * s + i] = 1.0 / c;
                 dcap[t * s + i] = d_term(self.shape, k, self.unique[i], c, c.ln());
+                if self.cosine {
+                    let at = (pv, c, tv, self.unique[i]);
+                    scale[t * s + i] = cut_scale(self.shape, k, self.anneal[i], at);
+                }
             }
         }
         PBlock {
@@ -171,6 +178,7 @@ impl Tables {
             cap,
             inv_cap,
             dcap,
+            scale,
         }
     }
 }
@@ -184,6 +192,9 @@ pub struct PBlock {
     /// 1 / cap, so the share of T used is a multiply.
     pub inv_cap: Vec<f64>,
     pub dcap: Vec<f64>,
+    /// Under a cosine schedule, the cut-run penalty's scale at the cap ([`cut_scale`]); empty
+    /// otherwise.
+    pub scale: Vec<f64>,
 }
 
 /// Lanes of the accumulators in the hot loops: floating-point sums only vectorise when the code
@@ -264,8 +275,9 @@ impl PBlock {
             }
         }
         if tables.cosine {
+            let scale = &self.scale[t * s..(t + 1) * s];
             for i in 0..s {
-                out[i] += cut_penalty(tables.anneal[i], dv, cap[i]);
+                out[i] += cut_penalty(scale[i], dv, cap[i]);
             }
         }
         (complete, used)
@@ -301,7 +313,12 @@ impl PBlock {
                 (combine(tables.shape, k, base[i], dterm), top)
             } else {
                 let law = combine(tables.shape, k, base[i], dcap[i]);
-                (law + cut_penalty(tables.anneal[i], lower, c), c)
+                let scale = if tables.cosine {
+                    self.scale[t * s + i]
+                } else {
+                    0.0
+                };
+                (law + cut_penalty(scale, lower, c), c)
             };
         }
     }

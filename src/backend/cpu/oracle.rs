@@ -501,10 +501,8 @@ mod tests {
                         let cap = crate::law::capacity(dr.throughput, tv, 6.0 * pv);
                         for j in 0..=1600 {
                             let dv = (lo + (hi - lo) * j as f64 / 1600.0).exp();
-                            let run = dv.min(cap);
-                            let l =
-                                crate::law::loss(shape, &dr.coeffs, pv, run, tv, dr.unique_tokens)
-                                    + crate::law::cut_penalty(dr.anneal, dv, cap);
+                            let at = (pv, dv, cap, tv, dr.unique_tokens);
+                            let l = crate::law::planned_loss(shape, &dr.coeffs, dr.anneal, at);
                             fine_best = fine_best.min(l);
                         }
                         if until_deadline && cap >= grid.tokens[0] {

@@ -120,28 +120,18 @@ pub fn ln_law_ratios(settings: &crate::backend::Settings, grid: &crate::grid::Gr
         .collect()
 }
 
-/// `evaluate()` of the shader: (loss, complete, used share of T); `ln_kr` = ln(k(P)/k), `ln_nr`
-/// = ln(N/P), the law's parameter count over the plan's.
-pub fn evaluate(
-    shape: LawShape,
-    (ln_p, ln_kr, ln_nr): (f64, f64, f64),
-    ln_d: f64,
-    ln_t: f64,
-    dw: &DrawPrep,
-) -> (f64, bool, f64) {
-    let ln_cap = dw.ln_x + ln_t - ln_p - ln_kr;
-    let ln_p = ln_p + ln_nr;
-    let ln_run = ln_d.min(ln_cap);
+/// ln (1/0.55)^κ, the shader's `LN_NEVER_ANNEALED_TOKENS` (`law::never_annealed_tokens`).
+pub fn ln_never_annealed_tokens() -> f64 {
+    crate::law::never_annealed_tokens().ln()
+}
+
+/// `law_at()` of the shader: the law's loss at ln D_run tokens.
+fn law_at(shape: LawShape, ln_run: f64, ln_peff: f64, ln_t: f64, dw: &DrawPrep) -> f64 {
     let mut ln_deff = ln_run;
     if ln_run > dw.ln_u {
         ln_deff = dw.ln_u + repetition_gain((ln_run - dw.ln_u).exp() - 1.0, dw.rd_star);
     }
-    let mut ln_peff = ln_p;
-    if shape.effective_params && dw.ln_u < f64::from(super::layout::UNLIMITED) {
-        let ln_un = ln_p.min(dw.ln_nopt);
-        ln_peff = ln_un + repetition_gain(((ln_p - ln_un).exp() - 1.0).max(0.0), dw.rn_star);
-    }
-    let loss = match shape.form {
+    match shape.form {
         Form::Additive => {
             let mut l =
                 dw.e + (dw.ln_a - dw.alpha * ln_peff).exp() + (dw.ln_b - dw.beta * ln_deff).exp();
@@ -153,9 +143,42 @@ pub fn evaluate(
         Form::Kaplan => (dw.alpha_d
             * ((dw.alpha * (dw.ln_a - ln_peff)).exp() + (dw.ln_b - ln_deff).exp()).ln())
         .exp(),
-    };
-    let loss = if ln_d > ln_cap {
-        loss + dw.anneal * 0.5 * (1.0 + (std::f64::consts::PI * (ln_cap - ln_d).exp()).cos())
+    }
+}
+
+/// `evaluate()` of the shader: (loss, complete, used share of T); `ln_kr` = ln(k(P)/k), `ln_nr`
+/// = ln(N/P), the law's parameter count over the plan's.
+pub fn evaluate(
+    shape: LawShape,
+    (ln_p, ln_kr, ln_nr): (f64, f64, f64),
+    ln_d: f64,
+    ln_t: f64,
+    dw: &DrawPrep,
+) -> (f64, bool, f64) {
+    let ln_cap = dw.ln_x + ln_t - ln_p - ln_kr;
+    let ln_pl = ln_p + ln_nr;
+    let ln_run = ln_d.min(ln_cap);
+    let mut ln_peff = ln_pl;
+    if shape.effective_params && dw.ln_u < f64::from(super::layout::UNLIMITED) {
+        let ln_un = ln_pl.min(dw.ln_nopt);
+        ln_peff = ln_un + repetition_gain(((ln_pl - ln_un).exp() - 1.0).max(0.0), dw.rn_star);
+    }
+    let loss = law_at(shape, ln_run, ln_peff, ln_t, dw);
+    let loss = if ln_d > ln_cap && dw.anneal > 0.0 {
+        let gross = dw.anneal
+            * (crate::curve::GAP_SIZE_EXPONENT * (ln_p - crate::curve::GAP_REFERENCE_PARAMS.ln()))
+                .exp();
+        let credit = loss
+            - law_at(
+                shape,
+                ln_cap + ln_never_annealed_tokens(),
+                ln_peff,
+                ln_t,
+                dw,
+            );
+        loss + (gross - credit).max(0.0)
+            * 0.5
+            * (1.0 + (std::f64::consts::PI * (ln_cap - ln_d).exp()).cos())
     } else {
         loss
     };
