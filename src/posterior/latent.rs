@@ -6,7 +6,6 @@
 
 use statrs::distribution::{Beta, ContinuousCDF, Normal};
 
-use crate::curve;
 use crate::distributions::dist::Dist;
 use crate::law::{Coeff, Coord};
 use crate::sampling::Draw;
@@ -104,10 +103,7 @@ pub struct Layout {
 /// The prior of the curve model's anneal level g: lognormal around the calibration on Luo et
 /// al.'s curves (docs/MODEL.md §8), the default of `training.anneal_gain`.
 pub fn gap_prior() -> Dist {
-    Dist::LogNormal {
-        median: curve::GAP_MEDIAN,
-        sigma: curve::GAP_LOG_SD,
-    }
+    crate::scenario::anneal_gain_default()
 }
 
 impl Layout {
