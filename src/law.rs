@@ -422,8 +422,19 @@ pub fn cut_scale(
     if level == 0.0 {
         return 0.0;
     }
-    let credit = loss(shape, k, p, cap, t_hours, unique)
-        - loss(shape, k, p, cap * never_annealed_tokens(), t_hours, unique);
+    let at_cap = loss(shape, k, p, cap, t_hours, unique);
+    scale_given(shape, k, level, (p, cap, t_hours, unique), at_cap)
+}
+
+/// [`cut_scale`] for a caller that holds the law's loss at the cap, `at_cap`.
+fn scale_given(
+    shape: LawShape,
+    k: &Coeffs,
+    level: f64,
+    (p, cap, t_hours, unique): (f64, f64, f64, f64),
+    at_cap: f64,
+) -> f64 {
+    let credit = at_cap - loss(shape, k, p, cap * never_annealed_tokens(), t_hours, unique);
     (crate::curve::gap(level, p) - credit).max(0.0)
 }
 
@@ -441,11 +452,9 @@ pub fn planned_loss(
     if d <= cap || level == 0.0 {
         return run;
     }
-    run + cut_penalty(
-        cut_scale(shape, k, level, (p, cap, t_hours, unique)),
-        d,
-        cap,
-    )
+    // Cut: the run's loss is the law's at the cap, which the scale needs too.
+    let scale = scale_given(shape, k, level, (p, cap, t_hours, unique), run);
+    run + cut_penalty(scale, d, cap)
 }
 
 /// The attention term of the training FLOPs (Kaplan et al. 2020 §2.1, Table 1): per token the

@@ -84,10 +84,10 @@ fn particles(s: &Scenario, prior: Vec<Draw>, layout: &Layout, model: &Model) -> 
         .into_par_iter()
         .enumerate()
         .map(|(i, draw)| {
-            let zg: f64 = StandardNormal.sample(&mut stream::stream(&kg, i as u64));
             let g = if per_level > 0.0 {
                 draw.anneal / per_level
             } else {
+                let zg: f64 = StandardNormal.sample(&mut stream::stream(&kg, i as u64));
                 gap.quantile(statrs_cdf(zg))
             };
             let mut rf = stream::stream(&kf, i as u64);
