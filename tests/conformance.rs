@@ -226,6 +226,28 @@ fn assert_agrees(
             "{what} {name} {a} vs {b} (tol {qtol})"
         );
     }
+    // The means of regret and of hours used: sums of the same terms in another order (and f32
+    // terms on the GPU).
+    let mtol = if exact { 1e-12 } else { 1e-5 };
+    for (name, a, b, scale) in [
+        (
+            "regret_mean",
+            got.regret_mean,
+            want.regret_mean,
+            want.loss_mean,
+        ),
+        (
+            "hours_mean",
+            got.hours_mean,
+            want.hours_mean,
+            want.hours_mean,
+        ),
+    ] {
+        assert!(
+            (a - b).abs() <= mtol * scale.abs(),
+            "{what} {name} {a} vs {b}"
+        );
+    }
     let ptol = if exact { 0.0 } else { 3.0 / draws as f64 };
     for (name, a, b) in [
         ("p_complete", got.p_complete, want.p_complete),

@@ -53,8 +53,14 @@ pub fn block_stats(
     let nt = grid.hours.len();
     let bounds = CapBounds::of(tables, &block, s, nt);
     let mut past: Vec<Option<ConfigStats>> = vec![None; nt];
+    // A run that completes in every draw is base + D-term in every draw; without a time term
+    // the base does not depend on T (`Tables::block`), so such a column is the same at every T
+    // of one D, bit for bit (a cut-run penalty is 0 where the run completes). Its statistics
+    // are computed at the first such T and reused at the later ones with their own hours.
+    let t_free = !tables.shape.time_term;
     let mut out = Vec::with_capacity(grid.tokens.len() * nt);
     for d in 0..grid.tokens.len() {
+        let mut completed: Option<ConfigStats> = None;
         for (t, shared) in past.iter_mut().enumerate() {
             let truncated = bounds.past_every_cap(grid.tokens[d], t);
             if let (true, Some(st)) = (truncated, *shared) {
@@ -62,6 +68,11 @@ pub fn block_stats(
                 continue;
             }
             let (complete, used) = block.column(tables, grid, d, t, &mut col);
+            let hours_mean = grid.hours[t] * used / n;
+            if let (true, Some(st)) = (t_free && complete == s, completed) {
+                out.push(ConfigStats { hours_mean, ..st });
+                continue;
+            }
             let shift = col[0];
             let (lo, hi) = extremes(&col);
             let binning = (Binning::new(lo, hi), Binning::new(lo - ls_hi, hi - ls_lo));
@@ -115,10 +126,13 @@ pub fn block_stats(
                 regret_p95: interp(rq[0], rq[1], pos[2]),
                 regret_max: r_hi,
                 p_near_best: near as f64 / n,
-                hours_mean: grid.hours[t] * used / n,
+                hours_mean,
             };
             if truncated {
                 *shared = Some(st);
+            }
+            if t_free && complete == s {
+                completed = Some(st);
             }
             out.push(st);
         }
