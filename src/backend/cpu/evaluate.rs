@@ -219,6 +219,8 @@ pub fn lane_sum(a: &[f64; LANES]) -> f64 {
 impl PBlock {
     /// Losses of configuration (p, d, t) for every draw into `out`; returns the number of draws
     /// in which the run completes (D ≤ cap) and the summed fraction of T it uses, min(1, D/cap).
+    /// Inlined into its callers so that the statistics pass's AVX2 copy has an AVX2 copy of it.
+    #[inline(always)]
     pub fn column(
         &self,
         tables: &Tables,

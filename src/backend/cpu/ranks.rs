@@ -35,7 +35,7 @@ impl Binning {
     }
 
     /// The bin of `x` (a float-to-int cast saturates: below `lo` is bin 0).
-    #[inline]
+    #[inline(always)]
     pub fn bin(&self, x: f64) -> usize {
         (((x - self.lo) * self.scale) as u32 as usize).min(NB - 1)
     }
@@ -76,6 +76,7 @@ impl Ranker {
     /// The same, for values already binned by the caller (`bins[i]` the bin of value i, `counts`
     /// the histogram, `value(i)` value i): a prefix sum finds the bin and offset of every rank,
     /// one pass gathers those bins' values, and selection inside each gives the exact values.
+    #[inline(always)]
     pub fn select_binned(
         &mut self,
         bins: &[u16],
