@@ -30,18 +30,6 @@ pub fn block_stats(
     block_stats_body(tables, grid, p, l_star, settings)
 }
 
-/// `block_stats` on the default target whatever the CPU.
-#[cfg(test)]
-fn block_stats_portable(
-    tables: &Tables,
-    grid: &Grid,
-    p: usize,
-    l_star: &[f64],
-    settings: &crate::backend::Settings,
-) -> Vec<ConfigStats> {
-    block_stats_body(tables, grid, p, l_star, settings)
-}
-
 #[inline(always)]
 fn block_stats_body(
     tables: &Tables,
@@ -390,7 +378,8 @@ mod tests {
             let l_star: Vec<f64> = oracle.optima.iter().map(|o| o.loss_grid).collect();
             for p in 0..grid.params.len() {
                 let fast = block_stats(&oracle.tables, &grid, p, &l_star, &settings);
-                let portable = block_stats_portable(&oracle.tables, &grid, p, &l_star, &settings);
+                // The body inlined here, in a function compiled for the default target.
+                let portable = block_stats_body(&oracle.tables, &grid, p, &l_star, &settings);
                 assert_eq!(
                     format!("{fast:?}"),
                     format!("{portable:?}"),
