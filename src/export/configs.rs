@@ -115,18 +115,25 @@ pub fn row(
     }
 }
 
-/// Every configuration's row, in index order.
-fn rows(r: &RunResult) -> impl Iterator<Item = Row> + '_ {
-    let ctx = Context::of(r);
-    (r.evaluation.stats.iter().enumerate())
-        .map(move |(i, s)| row(r, &ctx, r.grid.config(i), r.grid.feasible(i), s))
+/// Configuration `i`'s row.
+fn row_at(r: &RunResult, ctx: &Context, i: usize) -> Row {
+    row(
+        r,
+        ctx,
+        r.grid.config(i),
+        r.grid.feasible(i),
+        &r.evaluation.stats[i],
+    )
 }
 
+/// Every configuration's row, in index order (formatted on every core).
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
-    super::rows_csv(rows(r), r.grid.len() * 200)
+    let ctx = Context::of(r);
+    super::rows_csv_par(r.evaluation.stats.len(), |i| row_at(r, &ctx, i), 200)
 }
 
 /// The same rows as typed columns (`export::table`).
 pub fn table(r: &RunResult) -> Result<super::table::Table> {
-    super::table::of_rows(rows(r))
+    let ctx = Context::of(r);
+    super::table::of_rows((0..r.evaluation.stats.len()).map(|i| row_at(r, &ctx, i)))
 }
