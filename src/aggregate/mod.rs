@@ -599,8 +599,6 @@ impl Run<'_> {
                 evaluator.stats(&plan),
             ));
         }
-        let levels = frontier::levels(s, grid, draws, settings);
-        let doubling = frontier::doubling(&levels, s.budget.hours);
         let sensitivity = match recommendations.first() {
             Some(r) => {
                 let plan = evaluator.column(&r.plan());
@@ -610,7 +608,10 @@ impl Run<'_> {
             }
             None => Vec::new(),
         };
-        let variance = match recommendations.first() {
+        // The frontier's levels, the variance indices and the value of information are
+        // independent and each parallel only in part: run side by side they keep both cores
+        // busy. Each draws from its own seeded streams, so the results are the same.
+        let variance = || match recommendations.first() {
             Some(r) => {
                 let plan_losses = evaluator.column(&r.plan());
                 let all = indices::Outputs {
@@ -621,6 +622,15 @@ impl Run<'_> {
             }
             None => Vec::new(),
         };
+        let information = || {
+            let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
+            information::values(s, grid, draws, settings, &means)
+        };
+        let ((levels, variance), information) = rayon::join(
+            || rayon::join(|| frontier::levels(s, grid, draws, settings), variance),
+            information,
+        );
+        let doubling = frontier::doubling(&levels, s.budget.hours);
         let l_star: Vec<f64> = eval.optima.iter().map(|o| o.loss_grid).collect();
         let policy = measure_then_set(
             s,
@@ -631,8 +641,6 @@ impl Run<'_> {
             recommendations,
             &l_star,
         );
-        let means: Vec<f64> = eval.stats.iter().map(|st| st.loss_mean).collect();
-        let information = information::values(s, grid, draws, settings, &means);
         let pilots = s.decision.pilots.then(|| {
             pilots::pilots(
                 settings,
