@@ -64,13 +64,18 @@ def lr(run, t):
     return np.where(t < WARMUP, t / WARMUP, out)
 
 
-def points(run, steps, lag):
-    end = max(steps.max(), run[1])
-    grid = np.linspace(0, end, 200001)
-    h = grid[1]
+def swept(run, steps, n):
+    """A uniform grid of n points over the run (and the rows), the rate, its area (trapezoids) and
+    its drop from the peak (none during warm-up) on it."""
+    grid = np.linspace(0, max(steps.max(), run[1]), n)
     rate = lr(run, grid)
-    area = np.concatenate([[0], np.cumsum(0.5 * h * (rate[1:] + rate[:-1]))])
-    drop = np.where(grid <= WARMUP, 0.0, 1 - rate)
+    area = np.concatenate([[0], np.cumsum(0.5 * grid[1] * (rate[1:] + rate[:-1]))])
+    return grid, rate, area, np.where(grid <= WARMUP, 0.0, 1 - rate)
+
+
+def points(run, steps, lag):
+    grid, rate, area, drop = swept(run, steps, 200001)
+    h = grid[1]
     if lag:
         a = np.exp(-h / lag)
         m = np.empty_like(drop)
@@ -87,12 +92,7 @@ def points(run, steps, lag):
 
 def points_saturating(run, steps, scale, power):
     """x as in `points`; r from drops realised as 1 - (1 + area since the drop / scale)^-power."""
-    end = max(steps.max(), run[1])
-    grid = np.linspace(0, end, 40001)
-    h = grid[1]
-    rate = lr(run, grid)
-    area = np.concatenate([[0], np.cumsum(0.5 * h * (rate[1:] + rate[:-1]))])
-    drop = np.where(grid <= WARMUP, 0.0, 1 - rate)
+    grid, _, area, drop = swept(run, steps, 40001)
     step = np.diff(drop, prepend=0.0)
     at = np.nonzero(step)[0]
     area_at = np.interp(steps, grid, area)
