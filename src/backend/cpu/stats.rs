@@ -30,6 +30,7 @@ pub fn block_stats(
     block_stats_body(tables, grid, p, l_star, settings)
 }
 
+/// The pass itself, inlined into each of `block_stats`'s copies.
 #[inline(always)]
 fn block_stats_body(
     tables: &Tables,
