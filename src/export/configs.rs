@@ -129,7 +129,7 @@ fn row_at(r: &RunResult, ctx: &Context, i: usize) -> Row {
 /// Every configuration's row, in index order (formatted on every core).
 pub fn serialize(r: &RunResult) -> Result<Vec<u8>> {
     let ctx = Context::of(r);
-    super::rows_csv_par(r.evaluation.stats.len(), |i| row_at(r, &ctx, i), 200)
+    super::rows_csv_par(r.evaluation.stats.len(), |i| row_at(r, &ctx, i))
 }
 
 /// The same rows as typed columns (`export::table`).

@@ -147,11 +147,11 @@ pub(crate) fn rows_csv<T: serde::Serialize + Default>(
 }
 
 /// `rows_csv` of the `n` rows `row(0)`, …, `row(n − 1)`, formatted in chunks on every core and
-/// joined in order: the same bytes, since a row's cells do not depend on any other row.
+/// joined in order: the same bytes, since a row's cells do not depend on any other row. The
+/// first chunk carries the header.
 pub(crate) fn rows_csv_par<T: serde::Serialize + Default>(
     n: usize,
     row: impl Fn(usize) -> T + Sync,
-    bytes_per_row: usize,
 ) -> Result<Vec<u8>> {
     use rayon::prelude::*;
     const CHUNK: usize = 4096;
@@ -160,11 +160,9 @@ pub(crate) fn rows_csv_par<T: serde::Serialize + Default>(
         .map(|c| {
             let rows = (c * CHUNK..((c + 1) * CHUNK).min(n)).map(&row);
             if c == 0 {
-                return rows_csv(rows, CHUNK * bytes_per_row);
+                return rows_csv(rows, 0);
             }
-            let mut w = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::with_capacity(CHUNK * bytes_per_row));
+            let mut w = headerless_writer();
             for r in rows {
                 w.serialize(r).map_err(csv_error)?;
             }
@@ -207,7 +205,7 @@ mod tests {
         };
         for n in [0, 1, 4095, 4096, 4097, 10_000] {
             let serial = rows_csv((0..n).map(row), 0).unwrap();
-            let chunked = rows_csv_par(n, row, 16).unwrap();
+            let chunked = rows_csv_par(n, row).unwrap();
             assert!(serial == chunked, "{n} rows differ");
         }
     }

@@ -86,7 +86,8 @@ fn block_stats_body(
             }
             let (complete, used) = block.column(tables, grid, d, t, &mut col);
             let hours_mean = grid.hours[t] * used / n;
-            if let (true, Some(st)) = (t_free && complete == s, completed) {
+            let same_at_every_t = t_free && complete == s;
+            if let (true, Some(st)) = (same_at_every_t, completed) {
                 out.push(ConfigStats { hours_mean, ..st });
                 continue;
             }
@@ -148,7 +149,7 @@ fn block_stats_body(
             if truncated {
                 *shared = Some(st);
             }
-            if t_free && complete == s {
+            if same_at_every_t {
                 completed = Some(st);
             }
             out.push(st);
