@@ -27,6 +27,8 @@ steps at the peak rate), on a grid of scale and power, and prints the same repor
 (docs/MODEL.md section 8.1 says what it measured and why it is not the shipped model).
 """
 import sys
+from functools import partial
+
 import numpy as np
 from scipy.optimize import least_squares
 
@@ -73,6 +75,11 @@ def swept(run, steps, n):
     return grid, rate, area, np.where(grid <= WARMUP, 0.0, 1 - rate)
 
 
+def reference_steps(area):
+    """The steps the reference cosine (mean rate 0.55 after warm-up) needs to sweep `area`."""
+    return WARMUP + (area - 0.5 * WARMUP) / 0.55
+
+
 def points(run, steps, lag):
     grid, rate, area, drop = swept(run, steps, 200001)
     h = grid[1]
@@ -84,8 +91,7 @@ def points(run, steps, lag):
             acc = a * acc + (1 - a) * d if i else 0.0
             m[i] = acc
         drop = m
-    s1 = np.interp(steps, grid, area)
-    x = WARMUP + (s1 - 0.5 * WARMUP) / 0.55
+    x = reference_steps(np.interp(steps, grid, area))
     r = 1 - np.interp(steps, grid, drop) / 0.9
     return x, r
 
@@ -100,8 +106,7 @@ def points_saturating(run, steps, scale, power):
     for j, t in enumerate(steps):
         k = at[grid[at] <= t]
         taken[j] = np.sum(step[k] * (1 - (1 + (area_at[j] - area[k]) / scale) ** -power))
-    x = WARMUP + (area_at - 0.5 * WARMUP) / 0.55
-    return x, 1 - taken / 0.9
+    return reference_steps(area_at), 1 - taken / 0.9
 
 
 def load(size, name):
@@ -138,33 +143,31 @@ def main():
         res = least_squares(resid, [0.1, 0.1, 1.0] + [2.5, 0.5, 0.5] * 3)
         return res, pts
 
-    best = None
+    # (the line's label, the best's label, x and r of a run's rows) for each variant.
     if ALTERNATIVES:
-        for scale in [3, 5, 10, 15, 25]:
-            for power in [0.3, 0.5, 0.7, 1.0]:
-                points_of = lambda run, st: points_saturating(run, st, scale, power)
-                res, pts = fit(points_of)
-                rms = np.sqrt(np.mean(res.fun ** 2) * len(res.fun) / len(data))
-                print(f"scale {scale:3d} power {power:.1f}: rms per curve {rms:.5f}  g {res.x[0]:.4f}  a {res.x[1]:.4f}  kappa {res.x[2]:.3f}")
-                if best is None or rms < best[0]:
-                    best = (rms, (scale, power), res, pts)
-        rms, (scale, power), res, pts = best
-        points_of = lambda run, st: points_saturating(run, st, scale, power)
-        label = f"scale {scale} steps, power {power}"
+        variants = [
+            (f"scale {scale:3d} power {power:.1f}", f"scale {scale} steps, power {power}",
+             partial(points_saturating, scale=scale, power=power))
+            for scale in [3, 5, 10, 15, 25] for power in [0.3, 0.5, 0.7, 1.0]
+        ]
+    else:
+        variants = [
+            (f"lag {lag:5d} steps", f"lag {lag} steps", partial(points, lag=lag))
+            for lag in [0, 250, 500, 1000, 2000]
+        ]
+    best = None
+    for line, name, points_of in variants:
+        res, pts = fit(points_of)
+        rms = np.sqrt(np.mean(res.fun ** 2) * len(res.fun) / len(data))
+        print(f"{line}: rms per curve {rms:.5f}  g {res.x[0]:.4f}  a {res.x[1]:.4f}  kappa {res.x[2]:.3f}")
+        if best is None or rms < best[0]:
+            best = (rms, name, points_of, res, pts)
+    rms, label, points_of, res, pts = best
+    if ALTERNATIVES:
         end = np.array([24000.0])
         ref = points_of(RUNS["cosine_24000"], end)[1][0]
         shipped = points(RUNS["cosine_24000"], end, 250)[1][0]
         print(f"r at the end of the 24k-step reference cosine: {ref:.3f} (the shipped 250-step lag: {shipped:.3f})")
-    else:
-        for lag in [0, 250, 500, 1000, 2000]:
-            res, pts = fit(lambda run, st: points(run, st, lag))
-            rms = np.sqrt(np.mean(res.fun ** 2) * len(res.fun) / len(data))
-            print(f"lag {lag:5d} steps: rms per curve {rms:.5f}  g {res.x[0]:.4f}  a {res.x[1]:.4f}  kappa {res.x[2]:.3f}")
-            if best is None or rms < best[0]:
-                best = (rms, lag, res, pts)
-        rms, lag, res, pts = best
-        points_of = lambda run, st: points(run, st, lag)
-        label = f"lag {lag} steps"
     p = res.x
     print(f"\nbest: {label}, g {p[0]:.4f} nats at 1e8 params, a {p[1]:.4f}, kappa {p[2]:.3f}, rms {rms:.5f}")
     for i, s in enumerate(SIZES):
