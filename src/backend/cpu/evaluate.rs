@@ -218,9 +218,8 @@ pub fn lane_sum(a: &[f64; LANES]) -> f64 {
 
 impl PBlock {
     /// Losses of configuration (p, d, t) for every draw into `out`; returns the number of draws
-    /// in which the run completes (D ≤ cap) and the summed fraction of T it uses, min(1, D/cap).
-    /// Inlined into its callers so that the statistics pass's AVX2 copy has an AVX2 copy of it.
-    #[inline(always)]
+    /// in which the run completes (D ≤ cap). An additive law's select and add is
+    /// `kernels::select_add`.
     pub fn column(
         &self,
         tables: &Tables,
@@ -228,7 +227,7 @@ impl PBlock {
         d: usize,
         t: usize,
         out: &mut [f64],
-    ) -> (usize, f64) {
+    ) -> usize {
         let s = tables.draws;
         let dv = grid.tokens[d];
         let base = &self.base[t * s..(t + 1) * s];
@@ -236,37 +235,14 @@ impl PBlock {
         let dcap = &self.dcap[t * s..(t + 1) * s];
         let dterm = &tables.dterm[d * s..(d + 1) * s];
         let mut complete = 0usize;
-        let mut used = 0.0;
         match tables.shape.form {
             Form::Additive => {
-                let inv_cap = &self.inv_cap[t * s..(t + 1) * s];
-                let out = &mut out[..s];
-                let mut done_l = [0u64; LANES];
-                let mut used_l = [0.0f64; LANES];
-                let whole = s - s % LANES;
-                for c in (0..whole).step_by(LANES) {
-                    for l in 0..LANES {
-                        let i = c + l;
-                        let done = dv <= cap[i];
-                        done_l[l] += u64::from(done);
-                        used_l[l] += (dv * inv_cap[i]).min(1.0);
-                        out[i] = base[i] + if done { dterm[i] } else { dcap[i] };
-                    }
-                }
-                for i in whole..s {
-                    let done = dv <= cap[i];
-                    done_l[0] += u64::from(done);
-                    used_l[0] += (dv * inv_cap[i]).min(1.0);
-                    out[i] = base[i] + if done { dterm[i] } else { dcap[i] };
-                }
-                complete = done_l.iter().sum::<u64>() as usize;
-                used = lane_sum(&used_l);
+                complete = super::kernels::select_add(dv, cap, base, dterm, dcap, &mut out[..s]);
             }
             Form::Kaplan => {
                 for i in 0..s {
                     let done = dv <= cap[i];
                     complete += usize::from(done);
-                    used += (dv / cap[i]).min(1.0);
                     out[i] = combine(
                         tables.shape,
                         &tables.coeffs[i],
@@ -282,7 +258,20 @@ impl PBlock {
                 out[i] += cut_penalty(scale[i], dv, cap[i]);
             }
         }
-        (complete, used)
+        complete
+    }
+
+    /// The summed fraction of T that configuration (p, d, t) uses over the draws, Σ min(1, D/cap)
+    /// (additive laws in lanes as D·(1/cap), Kaplan's in order as D/cap): a pass over one table,
+    /// so that a column whose statistics are reused from another T costs only this.
+    pub fn used(&self, tables: &Tables, grid: &Grid, d: usize, t: usize) -> f64 {
+        let s = tables.draws;
+        let dv = grid.tokens[d];
+        if let Form::Kaplan = tables.shape.form {
+            let cap = &self.cap[t * s..(t + 1) * s];
+            return cap.iter().fold(0.0, |u, &c| u + (dv / c).min(1.0));
+        }
+        super::kernels::used(dv, &self.inv_cap[t * s..(t + 1) * s])
     }
 
     /// Each draw's best run at (p, t) when the schedule's D may be any value in `range` = [lower,

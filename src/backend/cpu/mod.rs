@@ -6,6 +6,7 @@
 //! one column of draws per thread; never configurations × draws.
 
 pub mod evaluate;
+pub mod kernels;
 pub mod oracle;
 pub mod ranks;
 pub mod stats;

@@ -34,10 +34,16 @@ impl Binning {
         }
     }
 
-    /// The bin of `x` (a float-to-int cast saturates: below `lo` is bin 0).
+    /// The range's start and the bins per unit of value.
+    pub fn parts(&self) -> (f64, f64) {
+        (self.lo, self.scale)
+    }
+
+    /// The bin of `x`: below `lo` (and NaN) is bin 0, above the range bin NB − 1 (clamped in
+    /// floating point, `max` giving 0 for NaN, then truncated: what the AVX2 kernel computes).
     #[inline(always)]
     pub fn bin(&self, x: f64) -> usize {
-        (((x - self.lo) * self.scale) as u32 as usize).min(NB - 1)
+        ((x - self.lo) * self.scale).max(0.0).min((NB - 1) as f64) as usize
     }
 }
 
@@ -48,6 +54,8 @@ pub struct Ranker {
 }
 
 const NO_SLOT: u8 = u8::MAX;
+/// At most this many ranks, so at most this many bins to gather.
+const NB_SLOTS: usize = 16;
 
 impl Ranker {
     /// Scratch for samples of up to `n` values.
@@ -85,9 +93,9 @@ impl Ranker {
         ranks: &[usize],
         out: &mut [f64],
     ) {
-        debug_assert!(ranks.len() <= 16 && ranks.len() == out.len());
-        let mut want: [(usize, usize); 16] = [(0, 0); 16];
-        let mut order: [usize; 16] = std::array::from_fn(|j| j);
+        debug_assert!(ranks.len() <= NB_SLOTS && ranks.len() == out.len());
+        let mut want: [(usize, usize); NB_SLOTS] = [(0, 0); NB_SLOTS];
+        let mut order: [usize; NB_SLOTS] = std::array::from_fn(|j| j);
         order[..ranks.len()].sort_unstable_by_key(|&j| ranks[j]);
         let (mut k, mut below) = (0usize, 0usize);
         for &j in &order[..ranks.len()] {
@@ -98,11 +106,14 @@ impl Ranker {
             }
             want[j] = (k, r - below);
         }
+        // The bins holding a rank, each once: `slot[b]` numbers bin b, `wanted[k]` is bin k.
         let mut slot = [NO_SLOT; NB];
+        let mut wanted = [0u16; NB_SLOTS];
         let mut used = 0usize;
         for &(b, _) in &want[..ranks.len()] {
             if slot[b] == NO_SLOT {
                 slot[b] = used as u8;
+                wanted[used] = b as u16;
                 if self.gathered.len() <= used {
                     self.gathered.push(Vec::new());
                 }
@@ -110,10 +121,19 @@ impl Ranker {
                 used += 1;
             }
         }
-        for (i, &b) in bins.iter().enumerate() {
-            let s = slot[b as usize & (NB - 1)];
-            if s != NO_SLOT {
-                self.gathered[s as usize].push(value(i));
+        if used <= super::kernels::WANTED {
+            let mut look = [wanted[0]; super::kernels::WANTED];
+            look[..used].copy_from_slice(&wanted[..used]);
+            super::kernels::in_bins(bins, look, |i| {
+                let k = slot[usize::from(bins[i]) & (NB - 1)];
+                self.gathered[k as usize].push(value(i));
+            });
+        } else {
+            for (i, &b) in bins.iter().enumerate() {
+                let k = slot[b as usize & (NB - 1)];
+                if k != NO_SLOT {
+                    self.gathered[k as usize].push(value(i));
+                }
             }
         }
         for (j, &(b, off)) in want[..ranks.len()].iter().enumerate() {
@@ -145,6 +165,7 @@ mod tests {
         ];
         let mut r = Ranker::new(8192);
         for v in samples {
+            assert!(v.len() <= 8192);
             let n = v.len();
             let mut sorted = v.clone();
             sorted.sort_by(f64::total_cmp);
@@ -154,10 +175,15 @@ mod tests {
             rk.select(&v, sorted[0], sorted[n - 1], &ranks, &mut out);
             let want: Vec<f64> = ranks.iter().map(|&k| sorted[k]).collect();
             assert_eq!(out.to_vec(), want, "n = {n}");
-            if n <= 8192 {
-                r.select(&v, sorted[0], sorted[n - 1], &ranks, &mut out);
-                assert_eq!(out.to_vec(), want, "reused scratch, n = {n}");
-            }
+            r.select(&v, sorted[0], sorted[n - 1], &ranks, &mut out);
+            assert_eq!(out.to_vec(), want, "reused scratch, n = {n}");
+            // Sixteen ranks in as many bins as they fall in (more than the vector gather
+            // looks for at once on the long samples).
+            let many: [usize; 16] = std::array::from_fn(|j| j * (n - 1) / 15);
+            let mut out = [0.0; 16];
+            r.select(&v, sorted[0], sorted[n - 1], &many, &mut out);
+            let want: Vec<f64> = many.iter().map(|&k| sorted[k]).collect();
+            assert_eq!(out.to_vec(), want, "16 ranks, n = {n}");
         }
     }
 }
