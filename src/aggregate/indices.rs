@@ -379,8 +379,12 @@ pub fn of_run(
         let optima = crate::backend::cpu::oracle_pass(settings, grid, sample).optima;
         columns(eval.column(plan), &optima)
     };
-    let (fa, fb) = (outputs(&a), outputs(&b));
     let given = columns(all.plan_losses.to_vec(), all.optima);
+    // A and B are draws of the run: their outputs are the run's own, not a second oracle pass.
+    let of_draws = |idx: &[usize]| -> [Vec<f64>; 4] {
+        std::array::from_fn(|k| idx.iter().map(|&i| given[k][i]).collect())
+    };
+    let (fa, fb) = (of_draws(&parts[0]), of_draws(&parts[1]));
     groups
         .iter()
         .enumerate()
