@@ -393,13 +393,22 @@ fn choose(
         BackendChoice::Auto if evaluations < AUTO_MIN_EVALUATIONS && !auto_takes_any_adapter() => {
             None
         }
-        BackendChoice::Auto => match gpu::Gpu::from_env() {
-            Ok(Some(g)) if !g.adapter.is_software() || auto_takes_any_adapter() => Some(g),
-            Ok(_) => None,
-            Err(e) => {
-                notes.push(format!("GPU unavailable ({e}); ran on the CPU"));
-                None
+        // The adapter first: a device is opened (and the shader compiled) only on one `auto`
+        // will use.
+        BackendChoice::Auto => match gpu::Gpu::adapter() {
+            Some(a)
+                if !gpu::AdapterSummary::of(&a.get_info()).is_software()
+                    || auto_takes_any_adapter() =>
+            {
+                match gpu::Options::from_env().and_then(|o| gpu::Gpu::open(a, o)) {
+                    Ok(g) => Some(g),
+                    Err(e) => {
+                        notes.push(format!("GPU unavailable ({e}); ran on the CPU"));
+                        None
+                    }
+                }
             }
+            _ => None,
         },
     };
     Ok(match gpu {

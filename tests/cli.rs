@@ -413,6 +413,9 @@ fn killing_a_run_midway_leaves_no_partial_csv() {
             "--backend",
             "cpu",
             "--quiet",
+            // Four times the default draws: still computing, nothing written yet, when killed.
+            "--draws",
+            "32768",
             "--out",
         ])
         .arg(&out)

@@ -54,7 +54,7 @@ pub struct AdapterSummary {
 }
 
 impl AdapterSummary {
-    fn of(info: &wgpu::AdapterInfo) -> Self {
+    pub fn of(info: &wgpu::AdapterInfo) -> Self {
         AdapterSummary {
             name: info.name.clone(),
             backend: format!("{:?}", info.backend).to_lowercase(),
@@ -272,17 +272,26 @@ fn chunk_params(
 impl Gpu {
     /// The high-performance adapter with `options`, or `Ok(None)` when there is none.
     pub fn new(options: Options) -> Result<Option<Gpu>> {
-        let instance = instance();
-        let Ok(adapter) =
-            pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::HighPerformance,
-                force_fallback_adapter: false,
-                compatible_surface: None,
-                ..Default::default()
-            }))
-        else {
-            return Ok(None);
-        };
+        match Gpu::adapter() {
+            Some(adapter) => Gpu::open(adapter, options).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The high-performance adapter, if any: what `auto` looks at before it opens a device (a
+    /// software adapter it will not use costs no device and no shader compilation).
+    pub fn adapter() -> Option<wgpu::Adapter> {
+        pollster::block_on(instance().request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            compatible_surface: None,
+            ..Default::default()
+        }))
+        .ok()
+    }
+
+    /// A device on `adapter` with the statistics pipeline built.
+    pub fn open(adapter: wgpu::Adapter, options: Options) -> Result<Gpu> {
         let summary = AdapterSummary::of(&adapter.get_info());
         let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -330,7 +339,7 @@ impl Gpu {
                 one_line(&e)
             )));
         }
-        Ok(Some(Gpu {
+        Ok(Gpu {
             device,
             queue,
             pipeline,
@@ -340,7 +349,7 @@ impl Gpu {
             options,
             timestamps,
             kernel_ns: Mutex::new(None),
-        }))
+        })
     }
 
     /// [`Gpu::new`] with the options of the environment ([`Options::from_env`]): how the binary
