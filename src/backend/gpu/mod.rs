@@ -104,9 +104,9 @@ impl AdapterSummary {
 /// on 2 cores (a100-3days); the estimate is good to about 2×.
 pub const SOFTWARE_EVALS_PER_CORE_S: f64 = 4.5e6;
 
-/// The CPU backend's rate per core on the same workloads (a100-3days: 1.26e9 evaluations in
-/// 2.3 s on 2 cores, BENCHMARKS.md).
-pub const CPU_EVALS_PER_CORE_S: f64 = 2.5e8;
+/// The CPU backend's rate per core on the same workloads (a100-3days: 1.26e9 evaluations in an
+/// evaluate stage of 0.8–1.1 s on 2 cores, BENCHMARKS.md session 12).
+pub const CPU_EVALS_PER_CORE_S: f64 = 6e8;
 
 /// Software-adapter runs estimated shorter than this go without the note.
 pub const SOFTWARE_NOTE_FROM_S: f64 = 2.0;
