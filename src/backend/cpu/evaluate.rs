@@ -237,7 +237,13 @@ impl PBlock {
         let mut complete = 0usize;
         match tables.shape.form {
             Form::Additive => {
-                complete = super::kernels::select_add(dv, cap, base, dterm, dcap, &mut out[..s]);
+                let parts = super::kernels::ColumnParts {
+                    cap,
+                    base,
+                    dterm,
+                    dcap,
+                };
+                complete = super::kernels::select_add(dv, parts, &mut out[..s]);
             }
             Form::Kaplan => {
                 for i in 0..s {

@@ -30,36 +30,33 @@ macro_rules! dispatch {
     }};
 }
 
+/// What an additive law's column is made of, per draw: the cap, the P-and-T term, the D term at
+/// the run's D and at the cap.
+#[derive(Clone, Copy)]
+pub struct ColumnParts<'a> {
+    pub cap: &'a [f64],
+    pub base: &'a [f64],
+    pub dterm: &'a [f64],
+    pub dcap: &'a [f64],
+}
+
 /// An additive law's column: `out[i] = base[i] + (dterm[i] if D ≤ cap[i] else dcap[i])`;
 /// returns the number of draws in which the run completes (D ≤ cap).
 #[inline]
-pub fn select_add(
-    dv: f64,
-    cap: &[f64],
-    base: &[f64],
-    dterm: &[f64],
-    dcap: &[f64],
-    out: &mut [f64],
-) -> usize {
+pub fn select_add(dv: f64, parts: ColumnParts, out: &mut [f64]) -> usize {
     dispatch!(
-        avx2::select_add(dv, cap, base, dterm, dcap, out),
-        select_add_portable(dv, cap, base, dterm, dcap, out)
+        avx2::select_add(dv, parts, out),
+        select_add_portable(dv, parts, out)
     )
 }
 
-fn select_add_portable(
-    dv: f64,
-    cap: &[f64],
-    base: &[f64],
-    dterm: &[f64],
-    dcap: &[f64],
-    out: &mut [f64],
-) -> usize {
+fn select_add_portable(dv: f64, parts: ColumnParts, out: &mut [f64]) -> usize {
+    let p = parts;
     let mut complete = 0;
     for (i, o) in out.iter_mut().enumerate() {
-        let done = dv <= cap[i];
+        let done = dv <= p.cap[i];
         complete += usize::from(done);
-        *o = base[i] + if done { dterm[i] } else { dcap[i] };
+        *o = p.base[i] + if done { p.dterm[i] } else { p.dcap[i] };
     }
     complete
 }
@@ -180,11 +177,10 @@ pub fn moments(
 ) -> Moments {
     let s = col.len();
     let m = moments_sums(col, l_star, shift, limits);
-    let (bx, br) = (&mut h.bins_x[..s], &mut h.bins_r[..s]);
-    bins(col, l_star, binning, bx, br);
+    bins(col, l_star, binning, h);
     h.counts_x.fill(0);
     h.counts_r.fill(0);
-    for (&kx, &kr) in bx.iter().zip(br.iter()) {
+    for (&kx, &kr) in h.bins_x[..s].iter().zip(&h.bins_r[..s]) {
         h.counts_x[usize::from(kx) & (NB - 1)] += 1;
         h.counts_r[usize::from(kr) & (NB - 1)] += 1;
     }
@@ -247,29 +243,18 @@ fn moments_sums_portable(
     }
 }
 
-/// Every value's bin of losses (`bx[i]`) and of regrets x − L* (`br[i]`).
+/// Every value's bin of losses (`h.bins_x[i]`) and of regrets x − L* (`h.bins_r[i]`).
 #[inline]
-pub fn bins(
-    col: &[f64],
-    l_star: &[f64],
-    binning: (Binning, Binning),
-    bx: &mut [u16],
-    br: &mut [u16],
-) {
+pub fn bins(col: &[f64], l_star: &[f64], binning: (Binning, Binning), h: &mut Histograms) {
     dispatch!(
-        avx2::bins(col, l_star, binning, bx, br),
-        bins_portable(col, l_star, binning, bx, br)
+        avx2::bins(col, l_star, binning, h),
+        bins_portable(col, l_star, binning, h)
     )
 }
 
-fn bins_portable(
-    col: &[f64],
-    l_star: &[f64],
-    binning: (Binning, Binning),
-    bx: &mut [u16],
-    br: &mut [u16],
-) {
-    for (((&x, &ls), kx), kr) in col.iter().zip(l_star).zip(bx.iter_mut()).zip(br.iter_mut()) {
+fn bins_portable(col: &[f64], l_star: &[f64], binning: (Binning, Binning), h: &mut Histograms) {
+    let (bx, br) = (h.bins_x.iter_mut(), h.bins_r.iter_mut());
+    for (((&x, &ls), kx), kr) in col.iter().zip(l_star).zip(bx).zip(br) {
         *kx = binning.0.bin(x) as u16;
         *kr = binning.1.bin(x - ls) as u16;
     }
@@ -350,8 +335,14 @@ mod tests {
             let inv: Vec<f64> = col.iter().map(|x| 1.0 / x).collect();
             let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
             for dv in [2.4, 2.6, f64::INFINITY, f64::NAN] {
-                let fast = select_add(dv, &col, &other, &third, &inv, &mut a);
-                let slow = select_add_portable(dv, &col, &other, &third, &inv, &mut b);
+                let parts = ColumnParts {
+                    cap: &col,
+                    base: &other,
+                    dterm: &third,
+                    dcap: &inv,
+                };
+                let fast = select_add(dv, parts, &mut a);
+                let slow = select_add_portable(dv, parts, &mut b);
                 assert_eq!((fast, bits(&a)), (slow, bits(&b)), "select_add, n = {n}");
                 let (fast, slow) = (used(dv, &inv), used_portable(dv, &inv));
                 assert_eq!(fast.to_bits(), slow.to_bits(), "used, n = {n}");
@@ -386,12 +377,24 @@ mod tests {
                 (Binning::new(2.2, 2.8), Binning::new(-0.5, 0.7)),
                 (Binning::new(2.5, 2.5), Binning::new(0.0, 1e-300)),
             ] {
-                let (mut fx, mut fr, mut sx, mut sr) =
-                    (vec![9; n], vec![9; n], vec![7; n], vec![7; n]);
-                bins(&col, &other, binning, &mut fx, &mut fr);
-                bins_portable(&col, &other, binning, &mut sx, &mut sr);
-                assert_eq!((&fx, &fr), (&sx, &sr), "bins, n = {n}");
-                assert!(fx.iter().chain(&fr).all(|&k| usize::from(k) < NB));
+                let [fast, slow] = [9u16, 7].map(|fill| {
+                    let (mut bx, mut br) = (vec![fill; n], vec![fill; n]);
+                    let (mut cx, mut cr) = ([0u32; NB], [0u32; NB]);
+                    let mut h = Histograms {
+                        bins_x: &mut bx,
+                        bins_r: &mut br,
+                        counts_x: &mut cx,
+                        counts_r: &mut cr,
+                    };
+                    if fill == 9 {
+                        bins(&col, &other, binning, &mut h);
+                    } else {
+                        bins_portable(&col, &other, binning, &mut h);
+                    }
+                    (bx, br)
+                });
+                assert_eq!(fast, slow, "bins, n = {n}");
+                assert!(fast.0.iter().chain(&fast.1).all(|&k| usize::from(k) < NB));
             }
         }
     }

@@ -9,7 +9,7 @@
 
 use core::arch::x86_64::*;
 
-use super::{Limits, Moments, LANES};
+use super::{ColumnParts, Histograms, Limits, Moments, LANES};
 use crate::backend::cpu::evaluate::lane_sum;
 use crate::backend::cpu::ranks::{Binning, NB};
 
@@ -68,16 +68,10 @@ fn tally(n: __m256i, mask: __m256d) -> __m256i {
 }
 
 #[target_feature(enable = "avx,avx2")]
-pub fn select_add(
-    dv: f64,
-    cap: &[f64],
-    base: &[f64],
-    dterm: &[f64],
-    dcap: &[f64],
-    out: &mut [f64],
-) -> usize {
+pub fn select_add(dv: f64, parts: ColumnParts, out: &mut [f64]) -> usize {
     let s = out.len();
-    let (cap, base, dterm, dcap) = (&cap[..s], &base[..s], &dterm[..s], &dcap[..s]);
+    let p = parts;
+    let (cap, base, dterm, dcap) = (&p.cap[..s], &p.base[..s], &p.dterm[..s], &p.dcap[..s]);
     let whole = s - s % LANES;
     let d = _mm256_set1_pd(dv);
     let mut done = _mm256_setzero_si256();
@@ -225,15 +219,9 @@ fn bins4(x: __m256d, lo: __m256d, scale: __m256d, top: __m256d) -> __m128i {
 }
 
 #[target_feature(enable = "avx,avx2")]
-pub fn bins(
-    col: &[f64],
-    l_star: &[f64],
-    binning: (Binning, Binning),
-    bx: &mut [u16],
-    br: &mut [u16],
-) {
+pub fn bins(col: &[f64], l_star: &[f64], binning: (Binning, Binning), h: &mut Histograms) {
     let s = col.len();
-    let (l_star, bx, br) = (&l_star[..s], &mut bx[..s], &mut br[..s]);
+    let (l_star, bx, br) = (&l_star[..s], &mut h.bins_x[..s], &mut h.bins_r[..s]);
     let whole = s - s % LANES;
     let ((lx, sx), (lr, sr)) = (binning.0.parts(), binning.1.parts());
     let (lx, sx, lr, sr) = (
