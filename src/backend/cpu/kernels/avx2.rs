@@ -1,8 +1,9 @@
 //! The kernels in AVX2 intrinsics: four f64 lanes per register, lane l holding values
 //! l, l + 4, …, exactly the portable code's accumulators, and every operation the portable code's
 //! in the same order (no fused multiply-add, comparisons with the same NaN behaviour), so the
-//! results are the same bits. The compiler's own vectorisation of the portable loops, tried
-//! first, interleaved the lanes' registers and ran 4–8× slower than these.
+//! results are the same bits. Written out because the compiler's own vectorisation of the
+//! portable loops shuffles the lanes between registers every iteration and runs 2–8× slower
+//! than these (BENCHMARKS.md, session 12).
 //!
 //! Each function enables AVX2, so calling one is `unsafe`: the caller must have checked that the
 //! CPU has it. Loads and stores go through bounds-checked sub-slices of four.
