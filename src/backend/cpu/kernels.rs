@@ -3,7 +3,9 @@
 //! in the same order, so they give the same bits (a test holds each pair to each other).
 //!
 //! Sums run in `LANES` independent accumulators, lane l taking values l, l + LANES, … and lane 0
-//! the remainder, combined by [`lane_sum`].
+//! the remainder, combined by [`lane_sum`]. The AVX2 copies do the whole groups of `LANES` and
+//! hand their lanes to the portable code's `*_finish` (the remainder and the combination), so
+//! that part is written once.
 
 use super::evaluate::{lane_sum, LANES};
 use super::ranks::{Binning, NB};
@@ -38,6 +40,18 @@ pub struct ColumnParts<'a> {
     pub base: &'a [f64],
     pub dterm: &'a [f64],
     pub dcap: &'a [f64],
+}
+
+impl<'a> ColumnParts<'a> {
+    /// The draws from `i` on.
+    fn from(self, i: usize) -> ColumnParts<'a> {
+        ColumnParts {
+            cap: &self.cap[i..],
+            base: &self.base[i..],
+            dterm: &self.dterm[i..],
+            dcap: &self.dcap[i..],
+        }
+    }
 }
 
 /// An additive law's column: `out[i] = base[i] + (dterm[i] if D ≤ cap[i] else dcap[i])`;
@@ -76,6 +90,11 @@ fn used_portable(dv: f64, inv_cap: &[f64]) -> f64 {
             used_l[l] += (dv * c[l]).min(1.0);
         }
     }
+    used_finish(dv, used_l, rest)
+}
+
+/// The remainder into lane 0, and the lanes combined.
+fn used_finish(dv: f64, mut used_l: [f64; LANES], rest: &[f64]) -> f64 {
     for &ic in rest {
         used_l[0] += (dv * ic).min(1.0);
     }
@@ -99,6 +118,11 @@ fn extremes_portable(v: &[f64]) -> (f64, f64) {
             hi[l] = if c[l] > hi[l] { c[l] } else { hi[l] };
         }
     }
+    extremes_finish(lo, hi, rest)
+}
+
+/// The remainder into lane 0, and the lanes combined.
+fn extremes_finish(mut lo: [f64; LANES], mut hi: [f64; LANES], rest: &[f64]) -> (f64, f64) {
     for &x in rest {
         lo[0] = lo[0].min(x);
         hi[0] = hi[0].max(x);
@@ -127,6 +151,15 @@ fn sum_above_portable(col: &[f64], t: f64) -> (f64, usize) {
             cnt[l] += u64::from(over);
         }
     }
+    sum_above_finish(t, (sum, cnt), rest)
+}
+
+/// The remainder into lane 0, and the lanes combined.
+fn sum_above_finish(
+    t: f64,
+    (mut sum, mut cnt): ([f64; LANES], [u64; LANES]),
+    rest: &[f64],
+) -> (f64, usize) {
     for &x in rest {
         sum[0] += if x > t { x } else { 0.0 };
         cnt[0] += u64::from(x > t);
@@ -196,50 +229,72 @@ pub fn moments_sums(col: &[f64], l_star: &[f64], shift: f64, limits: Limits) -> 
     )
 }
 
-fn moments_sums_portable(
-    col: &[f64],
-    l_star: &[f64],
-    shift: f64,
-    Limits { target, eps }: Limits,
-) -> Moments {
-    let s = col.len();
-    let l_star = &l_star[..s];
-    let mut s1 = [0.0f64; LANES];
-    let mut s2 = [0.0f64; LANES];
-    let mut hits = [0u64; LANES];
-    let mut near = [0u64; LANES];
-    let mut rs = [0.0f64; LANES];
-    let mut rhi = [f64::NEG_INFINITY; LANES];
-    let whole = s - s % LANES;
-    for (x, ls) in col.chunks_exact(LANES).zip(l_star.chunks_exact(LANES)) {
+fn moments_sums_portable(col: &[f64], l_star: &[f64], shift: f64, limits: Limits) -> Moments {
+    let mut acc = SumLanes::START;
+    for (x, ls) in col
+        .chunks_exact(LANES)
+        .zip(l_star[..col.len()].chunks_exact(LANES))
+    {
         for l in 0..LANES {
-            let y = x[l] - shift;
-            s1[l] += y;
-            s2[l] += y * y;
-            hits[l] += u64::from(x[l] <= target);
-            let r = x[l] - ls[l];
-            near[l] += u64::from(r <= eps);
-            rs[l] += r;
-            rhi[l] = if r > rhi[l] { r } else { rhi[l] };
+            acc.add(l, x[l], ls[l], shift, limits);
         }
     }
-    for i in whole..s {
-        let y = col[i] - shift;
-        s1[0] += y;
-        s2[0] += y * y;
-        hits[0] += u64::from(col[i] <= target);
-        let r = col[i] - l_star[i];
-        near[0] += u64::from(r <= eps);
-        rs[0] += r;
-        rhi[0] = if r > rhi[0] { r } else { rhi[0] };
+    acc.finish(col, l_star, col.len() - col.len() % LANES, shift, limits)
+}
+
+/// The lane accumulators of [`moments_sums`].
+struct SumLanes {
+    s1: [f64; LANES],
+    s2: [f64; LANES],
+    hits: [u64; LANES],
+    near: [u64; LANES],
+    rs: [f64; LANES],
+    rhi: [f64; LANES],
+}
+
+impl SumLanes {
+    const START: SumLanes = SumLanes {
+        s1: [0.0; LANES],
+        s2: [0.0; LANES],
+        hits: [0; LANES],
+        near: [0; LANES],
+        rs: [0.0; LANES],
+        rhi: [f64::NEG_INFINITY; LANES],
+    };
+
+    /// Value x with optimum `ls` into lane l.
+    #[inline(always)]
+    fn add(&mut self, l: usize, x: f64, ls: f64, shift: f64, Limits { target, eps }: Limits) {
+        let y = x - shift;
+        self.s1[l] += y;
+        self.s2[l] += y * y;
+        self.hits[l] += u64::from(x <= target);
+        let r = x - ls;
+        self.near[l] += u64::from(r <= eps);
+        self.rs[l] += r;
+        self.rhi[l] = if r > self.rhi[l] { r } else { self.rhi[l] };
     }
-    Moments {
-        s1: lane_sum(&s1),
-        s2: lane_sum(&s2),
-        hits: hits.iter().sum::<u64>() as usize,
-        near: near.iter().sum::<u64>() as usize,
-        r_sum: lane_sum(&rs),
-        r_hi: rhi.into_iter().fold(f64::NEG_INFINITY, f64::max),
+
+    /// Values `from..` into lane 0, and the lanes combined.
+    fn finish(
+        mut self,
+        col: &[f64],
+        l_star: &[f64],
+        from: usize,
+        shift: f64,
+        limits: Limits,
+    ) -> Moments {
+        for (&x, &ls) in col[from..].iter().zip(&l_star[from..col.len()]) {
+            self.add(0, x, ls, shift, limits);
+        }
+        Moments {
+            s1: lane_sum(&self.s1),
+            s2: lane_sum(&self.s2),
+            hits: self.hits.iter().sum::<u64>() as usize,
+            near: self.near.iter().sum::<u64>() as usize,
+            r_sum: lane_sum(&self.rs),
+            r_hi: self.rhi.into_iter().fold(f64::NEG_INFINITY, f64::max),
+        }
     }
 }
 
@@ -253,7 +308,17 @@ pub fn bins(col: &[f64], l_star: &[f64], binning: (Binning, Binning), h: &mut Hi
 }
 
 fn bins_portable(col: &[f64], l_star: &[f64], binning: (Binning, Binning), h: &mut Histograms) {
-    let (bx, br) = (h.bins_x.iter_mut(), h.bins_r.iter_mut());
+    bins_into(col, l_star, binning, h.bins_x, h.bins_r);
+}
+
+/// Value i's bins into `bx[i]` and `br[i]`.
+fn bins_into(
+    col: &[f64],
+    l_star: &[f64],
+    binning: (Binning, Binning),
+    bx: &mut [u16],
+    br: &mut [u16],
+) {
     for (((&x, &ls), kx), kr) in col.iter().zip(l_star).zip(bx).zip(br) {
         *kx = binning.0.bin(x) as u16;
         *kr = binning.1.bin(x - ls) as u16;

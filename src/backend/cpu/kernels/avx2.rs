@@ -10,8 +10,7 @@
 
 use core::arch::x86_64::*;
 
-use super::{ColumnParts, Histograms, Limits, Moments, LANES};
-use crate::backend::cpu::evaluate::lane_sum;
+use super::{ColumnParts, Histograms, Limits, Moments, SumLanes, LANES};
 use crate::backend::cpu::ranks::{Binning, NB};
 
 /// The four lanes of a register, in lane order.
@@ -24,14 +23,14 @@ fn lanes(v: __m256d) -> [f64; LANES] {
     out
 }
 
-/// The four u64 lanes of a register of counts, summed.
+/// The four u64 lanes of a register of counts, in lane order.
 #[target_feature(enable = "avx,avx2")]
 #[inline]
-fn count(v: __m256i) -> u64 {
+fn counts(v: __m256i) -> [u64; LANES] {
     let mut out = [0u64; LANES];
     // SAFETY: `out` holds four u64 (32 bytes), written unaligned.
     unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) };
-    out.iter().sum()
+    out
 }
 
 /// Four values from `v[c..c + 4]`.
@@ -85,13 +84,8 @@ pub fn select_add(dv: f64, parts: ColumnParts, out: &mut [f64]) -> usize {
         let x = _mm256_add_pd(load(base, c), term);
         store(out, c, x);
     }
-    let mut n = count(done);
-    for i in whole..s {
-        let ok = dv <= cap[i];
-        n += u64::from(ok);
-        out[i] = base[i] + if ok { dterm[i] } else { dcap[i] };
-    }
-    n as usize
+    let rest = super::select_add_portable(dv, parts.from(whole), &mut out[whole..]);
+    counts(done).iter().sum::<u64>() as usize + rest
 }
 
 #[target_feature(enable = "avx,avx2")]
@@ -105,11 +99,7 @@ pub fn used(dv: f64, inv_cap: &[f64]) -> f64 {
         // min(x, 1): MINPD gives its second operand when the first is NaN, as f64::min does.
         acc = _mm256_add_pd(acc, _mm256_min_pd(x, one));
     }
-    let mut acc = lanes(acc);
-    for &ic in &inv_cap[whole..] {
-        acc[0] += (dv * ic).min(1.0);
-    }
-    lane_sum(&acc)
+    super::used_finish(dv, lanes(acc), &inv_cap[whole..])
 }
 
 #[target_feature(enable = "avx,avx2")]
@@ -124,15 +114,7 @@ pub fn extremes(v: &[f64]) -> (f64, f64) {
         lo = _mm256_min_pd(x, lo);
         hi = _mm256_max_pd(x, hi);
     }
-    let (mut lo, mut hi) = (lanes(lo), lanes(hi));
-    for &x in &v[whole..] {
-        lo[0] = lo[0].min(x);
-        hi[0] = hi[0].max(x);
-    }
-    (
-        lo.into_iter().fold(f64::INFINITY, f64::min),
-        hi.into_iter().fold(f64::NEG_INFINITY, f64::max),
-    )
+    super::extremes_finish(lanes(lo), lanes(hi), &v[whole..])
 }
 
 #[target_feature(enable = "avx,avx2")]
@@ -149,13 +131,7 @@ pub fn sum_above(col: &[f64], t: f64) -> (f64, usize) {
         sum = _mm256_add_pd(sum, _mm256_and_pd(over, x));
         cnt = tally(cnt, over);
     }
-    let mut sum = lanes(sum);
-    let mut n = count(cnt);
-    for &x in &col[whole..] {
-        sum[0] += if x > t { x } else { 0.0 };
-        n += u64::from(x > t);
-    }
-    (lane_sum(&sum), n as usize)
+    super::sum_above_finish(t, (lanes(sum), counts(cnt)), &col[whole..])
 }
 
 #[target_feature(enable = "avx,avx2")]
@@ -186,26 +162,15 @@ pub fn moments_sums(col: &[f64], l_star: &[f64], shift: f64, limits: Limits) -> 
         rs = _mm256_add_pd(rs, r);
         rhi = _mm256_max_pd(r, rhi);
     }
-    let (mut s1, mut s2, mut rs, mut rhi) = (lanes(s1), lanes(s2), lanes(rs), lanes(rhi));
-    let (mut hits, mut near) = (count(hits), count(near));
-    for i in whole..s {
-        let y = col[i] - shift;
-        s1[0] += y;
-        s2[0] += y * y;
-        hits += u64::from(col[i] <= limits.target);
-        let r = col[i] - l_star[i];
-        near += u64::from(r <= limits.eps);
-        rs[0] += r;
-        rhi[0] = if r > rhi[0] { r } else { rhi[0] };
-    }
-    Moments {
-        s1: lane_sum(&s1),
-        s2: lane_sum(&s2),
-        hits: hits as usize,
-        near: near as usize,
-        r_sum: lane_sum(&rs),
-        r_hi: rhi.into_iter().fold(f64::NEG_INFINITY, f64::max),
-    }
+    let acc = SumLanes {
+        s1: lanes(s1),
+        s2: lanes(s2),
+        hits: counts(hits),
+        near: counts(near),
+        rs: lanes(rs),
+        rhi: lanes(rhi),
+    };
+    acc.finish(col, l_star, whole, shift, limits)
 }
 
 /// The bin of four values at once: `Binning::bin`'s clamp in floating point, then the
@@ -240,8 +205,6 @@ pub fn bins(col: &[f64], l_star: &[f64], binning: (Binning, Binning), h: &mut Hi
         store_u16(bx, c, kx);
         store_u16(br, c, kr);
     }
-    for i in whole..s {
-        bx[i] = binning.0.bin(col[i]) as u16;
-        br[i] = binning.1.bin(col[i] - l_star[i]) as u16;
-    }
+    let (rest, rest_star) = (&col[whole..], &l_star[whole..]);
+    super::bins_into(rest, rest_star, binning, &mut bx[whole..], &mut br[whole..]);
 }
