@@ -499,63 +499,72 @@ impl Run<'_> {
         candidates: &[usize],
     ) -> (Vec<Recommendation>, Vec<(String, String)>) {
         use rayon::prelude::*;
-        let (s, grid, eval) = (self.s, self.grid, self.eval);
-        let conf = s.decision.target_confidence;
         // Each objective's plan is refined on its own (a sequential search each): side by side.
-        type Unmet = (String, String);
-        let per_objective: Vec<(Option<Recommendation>, Option<Unmet>)> = s
+        let per_objective: Vec<_> = self
+            .s
             .decision
             .objectives
             .par_iter()
-            .map(|&o| {
-                let mut unmet = None;
-                let chosen = match (o, &self.cost) {
-                    (Objective::LifetimeCost, Some(c)) => {
-                        let ok: Vec<usize> = candidates
-                            .iter()
-                            .copied()
-                            .filter(|&i| eval.stats[i].p_target >= conf)
-                            .collect();
-                        let best = argmin_by(&ok, &eval.stats, |i| {
-                            c.total(grid.config(i).0, &eval.stats[i])
-                        });
-                        if best.is_none() {
-                            unmet = Some((
-                                o.name().to_string(),
-                                format!(
-                                    "no plan reaches loss {} in {:.0}% of draws; raise decision.target_loss or lower decision.target_confidence",
-                                    s.decision.target_loss.unwrap_or(f64::NAN),
-                                    100.0 * conf
-                                ),
-                            ));
-                        }
-                        best
-                    }
-                    (Objective::LifetimeCost, None) => None,
-                    _ => choose(o, candidates, &eval.stats),
-                };
-                let Some(i) = chosen else {
-                    return (None, unmet);
-                };
-                // Every objective is refined off the grid from its grid plan.
-                let objective = |plan: &refine::Plan, st: &ConfigStats| match o {
-                    Objective::LifetimeCost if !(st.p_target >= conf) => f64::INFINITY,
-                    Objective::LifetimeCost => self.lifetime(plan.params, st),
-                    _ => score(o, st),
-                };
-                let (plan, st) = refine::refine(
-                    &self.evaluator,
-                    &self.bounds,
-                    grid_point(grid, i),
-                    &objective,
-                );
-                (Some(self.recommend(Basis::Objective(o), i, plan, st)), unmet)
-            })
+            .map(|&o| self.objective_plan(o, candidates))
             .collect();
         let (recommendations, unmet): (Vec<_>, Vec<_>) = per_objective.into_iter().unzip();
         (
             recommendations.into_iter().flatten().collect(),
             unmet.into_iter().flatten().collect(),
+        )
+    }
+
+    /// Objective `o`'s plan, refined off the grid from its grid plan, or why there is none.
+    fn objective_plan(
+        &self,
+        o: Objective,
+        candidates: &[usize],
+    ) -> (Option<Recommendation>, Option<(String, String)>) {
+        let (s, grid, eval) = (self.s, self.grid, self.eval);
+        let conf = s.decision.target_confidence;
+        let mut unmet = None;
+        let chosen = match (o, &self.cost) {
+            (Objective::LifetimeCost, Some(c)) => {
+                let ok: Vec<usize> = candidates
+                    .iter()
+                    .copied()
+                    .filter(|&i| eval.stats[i].p_target >= conf)
+                    .collect();
+                let best = argmin_by(&ok, &eval.stats, |i| {
+                    c.total(grid.config(i).0, &eval.stats[i])
+                });
+                if best.is_none() {
+                    unmet = Some((
+                        o.name().to_string(),
+                        format!(
+                            "no plan reaches loss {} in {:.0}% of draws; raise decision.target_loss or lower decision.target_confidence",
+                            s.decision.target_loss.unwrap_or(f64::NAN),
+                            100.0 * conf
+                        ),
+                    ));
+                }
+                best
+            }
+            (Objective::LifetimeCost, None) => None,
+            _ => choose(o, candidates, &eval.stats),
+        };
+        let Some(i) = chosen else {
+            return (None, unmet);
+        };
+        let objective = |plan: &refine::Plan, st: &ConfigStats| match o {
+            Objective::LifetimeCost if !(st.p_target >= conf) => f64::INFINITY,
+            Objective::LifetimeCost => self.lifetime(plan.params, st),
+            _ => score(o, st),
+        };
+        let (plan, st) = refine::refine(
+            &self.evaluator,
+            &self.bounds,
+            grid_point(grid, i),
+            &objective,
+        );
+        (
+            Some(self.recommend(Basis::Objective(o), i, plan, st)),
+            unmet,
         )
     }
 
