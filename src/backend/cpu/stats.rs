@@ -76,7 +76,7 @@ pub fn block_stats(
             }
             let complete = block.column(tables, grid, d, t, &mut col);
             debug_assert_eq!(completes, complete == s);
-            let same_at_every_t = t_free && complete == s;
+            let same_at_every_t = t_free && completes;
             let shift = col[0];
             let (lo, hi) = extremes(&col);
             let binning = (Binning::new(lo, hi), Binning::new(lo - ls_hi, hi - ls_lo));
