@@ -325,14 +325,12 @@ fn bins_into(
     }
 }
 
-/// At most this many distinct bins are looked for by [`in_bins`].
-pub const WANTED: usize = 8;
-
-/// Calls `f(i)` for every i, in order, whose `bins[i]` is one of `wanted` (repeat an entry to
-/// look for fewer). Sixteen bins at a time are compared with every wanted one in vector
+/// Calls `f(i)` for every i, in order, whose `bins[i]` is one of the `W` `wanted` (repeat an
+/// entry to look for fewer). Sixteen bins at a time are compared with every wanted one in vector
 /// registers; only a group with a match is looked at one by one (with a handful of wanted bins
-/// of ~8 values each in 8,192, most groups have none).
-pub fn in_bins(bins: &[u16], wanted: [u16; WANTED], mut f: impl FnMut(usize)) {
+/// of ~8 values each in 8,192, most groups have none). W is a constant so that the comparisons
+/// unroll.
+pub fn in_bins<const W: usize>(bins: &[u16], wanted: [u16; W], mut f: impl FnMut(usize)) {
     const GROUP: usize = 16;
     let hit = |b: u16| wanted.iter().fold(false, |h, &k| h | (b == k));
     let groups = bins.chunks_exact(GROUP);
@@ -503,7 +501,8 @@ mod tests {
                 }
                 assert_eq!(counts.to_vec(), want.to_vec(), "histogram, n = {n}");
             }
-            let wanted = [bx.first().copied().unwrap_or(0), 511, 1023, 0, 7, 7, 7, 7];
+            let mut wanted = [7; 8];
+            wanted[..4].copy_from_slice(&[bx.first().copied().unwrap_or(0), 511, 1023, 0]);
             let mut got = Vec::new();
             in_bins(&bx, wanted, |i| got.push(i));
             let want: Vec<usize> = (0..n).filter(|&i| wanted.contains(&bx[i])).collect();

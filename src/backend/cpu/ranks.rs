@@ -41,7 +41,7 @@ impl Binning {
 
     /// The bin of `x`: below `lo` (and NaN) is bin 0, above the range bin NB − 1 (clamped in
     /// floating point, `max` giving 0 for NaN, then truncated: what the AVX2 kernel computes).
-    #[inline(always)]
+    #[inline]
     pub fn bin(&self, x: f64) -> usize {
         ((x - self.lo) * self.scale).max(0.0).min((NB - 1) as f64) as usize
     }
@@ -84,7 +84,6 @@ impl Ranker {
     /// The same, for values already binned by the caller (`bins[i]` the bin of value i, `counts`
     /// the histogram, `value(i)` value i): a prefix sum finds the bin and offset of every rank,
     /// one pass gathers those bins' values, and selection inside each gives the exact values.
-    #[inline(always)]
     pub fn select_binned(
         &mut self,
         bins: &[u16],
@@ -121,21 +120,16 @@ impl Ranker {
                 used += 1;
             }
         }
-        if used <= super::kernels::WANTED {
-            let mut look = [wanted[0]; super::kernels::WANTED];
-            look[..used].copy_from_slice(&wanted[..used]);
-            super::kernels::in_bins(bins, look, |i| {
-                let k = slot[usize::from(bins[i]) & (NB - 1)];
-                self.gathered[k as usize].push(value(i));
-            });
-        } else {
-            for (i, &b) in bins.iter().enumerate() {
-                let k = slot[b as usize & (NB - 1)];
-                if k != NO_SLOT {
-                    self.gathered[k as usize].push(value(i));
-                }
-            }
+        if used == 0 {
+            return;
         }
+        // Unused entries repeat the first bin.
+        let first = wanted[0];
+        wanted[used..].fill(first);
+        super::kernels::in_bins(bins, wanted, |i| {
+            let k = slot[usize::from(bins[i]) & (NB - 1)];
+            self.gathered[k as usize].push(value(i));
+        });
         for (j, &(b, off)) in want[..ranks.len()].iter().enumerate() {
             let g = &mut self.gathered[slot[b] as usize];
             let (_, x, _) = g.select_nth_unstable_by(off, f64::total_cmp);
@@ -177,8 +171,7 @@ mod tests {
             assert_eq!(out.to_vec(), want, "n = {n}");
             r.select(&v, sorted[0], sorted[n - 1], &ranks, &mut out);
             assert_eq!(out.to_vec(), want, "reused scratch, n = {n}");
-            // Sixteen ranks in as many bins as they fall in (more than the vector gather
-            // looks for at once on the long samples).
+            // Sixteen ranks, in as many bins as they fall in.
             let many: [usize; 16] = std::array::from_fn(|j| j * (n - 1) / 15);
             let mut out = [0.0; 16];
             r.select(&v, sorted[0], sorted[n - 1], &many, &mut out);
