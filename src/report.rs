@@ -901,6 +901,9 @@ fn observations(r: &RunResult) -> String {
             ""
         }
     );
+    for w in &p.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
     for x in &p.runs {
         let _ = writeln!(
             out,

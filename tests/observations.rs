@@ -64,6 +64,25 @@ fn bad_observations_name_the_field_and_what_is_allowed() {
         let err = refused(&obs, rows);
         assert!(err.contains(want), "want {want:?} in {err:?}");
     }
+    // Units a user can mix up: steps for tokens, millions for parameters, perplexity for loss;
+    // rows or a decay past the run's plan; a noise that makes the rows say nothing; an empty
+    // file; a run name with a dot, unquoted.
+    let batch =
+        "[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3e9\nbatch_tokens = 524288\n";
+    let units: [(String, &str, &str); 8] = [
+        (format!("{head}{batch}"), "run,params,tokens,loss\na,1e8,1000,3.2\na,1e8,2000,3.1\n", "losses.csv line 2: run \"a\" tokens 1000 is less than one step's batch (524288 tokens); the column holds tokens, not steps"),
+        (format!("{head}{RUN}"), "run,params,tokens,loss\na,124,1e9,3.2\n", "losses.csv line 2, column params: 124 is below 100000; give the parameter count"),
+        (format!("{head}{RUN}"), "run,params,tokens,loss\na,1e8,1e9,27.5\n", "losses.csv line 2, column loss: 27.5 is above 20 nats"),
+        (format!("{head}{RUN}"), "run,params,tokens,loss\na,1e8,1e9,3.2\na,1e8,4e9,3.1\n", "losses.csv line 3: run \"a\" tokens 4000000000 is past its planned 3000000000"),
+        (format!("{head}[observations.runs.a]\nschedule = \"wsd\"\ntokens = 3e9\ndecay_start = 2e9\ndecay_tokens = 2e9\n"), ROWS, "observations.runs.a.decay_tokens: 2000000000 is not allowed; the decay must end by the planned tokens: at most tokens − decay_start = 1000000000"),
+        (format!("{head}noise = 5\n{RUN}"), ROWS, "observations.noise: 5 is not allowed; the sd of one observed loss in nats, in (0, 1]"),
+        (format!("{head}{RUN}"), "\n", "observations.losses: losses.csv is empty; columns run, params, tokens, loss are needed"),
+        (format!("{head}[observations.runs.a.b]\nschedule = \"cosine\"\ntokens = 3e9\n"), ROWS, "a run name with a dot needs quotes: [observations.runs.\"a.b\"]"),
+    ];
+    for (obs, rows, want) in units {
+        let err = refused(&obs, rows);
+        assert!(err.contains(want), "want {want:?} in {err:?}");
+    }
     // A misspelt key gets the closest name.
     let err = refused(&format!("{head}nosie = 0.01\n{RUN}"), ROWS);
     assert!(
@@ -87,5 +106,83 @@ fn bad_observations_name_the_field_and_what_is_allowed() {
     assert!(
         err.contains("observations.noise: has nothing to apply to"),
         "{err}"
+    );
+}
+
+/// `scalerisk run` on BASE + `observations` with `rows` as losses.csv (few draws): the report.
+fn report(observations: &str, rows: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("losses.csv"), rows).unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(
+        &path,
+        format!("{BASE}[sampling]\ndraws = 512\n{observations}"),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("scalerisk")
+        .unwrap()
+        .env("XDG_RUNTIME_DIR", "/tmp")
+        .args(["run", "--backend", "cpu", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let json = std::fs::read_to_string(dir.path().join("out/run.json")).unwrap();
+    let report = String::from_utf8(out.stdout).unwrap();
+    let warnings = report.matches("  warning: ").count();
+    let listed = json.matches("\"warnings\"").count();
+    assert_eq!(listed, 1, "run.json lists the warnings once");
+    assert_eq!(
+        json.contains("\"warnings\": []") || json.contains("\"warnings\":[]"),
+        warnings == 0,
+        "report and run.json agree"
+    );
+    report
+}
+
+/// Accepted observations the posterior cannot honour are said in the report (and run.json): a
+/// run none of whose rows is past the transient, a measured MFU outside the prior's range, rows
+/// the curve cannot follow; rows and a measurement the prior can meet get no warning.
+#[test]
+fn observations_the_posterior_cannot_use_are_warned_about() {
+    let head = "[observations]\nlosses = \"losses.csv\"\nnoise = 0.01\nlevel = \"free\"\n";
+    let quiet = report(&format!("{head}mfu = {{ value = 0.4 }}\n{RUN}"), ROWS);
+    assert!(!quiet.contains("warning"), "{quiet}");
+    // Every row before a tenth of a 3e10-token plan.
+    let early = report(
+        &format!("{head}[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3e10\n"),
+        "run,params,tokens,loss\na,1e8,1e9,3.2\na,1e8,2e9,3.1\n",
+    );
+    assert!(
+        early.contains("warning: run a: none of its 2 rows is at or past 3.0000e9 tokens"),
+        "{early}"
+    );
+    // MFU measured at 0.7 against a prior of 0.3–0.5.
+    let outside = report(&format!("{head}mfu = {{ value = 0.7 }}\n{RUN}"), ROWS);
+    assert!(
+        outside.contains("warning: the measured MFU 0.700 is ")
+            && outside.contains("sd from what the posterior allows (mean 0.49"),
+        "{outside}"
+    );
+    // A loss that jumps by 0.3 nats between neighbouring rows of a smooth run, noise 0.01.
+    let jumpy = report(
+        &format!("{head}mfu = {{ value = 0.4 }}\n{RUN}"),
+        "run,params,tokens,loss\na,1e8,1e9,3.2\na,1e8,1.5e9,3.5\na,1e8,2e9,3.1\na,1e8,2.5e9,3.4\na,1e8,3e9,3.05\n",
+    );
+    assert!(
+        jumpy.contains("warning: run a: its 5 rows used sit ")
+            && jumpy.contains("from the curve on average"),
+        "{jumpy}"
+    );
+    // Steps where tokens belong and no batch to catch it: at a few thousand tokens the law
+    // expects 20–40 nats, and the posterior would follow the rows by bending the law.
+    let steps = report(
+        "[observations]\nlosses = \"losses.csv\"\nnoise = 0.01\n[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3000\n",
+        "run,params,tokens,loss\na,1e8,1000,3.2\na,1e8,2000,3.1\na,1e8,3000,3.05\n",
+    );
+    assert!(
+        steps.contains("warning: run a: its loss 3.0500 at 3.0000e3 tokens lies outside everything the prior expects there"),
+        "{steps}"
     );
 }

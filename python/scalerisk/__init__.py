@@ -314,11 +314,16 @@ class Advice:
     tokens_so_far: float
     hours_so_far: float
     hours_left: float
+    #: What to check before trusting the posterior (run.json's ``posterior.warnings``: a
+    #: measurement it could not honour, rows outside what the prior expects, ...); empty when
+    #: nothing is amiss.
+    warnings: List[str]
     #: The library's re-plan as run.json's ``replan`` gives it.
     raw: Dict[str, Any]
 
     def __str__(self) -> str:
         lines = [f"advice: {self.choice} ({self.tokens_so_far:.3g} tokens, {self.hours_left:.3g} h left)"]
+        lines += [f"warning: {w}" for w in self.warnings]
         for o in self.options.values():
             mark = "*" if o.name == self.choice else " "
             lines.append(
@@ -412,5 +417,6 @@ class Advisor:
             tokens_so_far=raw["tokens_so_far"],
             hours_so_far=raw["hours_so_far"],
             hours_left=raw["hours_left"],
+            warnings=list(raw.pop("warnings")),
             raw=raw,
         )

@@ -243,9 +243,9 @@ fn run(
     Ok(dict.into_any().unbind())
 }
 
-/// The live run's options scored on the posterior (`aggregate::replan`), as JSON text: the
-/// scenario with the `sets` that name the live run, and its logged `losses` as (run, params,
-/// tokens, loss) rows in place of a losses file.
+/// The live run's options scored on the posterior (`aggregate::replan`) and the posterior's
+/// `warnings`, as JSON text: the scenario with the `sets` that name the live run, and its logged
+/// `losses` as (run, params, tokens, loss) rows in place of a losses file.
 #[pyfunction]
 fn advise(
     py: Python<'_>,
@@ -276,7 +276,11 @@ fn advise(
                 .ok_or_else(|| Error::Runtime("the scenario has no observations".into()))?;
             let replan = scalerisk::aggregate::replan::replan(&s, &post)
                 .ok_or_else(|| Error::Runtime("the scenario names no live run".into()))?;
-            serde_json::to_string(&replan).map_err(|e| Error::Runtime(e.to_string()))
+            // The posterior's warnings go with the options they qualify.
+            let mut value =
+                serde_json::to_value(&replan).map_err(|e| Error::Runtime(e.to_string()))?;
+            value["warnings"] = serde_json::json!(post.warnings);
+            serde_json::to_string(&value).map_err(|e| Error::Runtime(e.to_string()))
         },
         |_| Ok(()),
     )

@@ -116,6 +116,14 @@ def test_throughput_and_refusals():
     adv.observe_throughput(TOKENS_PER_S)
     a = adv.advice()
     assert a.choice in a.options
+    assert a.warnings == [], a.warnings
+    # Half the throughput the hours so far imply, and an MFU below the scenario's 0.3-0.5: the
+    # posterior cannot honour it, and says so.
+    slow = advisor(0.25 * PLANNED)
+    slow.observe_throughput(TOKENS_PER_S / 2)
+    w = slow.advice().warnings
+    assert any(x.startswith("the measured MFU ") for x in w), w
+    assert "warning: the measured MFU" in str(slow.advice())
     with pytest.raises(scalerisk.ScenarioError) as e:
         scalerisk.Advisor(
             SCENARIO, params=PARAMS, planned_tokens=PLANNED, hours_so_far=1.0

@@ -60,13 +60,15 @@ pub struct RunModel {
     pub noise_estimated: bool,
     /// Rows of the run in the file, and rows past `first`.
     pub rows: usize,
+    /// The tokens from which rows count (the later of `first` of the plan and twice the warm-up).
+    pub from: f64,
     /// The last observed row (tokens, loss).
     pub last: (f64, f64),
     /// The sd a random walk in ln x adds to the run's offset between its last used row and its
     /// planned end (what the rows cannot say about the rest of the curve).
     walk: f64,
     /// The sd of the offset when no row is used.
-    tau0: f64,
+    pub tau0: f64,
     /// Columns of U in use (τ > 0), and the precomputed pieces of the marginal density.
     cols: usize,
     /// M⁻¹ with M = σ²T⁻¹ + UᵀU (cols × cols).
@@ -183,6 +185,7 @@ impl RunModel {
             noise,
             noise_estimated,
             rows: run.rows.len(),
+            from,
             last: *run.rows.last().expect("a run has rows"),
             cols,
             m_inv,
@@ -224,11 +227,9 @@ impl RunModel {
         (ee, ue)
     }
 
-    /// log p(rows | draw), the discrepancy integrated out.
-    pub fn log_likelihood(&self, shape: LawShape, d: &Draw, g: f64) -> f64 {
-        if self.points.is_empty() {
-            return 0.0;
-        }
+    /// The rows' residuals in the metric of their covariance, eᵀΣ⁻¹e: χ² with as many degrees
+    /// of freedom as rows when the draw is the truth and the model holds.
+    pub fn chi2(&self, shape: LawShape, d: &Draw, g: f64) -> f64 {
         let (ee, ue) = self.residuals(shape, d, g);
         let mut quad = ee;
         for a in 0..self.cols {
@@ -236,7 +237,15 @@ impl RunModel {
                 quad -= ue[a] * self.m_inv[a][b] * ue[b];
             }
         }
-        let ll = self.log_norm - 0.5 * quad / (self.noise * self.noise);
+        quad / (self.noise * self.noise)
+    }
+
+    /// log p(rows | draw), the discrepancy integrated out.
+    pub fn log_likelihood(&self, shape: LawShape, d: &Draw, g: f64) -> f64 {
+        if self.points.is_empty() {
+            return 0.0;
+        }
+        let ll = self.log_norm - 0.5 * self.chi2(shape, d, g);
         if ll.is_finite() {
             ll
         } else {
@@ -302,6 +311,11 @@ impl Model {
     /// The law shape of a draw's mixture member.
     pub fn shape(&self, d: &Draw) -> LawShape {
         self.shapes[d.member as usize]
+    }
+
+    /// The live run's throughput so far (FLOP/s) as measured, and its sd.
+    pub fn throughput(&self) -> Option<(f64, f64)> {
+        self.throughput
     }
 
     /// Whether any loss row is used (then the anneal level g is a latent).
@@ -403,6 +417,7 @@ mod tests {
             noise: s,
             noise_estimated: false,
             rows: n,
+            from: 0.0,
             last: (1.0, 1.0),
             walk: 0.0,
             tau0: t0,

@@ -84,6 +84,21 @@ pub const MEASURED_SD_DEFAULT: f64 = 0.01;
 /// Most rows a losses file may hold.
 pub const MAX_ROWS: usize = 1_000_000;
 
+/// Fewest parameters an observed run may have: judgement, far below any model a scaling-law fit
+/// covers (Hoffmann et al. 2022's smallest is 44M), so that millions written as plain numbers
+/// (124 for 124M) are refused rather than read as a 124-parameter model.
+pub const MIN_PARAMS: f64 = 1e5;
+
+/// Largest loss a row may hold, nats per token: judgement. A cross-entropy this high needs a
+/// vocabulary of e^20 ≈ 5e8 tokens even at a uniform guess, so a larger value is a perplexity
+/// (e^loss) or another unit.
+pub const MAX_LOSS: f64 = 20.0;
+
+/// Largest `noise` (the sd of one observed loss), nats: judgement. Losses of a training run sit
+/// within a few nats of each other; an sd above 1 nat makes the rows say nothing and the bands
+/// reach below zero.
+pub const MAX_NOISE: f64 = 1.0;
+
 const FIELD: &str = "observations";
 
 fn need(field: &str, v: Option<&Num>, what: &str) -> Result<f64> {
@@ -186,6 +201,16 @@ fn schedule(name: &str, r: &RawRun) -> Result<curve::Schedule> {
                 Some(n) => positive(&f("decay_tokens"), n.0)?,
                 None => planned - decay_start,
             };
+            // The plan is where the run ends: a decay that runs past it describes another plan.
+            if decay_start + decay_tokens > planned * (1.0 + 1e-9) {
+                return Err(Error::input(
+                    f("decay_tokens"),
+                    format!(
+                        "{decay_tokens} is not allowed; the decay must end by the planned tokens: at most tokens − decay_start = {}",
+                        planned - decay_start
+                    ),
+                ));
+            }
             let decay = match r.decay.as_ref().map(|t| t.0.as_str()) {
                 None | Some("linear") => Decay::Linear,
                 Some("exponential") => Decay::Exponential,
@@ -282,6 +307,12 @@ fn given_losses(rows: &[LossRecord], shown: &str) -> Result<Vec<LossRow>> {
 fn read_losses(path: &Path, shown: &str) -> Result<Vec<LossRow>> {
     let field = format!("{FIELD}.losses");
     let text = super::read_text(path, super::MAX_CSV_BYTES, &field)?;
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Err(Error::input(
+            &field,
+            format!("{shown} is empty; columns run, params, tokens, loss are needed"),
+        ));
+    }
     let rd = Csv::new(&text, Cells::Trimmed)
         .map_err(|e| Error::input(&field, format!("{shown}: {e}")))?;
     let headers = rd.headers().clone();
@@ -405,6 +436,33 @@ pub fn observations(
                 }
             };
             let run = &mut runs[k];
+            if params < MIN_PARAMS {
+                return Err(Error::input(
+                    format!("{FIELD}.losses"),
+                    format!("{} line {line}, column params: {params} is below {MIN_PARAMS}; give the parameter count (124M is 1.24e8), not millions", file.0),
+                ));
+            }
+            if loss > MAX_LOSS {
+                return Err(Error::input(
+                    format!("{FIELD}.losses"),
+                    format!("{} line {line}, column loss: {loss} is above {MAX_LOSS} nats, more than a uniform guess over 5e8 tokens; give the cross-entropy in nats per token, not a perplexity", file.0),
+                ));
+            }
+            let planned = run.schedule.planned;
+            if tokens > planned * (1.0 + 1e-9) {
+                return Err(Error::input(
+                    format!("{FIELD}.losses"),
+                    format!("{} line {line}: run {name:?} tokens {tokens} is past its planned {planned} (observations.runs.{name}.tokens); a run's rows end by its plan", file.0),
+                ));
+            }
+            if let Some(batch) = run.schedule.batch_tokens {
+                if tokens < batch {
+                    return Err(Error::input(
+                        format!("{FIELD}.losses"),
+                        format!("{} line {line}: run {name:?} tokens {tokens} is less than one step's batch ({batch} tokens); the column holds tokens, not steps", file.0),
+                    ));
+                }
+            }
             if params != run.params {
                 return Err(Error::input(
                     format!("{FIELD}.losses"),
@@ -434,7 +492,16 @@ pub fn observations(
         ));
     }
     let noise = match &r.noise {
-        Some(n) => Some(positive(&format!("{FIELD}.noise"), n.0)?),
+        Some(n) if n.0 > 0.0 && n.0 <= MAX_NOISE => Some(n.0),
+        Some(n) => {
+            return Err(Error::input(
+                format!("{FIELD}.noise"),
+                format!(
+                    "{} is not allowed; the sd of one observed loss in nats, in (0, {MAX_NOISE}]",
+                    n.0
+                ),
+            ))
+        }
         None => None,
     };
     let nonneg = |k: &str, v: Option<&Num>, default: f64| -> Result<f64> {

@@ -620,8 +620,18 @@ pub fn to_input_error(e: serde_path_to_error::Error<toml::de::Error>) -> Error {
         field.push_str(sub);
         msg.to_string()
     } else if let Some((key, allowed)) = parse_unknown_field(&message) {
-        // The path already ends with the unknown key.
-        unknown_key_message(key, &allowed)
+        // The path already ends with the unknown key. A run name with a dot, unquoted, reads
+        // as a run and a key inside it.
+        let dotted = field
+            .strip_prefix("observations.runs.")
+            .filter(|name| name.contains('.'));
+        match dotted {
+            Some(name) => format!(
+                "{}; a run name with a dot needs quotes: [observations.runs.\"{name}\"]",
+                unknown_key_message(key, &allowed)
+            ),
+            None => unknown_key_message(key, &allowed),
+        }
     } else if let Some(m) = invalid_type_message(&field, &message) {
         m
     } else {
