@@ -185,4 +185,14 @@ fn observations_the_posterior_cannot_use_are_warned_about() {
         steps.contains("warning: run a: its loss 3.0500 at 3.0000e3 tokens lies outside everything the prior expects there"),
         "{steps}"
     );
+    // The same as a live run of ten hours: a throughput a millionth of the prior's, so sharp
+    // that even the smallest tempering step keeps only a few draws.
+    let live = report(
+        "[observations]\nlosses = \"losses.csv\"\nnoise = 0.01\nlive = \"a\"\nlive_hours = 10\n[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3000\nbatch_tokens = 1\n",
+        "run,params,tokens,loss\na,1e8,1000,3.2\na,1e8,2000,3.1\na,1e8,3000,3.05\n",
+    );
+    assert!(
+        live.contains("warning: at tempering step 1 the effective sample size fell to "),
+        "{live}"
+    );
 }
