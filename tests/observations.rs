@@ -77,12 +77,19 @@ fn bad_observations_name_the_field_and_what_is_allowed() {
         (format!("{head}[observations.runs.a]\nschedule = \"wsd\"\ntokens = 3e9\ndecay_start = 2e9\ndecay_tokens = 2e9\n"), ROWS, "observations.runs.a.decay_tokens: 2000000000 is not allowed; the decay must end by the planned tokens: at most tokens − decay_start = 1000000000"),
         (format!("{head}noise = 5\n{RUN}"), ROWS, "observations.noise: 5 is not allowed; the sd of one observed loss in nats, in (0, 1]"),
         (format!("{head}{RUN}"), "\n", "observations.losses: losses.csv is empty; columns run, params, tokens, loss are needed"),
-        (format!("{head}[observations.runs.a.b]\nschedule = \"cosine\"\ntokens = 3e9\n"), ROWS, "a run name with a dot needs quotes: [observations.runs.\"a.b\"]"),
+        (format!("{head}[observations.runs.a.b]\nschedule = \"cosine\"\ntokens = 3e9\n"), ROWS, "observations.runs.a.b: a run's table holds no table; a run name with a dot needs quotes: [observations.runs.\"a.b\"]"),
     ];
     for (obs, rows, want) in units {
         let err = refused(&obs, rows);
         assert!(err.contains(want), "want {want:?} in {err:?}");
     }
+    // A misspelt key of a run is a misspelling, not a dotted name.
+    let err = refused(&format!("{head}{RUN}decay_strat = 2e9\n"), ROWS);
+    assert!(
+        err.contains("observations.runs.a.decay_strat: unknown key; did you mean `decay_start`?")
+            && !err.contains("quotes"),
+        "{err}"
+    );
     // A misspelt key gets the closest name.
     let err = refused(&format!("{head}nosie = 0.01\n{RUN}"), ROWS);
     assert!(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -334,6 +335,36 @@ class Advice:
 
 _RUN = "live"
 
+# The advisor's arguments as the scenario keys they become, so that a refusal names what the
+# caller wrote.
+_ADVISOR_FIELDS = [
+    (f"observations.runs.{_RUN}.tokens", "planned_tokens"),
+    (f"observations.runs.{_RUN}.schedule", "schedule"),
+    ("observations.live_hours", "hours_so_far"),
+]
+
+
+def _advisor_error(e: ScenarioError) -> ScenarioError:
+    """The library's refusal in the advisor's words: its argument names for the keys it wrote,
+    and observe() calls (counted from 1) for the rows that stand in for a losses file."""
+    field = getattr(e, "field", "")
+    message = str(e)
+    named = field
+    for key, argument in _ADVISOR_FIELDS:
+        message = message.replace(key, argument)
+        if field == key:
+            named = argument
+    option = f"observations.runs.{_RUN}."
+    if named.startswith(option):
+        named = f"schedule_options[{named[len(option):]!r}]"
+        message = message.replace(field, named)
+    # A losses file's line k holds its row k - 1 (after the header); rows count from 1.
+    message = re.sub(r"observe\(\) line (\d+)", lambda m: f"observe() call {int(m.group(1)) - 1}", message)
+    message = re.sub(r"observe\(\) row (\d+)", r"observe() call \1", message)
+    out = ScenarioError(message)
+    out.field = named
+    return out
+
 
 class Advisor:
     """Advice for a run in progress (docs/MODEL.md §8 "Learn from what you measure").
@@ -366,7 +397,7 @@ class Advisor:
         self._schedule_options = dict(schedule_options or {})
         self._overrides = dict(overrides)
         self._rows: List[Tuple[str, float, float, float]] = []
-        self._mfu: Optional[Tuple[float, Optional[float]]] = None
+        self._throughput: Optional[Tuple[float, Optional[float]]] = None
 
     def observe(self, tokens: float, loss: float, hours_so_far: Optional[float] = None) -> None:
         """Log the loss at ``tokens`` trained (ascending); optionally the hours so far."""
@@ -375,19 +406,10 @@ class Advisor:
             self.hours_so_far = float(hours_so_far)
 
     def observe_throughput(self, tokens_per_s: float, sd: Optional[float] = None) -> None:
-        """A measured training throughput, tokens per second, as the scenario's measured MFU
-        (``observations.mfu``): tokens/s × FLOPs per token of the run's size / the hardware's
-        peak FLOP/s (a FLOPs budget has no hardware: refused)."""
-        sets = _sets(self._overrides)
-        peak = _scalerisk.peak_flops(self._kind, self._text, sets)
-        if peak is None:
-            raise _error(
-                "budget",
-                "a FLOPs budget has no hardware to measure MFU against; "
-                "give budget.gpu and budget.count to use observe_throughput",
-            )
-        per_token = _scalerisk.flops_per_token(self._kind, self._text, sets, self.params)
-        self._mfu = (float(tokens_per_s) * per_token / peak, sd)
+        """A measured training throughput, tokens per second, taken at :meth:`advice` as the
+        scenario's measured MFU (``observations.mfu``): tokens/s × FLOPs per token of the run's
+        size / the hardware's peak FLOP/s (a FLOPs budget has no hardware: refused there)."""
+        self._throughput = (float(tokens_per_s), sd)
 
     def _sets(self) -> List[str]:
         run = {"schedule": self.schedule, "tokens": self.planned_tokens, **self._schedule_options}
@@ -397,16 +419,35 @@ class Advisor:
             "observations.live_hours": self.hours_so_far,
             f"observations.runs.{_RUN}": run,
         }
-        if self._mfu is not None:
-            value, sd = self._mfu
-            obs["observations.mfu"] = {"value": value} if sd is None else {"value": value, "sd": sd}
-        return _sets(self._overrides) + _sets(obs)
+        sets = _sets(self._overrides) + _sets(obs)
+        if self._throughput is None:
+            return sets
+        # The peak and FLOPs per token read the scenario as advice() will run it: with the
+        # advisor's own observations (a scenario with observations.level = "free" is only
+        # valid with its loss rows).
+        peak = _scalerisk.peak_flops(self._kind, self._text, sets, self._rows)
+        if peak is None:
+            raise _error(
+                "budget",
+                "a FLOPs budget has no hardware to measure MFU against; "
+                "give budget.gpu and budget.count to use observe_throughput",
+            )
+        per_token = _scalerisk.flops_per_token(
+            self._kind, self._text, sets, self.params, self._rows
+        )
+        tokens_per_s, sd = self._throughput
+        value = tokens_per_s * per_token / peak
+        mfu = {"value": value} if sd is None else {"value": value, "sd": sd}
+        return sets + _sets({"observations.mfu": mfu})
 
     def advice(self) -> Advice:
         """The recommended option and each option's final-loss band (p05, p50, p95)."""
         if not self._rows:
             raise _error("observations.losses", "no rows yet; call observe(tokens, loss) first")
-        raw = json.loads(_scalerisk.advise(self._kind, self._text, self._sets(), self._rows))
+        try:
+            raw = json.loads(_scalerisk.advise(self._kind, self._text, self._sets(), self._rows))
+        except ScenarioError as e:
+            raise _advisor_error(e) from None
         options = {
             c["name"]: Option(**{k: c[k] for k in Option.__dataclass_fields__})
             for c in raw["choices"]

@@ -19,5 +19,16 @@ def run(
 def advise(
     kind: str, source: str, sets: List[str], losses: List[Tuple[str, float, float, float]]
 ) -> str: ...
-def peak_flops(kind: str, source: str, sets: List[str]) -> Optional[float]: ...
-def flops_per_token(kind: str, source: str, sets: List[str], params: float) -> float: ...
+def peak_flops(
+    kind: str,
+    source: str,
+    sets: List[str],
+    losses: Optional[List[Tuple[str, float, float, float]]] = None,
+) -> Optional[float]: ...
+def flops_per_token(
+    kind: str,
+    source: str,
+    sets: List[str],
+    params: float,
+    losses: Optional[List[Tuple[str, float, float, float]]] = None,
+) -> float: ...

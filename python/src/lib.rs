@@ -254,15 +254,7 @@ fn advise(
     sets: Vec<String>,
     losses: Vec<(String, f64, f64, f64)>,
 ) -> PyResult<String> {
-    let rows: Vec<LossRecord> = losses
-        .into_iter()
-        .map(|(run, params, tokens, loss)| LossRecord {
-            run,
-            params,
-            tokens,
-            loss,
-        })
-        .collect();
+    let rows = records(Some(losses)).unwrap_or_default();
     let s = py
         .allow_threads(|| load(kind, source, &sets, Some(&rows)))
         .map_err(|e| to_py(py, e))?;
@@ -286,32 +278,55 @@ fn advise(
     )
 }
 
+/// (run, params, tokens, loss) rows as the library's records.
+fn records(losses: Option<Vec<(String, f64, f64, f64)>>) -> Option<Vec<LossRecord>> {
+    losses.map(|rows| {
+        rows.into_iter()
+            .map(|(run, params, tokens, loss)| LossRecord {
+                run,
+                params,
+                tokens,
+                loss,
+            })
+            .collect()
+    })
+}
+
 /// Throughput in FLOP/s of the scenario's accelerators at MFU 1 and goodput 1 (the peak the
-/// advisor divides a measured throughput by), or None for a FLOPs budget.
+/// advisor divides a measured throughput by), or None for a FLOPs budget. `losses` stand in for
+/// the losses file as in `advise` (the scenario with the advisor's observations is only valid
+/// with them, e.g. under `observations.level = "free"`).
 #[pyfunction]
+#[pyo3(signature = (kind, source, sets, losses=None))]
 fn peak_flops(
     py: Python<'_>,
     kind: &str,
     source: &str,
     sets: Vec<String>,
+    losses: Option<Vec<(String, f64, f64, f64)>>,
 ) -> PyResult<Option<f64>> {
-    let s = load(kind, source, &sets, None).map_err(|e| to_py(py, e))?;
+    let rows = records(losses);
+    let s = load(kind, source, &sets, rows.as_deref()).map_err(|e| to_py(py, e))?;
     Ok(match s.budget.capacity {
         scenario::Capacity::Hardware { .. } => Some(s.budget.throughput(1.0, 1.0)),
         _ => None,
     })
 }
 
-/// Training FLOPs per token of a model of `params` parameters under the scenario's budget.
+/// Training FLOPs per token of a model of `params` parameters under the scenario's budget
+/// (`losses` as in `peak_flops`).
 #[pyfunction]
+#[pyo3(signature = (kind, source, sets, params, losses=None))]
 fn flops_per_token(
     py: Python<'_>,
     kind: &str,
     source: &str,
     sets: Vec<String>,
     params: f64,
+    losses: Option<Vec<(String, f64, f64, f64)>>,
 ) -> PyResult<f64> {
-    let s = load(kind, source, &sets, None).map_err(|e| to_py(py, e))?;
+    let rows = records(losses);
+    let s = load(kind, source, &sets, rows.as_deref()).map_err(|e| to_py(py, e))?;
     Ok(scalerisk::law::flops_per_token(
         s.budget.flops_per_param_token,
         s.budget.attention,

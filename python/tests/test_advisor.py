@@ -39,7 +39,7 @@ def feed(adv, rng, start, up_to):
     return t
 
 
-def advisor(up_to, draws=256, seed=1):
+def advisor(up_to, draws=256, seed=1, **overrides):
     adv = scalerisk.Advisor(
         SCENARIO,
         params=PARAMS,
@@ -48,6 +48,7 @@ def advisor(up_to, draws=256, seed=1):
         hours_so_far=hours_at(up_to),
         schedule_options={"warmup": 5.6e8, "final_lr_fraction": 0.1},
         draws=draws,
+        **overrides,
     )
     feed(adv, random.Random(seed), 2 * STEP, up_to)
     return adv
@@ -124,6 +125,10 @@ def test_throughput_and_refusals():
     w = slow.advice().warnings
     assert any(x.startswith("the measured MFU ") for x in w), w
     assert "warning: the measured MFU" in str(slow.advice())
+    # With the level learned from the rows (which the scenario needs its rows for), too.
+    free = advisor(0.25 * PLANNED, **{"observations.level": "free"})
+    free.observe_throughput(TOKENS_PER_S)
+    assert free.advice().choice in ("continue", "decay_now", "extend", "restart")
     with pytest.raises(scalerisk.ScenarioError) as e:
         scalerisk.Advisor(
             SCENARIO, params=PARAMS, planned_tokens=PLANNED, hours_so_far=1.0
@@ -135,8 +140,15 @@ def test_throughput_and_refusals():
         bad.advice()
     assert e.value.field == "observations.losses"
     assert "is not a number > 0" in str(e.value)
+    # Refusals name the advisor's arguments and its observe() calls, not the scenario keys.
+    assert "observe() call " in str(e.value), str(e.value)
     late = advisor(0.25 * PLANNED)
     late.hours_so_far = 500.0
     with pytest.raises(scalerisk.ScenarioError) as e:
         late.advice()
-    assert e.value.field == "observations.live_hours"
+    assert e.value.field == "hours_so_far", str(e.value)
+    past = advisor(0.25 * PLANNED)
+    past.observe(PLANNED * 1.1, 2.9)
+    with pytest.raises(scalerisk.ScenarioError) as e:
+        past.advice()
+    assert "is past its planned" in str(e.value) and "(planned_tokens)" in str(e.value), str(e.value)

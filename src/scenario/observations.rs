@@ -85,8 +85,8 @@ pub const MEASURED_SD_DEFAULT: f64 = 0.01;
 pub const MAX_ROWS: usize = 1_000_000;
 
 /// Fewest parameters an observed run may have: judgement, far below any model a scaling-law fit
-/// covers (Hoffmann et al. 2022's smallest is 44M), so that millions written as plain numbers
-/// (124 for 124M) are refused rather than read as a 124-parameter model.
+/// covers (Hoffmann et al. 2022 fit models from 70M parameters, their abstract), so that millions
+/// written as plain numbers (124 for 124M) are refused rather than read as a 124-parameter model.
 pub const MIN_PARAMS: f64 = 1e5;
 
 /// Largest loss a row may hold, nats per token: judgement. A cross-entropy this high needs a

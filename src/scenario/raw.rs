@@ -620,18 +620,8 @@ pub fn to_input_error(e: serde_path_to_error::Error<toml::de::Error>) -> Error {
         field.push_str(sub);
         msg.to_string()
     } else if let Some((key, allowed)) = parse_unknown_field(&message) {
-        // The path already ends with the unknown key. A run name with a dot, unquoted, reads
-        // as a run and a key inside it.
-        let dotted = field
-            .strip_prefix("observations.runs.")
-            .filter(|name| name.contains('.'));
-        match dotted {
-            Some(name) => format!(
-                "{}; a run name with a dot needs quotes: [observations.runs.\"{name}\"]",
-                unknown_key_message(key, &allowed)
-            ),
-            None => unknown_key_message(key, &allowed),
-        }
+        // The path already ends with the unknown key.
+        unknown_key_message(key, &allowed)
     } else if let Some(m) = invalid_type_message(&field, &message) {
         m
     } else {
@@ -647,7 +637,29 @@ pub fn to_input_error(e: serde_path_to_error::Error<toml::de::Error>) -> Error {
 
 /// The table (after `--set`) as the typed shape, or the first refusal.
 pub fn deserialize(table: Table) -> Result<RawScenario, Error> {
+    dotted_run_names(&table)?;
     serde_path_to_error::deserialize(Value::Table(table)).map_err(to_input_error)
+}
+
+/// A run name with a dot, unquoted (`[observations.runs.gpt2.124m]`), reads as a run holding a
+/// table: no key of a run's table holds one, so say how to write the name.
+fn dotted_run_names(table: &Table) -> Result<(), Error> {
+    let runs = table
+        .get("observations")
+        .and_then(|o| o.get("runs"))
+        .and_then(Value::as_table);
+    for (name, run) in runs.into_iter().flatten() {
+        if let Some((key, _)) = run
+            .as_table()
+            .and_then(|t| t.iter().find(|(_, v)| v.is_table()))
+        {
+            return Err(Error::input(
+                format!("observations.runs.{name}.{key}"),
+                format!("a run's table holds no table; a run name with a dot needs quotes: [observations.runs.\"{name}.{key}\"]"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
