@@ -889,12 +889,13 @@ fn observations(r: &RunResult) -> String {
     }
     let _ = writeln!(
         out,
-        "conditioned on {}: {} tempering step{}, smallest effective sample size {:.0} of {}{}",
+        "conditioned on {}: {} tempering step{}, smallest effective sample size {:.0} of {}, from {} prior draws{}",
         what.join(", "),
         p.stages.len(),
         if p.stages.len() == 1 { "" } else { "s" },
         p.min_ess(),
         p.draws.len(),
+        p.eve_count(),
         if o.level_free {
             " (the law's level learned from your runs)"
         } else {

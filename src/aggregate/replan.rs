@@ -92,11 +92,6 @@ fn quantiles(v: &[f64]) -> (f64, f64, f64) {
     (q(&mut w, 0.05), q(&mut w, 0.5), q(&mut w, 0.95))
 }
 
-fn mean_se(v: &[f64]) -> (f64, f64) {
-    let (m, sd) = crate::stats::mean_sd(v);
-    (m, sd / (v.len() as f64).sqrt())
-}
-
 /// The losses of the live run's options and of restarts for every draw (continue, decay now,
 /// extend; then one column per restart size), and the tokens each ends at.
 struct Outcomes {
@@ -251,11 +246,11 @@ pub fn replan(s: &Scenario, p: &Posterior) -> Option<Replan> {
         .collect();
     let cont = out.live[0].clone();
     let choice = |name: &'static str, params: f64, losses: &[f64], tokens: &[f64]| {
-        let (mean, se) = mean_se(losses);
+        let (mean, se) = p.mean_se(losses);
         let (p05, p50, p95) = quantiles(losses);
         let (t05, t50, t95) = quantiles(tokens);
         let diff: Vec<f64> = cont.iter().zip(losses).map(|(c, l)| c - l).collect();
-        let (gain, gain_se) = mean_se(&diff);
+        let (gain, gain_se) = p.mean_se(&diff);
         Choice {
             name,
             params,

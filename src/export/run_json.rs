@@ -42,6 +42,7 @@ pub fn document(r: &RunResult) -> serde_json::Value {
         doc["posterior"] = json!({
             "draws": p.draws.len(),
             "min_ess": p.min_ess(),
+            "eves": p.eve_count(),
             "warnings": p.warnings,
             "stages": p.stages,
             "runs": p.runs,

@@ -14,6 +14,11 @@ use crate::sampling::Draw;
 /// measurements that contradict each other or the prior's range puts it many sd away.
 pub const MEASUREMENT_Z: f64 = 3.0;
 
+/// Fewest prior draws the posterior may descend from before its standard errors are said to
+/// rest on few groups: judgement (a clustered variance from under 50 clusters is itself uncertain
+/// by more than 10%).
+pub const MIN_EVES: usize = 50;
+
 /// How rare a run's residuals must be under the posterior's median fit to be warned about: the
 /// χ² tail probability, judgement (one run in a thousand is a false alarm).
 pub const ROWS_P: f64 = 0.001;
@@ -51,6 +56,7 @@ pub(crate) fn after(
     model: &Model,
     ps: &[Particle],
     stages: &[Stage],
+    eves: &[u32],
 ) -> Vec<String> {
     let mut out = Vec::new();
     let n = ps.len() as f64;
@@ -80,6 +86,19 @@ pub(crate) fn after(
                 if r.noise_estimated { format!("estimated {:.4}", r.noise) } else { format!("{}", r.noise) }
             ));
         }
+    }
+    // Standard errors cluster the draws by the prior draw they descend from (Posterior::mean_se):
+    // with few such groups they rest on little.
+    let eves = {
+        let mut e: Vec<u32> = eves.to_vec();
+        e.sort_unstable();
+        e.dedup();
+        e.len()
+    };
+    if eves < MIN_EVES {
+        out.push(format!(
+            "the posterior's {n} draws descend from only {eves} prior draws, so its standard errors rest on few independent groups; raise sampling.draws"
+        ));
     }
     // Each step keeps half the sample's weight by construction; below that the likelihood was
     // too sharp for even the smallest step.

@@ -61,9 +61,41 @@ pub struct Posterior {
     /// What a user should check before trusting the posterior: a run that informs nothing, a
     /// collapse of the sample, a measurement the posterior could not honour (report, run.json).
     pub warnings: Vec<String>,
+    /// Each draw's Eve: the prior draw it descends from through the resamplings.
+    pub eves: Vec<u32>,
 }
 
 impl Posterior {
+    /// The mean of `v` (one value per draw) and its standard error. Draws that descend from
+    /// the same prior draw are correlated (the moves after each resampling do not separate
+    /// siblings fully), those of different Eves close to independent, so the variance of the
+    /// mean is Σ over Eves of (Σ (v − mean))² / N² (Chan & Lai 2013's estimator, Lee & Whiteley
+    /// 2018), times G/(G − 1) for G Eves (judgement: the usual few-cluster correction). With
+    /// every draw its own Eve it is the independent draws' se².
+    pub fn mean_se(&self, v: &[f64]) -> (f64, f64) {
+        let n = v.len();
+        assert_eq!(n, self.eves.len(), "one value per draw");
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let mut sums = vec![0.0; n];
+        let mut seen = vec![false; n];
+        for (&e, x) in self.eves.iter().zip(v) {
+            sums[e as usize] += x - mean;
+            seen[e as usize] = true;
+        }
+        let g = seen.iter().filter(|&&s| s).count() as f64;
+        let ss: f64 = sums.iter().map(|s| s * s).sum();
+        let var = ss / (n as f64 * n as f64) * if g > 1.0 { g / (g - 1.0) } else { 1.0 };
+        (mean, var.sqrt())
+    }
+
+    /// How many prior draws the posterior draws descend from.
+    pub fn eve_count(&self) -> usize {
+        let mut e = self.eves.clone();
+        e.sort_unstable();
+        e.dedup();
+        e.len()
+    }
+
     /// The smallest effective sample size of the tempering steps (the number of draws when no
     /// step was needed).
     pub fn min_ess(&self) -> f64 {
@@ -158,7 +190,7 @@ pub fn condition(s: &Scenario, prior: Vec<Draw>) -> Result<Posterior> {
         .map(|r| band(predict(r, &model, &start, &prior_key)))
         .collect();
     let surprises = checks::prior_surprises(&model, &start);
-    let (ps, stages) = smc::run(start, &layout, &model, seed)?;
+    let (ps, stages, eves) = smc::run(start, &layout, &model, seed)?;
     let key = stream::key(seed, "observations.predict");
     let min_ess = stages.iter().map(|s| s.ess).fold(ps.len() as f64, f64::min);
     let runs = model
@@ -189,12 +221,50 @@ pub fn condition(s: &Scenario, prior: Vec<Draw>) -> Result<Posterior> {
         })
         .collect();
     let mut warnings = surprises;
-    warnings.extend(checks::after(o, &model, &ps, &stages));
+    warnings.extend(checks::after(o, &model, &ps, &stages, &eves));
     Ok(Posterior {
         gaps: ps.iter().map(|p| p.g).collect(),
         draws: ps.into_iter().map(|p| p.draw).collect(),
         stages,
         runs,
         warnings,
+        eves,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posterior(eves: Vec<u32>) -> Posterior {
+        Posterior {
+            draws: Vec::new(),
+            gaps: Vec::new(),
+            stages: Vec::new(),
+            runs: Vec::new(),
+            warnings: Vec::new(),
+            eves,
+        }
+    }
+
+    /// With every draw its own Eve the clustered standard error is the independent draws'
+    /// sd/√N; with every value drawn twice from one Eve it is that of the distinct values
+    /// (the copies add nothing), √2 larger than counting the copies as independent.
+    #[test]
+    fn standard_errors_cluster_by_eve() {
+        let v: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64 / 10.0).collect();
+        let (m, sd) = crate::stats::mean_sd(&v);
+        let (mean, se) = posterior((0..200).collect()).mean_se(&v);
+        assert!((mean - m).abs() < 1e-12);
+        assert!((se - sd / 200f64.sqrt()).abs() < 1e-12 * se, "{se}");
+        let twice: Vec<f64> = v.iter().flat_map(|&x| [x, x]).collect();
+        let eves: Vec<u32> = (0..200).flat_map(|i| [i, i]).collect();
+        let (_, clustered) = posterior(eves).mean_se(&twice);
+        assert!((clustered - se).abs() < 1e-12 * se, "{clustered} vs {se}");
+        let (_, naive) = posterior((0..400).collect()).mean_se(&twice);
+        assert!(
+            (clustered / naive - 2f64.sqrt()).abs() < 0.01,
+            "{clustered} / {naive}"
+        );
+    }
 }

@@ -194,15 +194,19 @@ fn refresh(ps: &mut [Particle], layout: &Layout, key: &[u8; 32]) {
     });
 }
 
-/// Temper `ps` from the prior to the posterior. `seed` keys every random number.
+/// Temper `ps` from the prior to the posterior. `seed` keys every random number. Also returns
+/// each particle's Eve: the prior particle it descends from (Chan & Lai 2013; Lee & Whiteley
+/// 2018), which standard errors of posterior means cluster by
+/// ([`crate::posterior::Posterior::mean_se`]).
 pub fn run(
     mut ps: Vec<Particle>,
     layout: &Layout,
     model: &Model,
     seed: u64,
-) -> crate::Result<(Vec<Particle>, Vec<Stage>)> {
+) -> crate::Result<(Vec<Particle>, Vec<Stage>, Vec<u32>)> {
     let n = ps.len();
     let mut stages = Vec::new();
+    let mut eves: Vec<u32> = (0..n as u32).collect();
     let mut phi = 0.0;
     let mut factor: f64 = 1.0;
     while phi < 1.0 {
@@ -241,6 +245,7 @@ pub fn run(
         let k = stages.len();
         let u: f64 = stream::stream(&stream::key(seed, "observations.resample"), k as u64).random();
         let picks = systematic(&w, u);
+        eves = picks.iter().map(|&i| eves[i]).collect();
         ps = picks.into_iter().map(|i| ps[i].clone()).collect();
         // Move: the latents the data inform by random-walk Metropolis (one step to measure
         // acceptance, then enough for a particle to have moved with probability 0.9, 0.99 at the
@@ -310,8 +315,9 @@ pub fn run(
     for i in (1..n).rev() {
         let j = rng.random_range(0..=i);
         ps.swap(i, j);
+        eves.swap(i, j);
     }
-    Ok((ps, stages))
+    Ok((ps, stages, eves))
 }
 
 #[cfg(test)]
