@@ -954,6 +954,11 @@ fn live_run(r: &RunResult) -> String {
             )
         }
     );
+    let planned = r
+        .posterior
+        .as_ref()
+        .and_then(|post| post.runs.iter().find(|x| x.run == p.run))
+        .map(|x| x.planned_tokens);
     for (i, c) in p.choices.iter().enumerate() {
         let tokens = if c.tokens_p95 > c.tokens_p05 * 1.001 {
             format!("{}–{} tokens (5–95%)", si(c.tokens_p05), si(c.tokens_p95))
@@ -962,6 +967,16 @@ fn live_run(r: &RunResult) -> String {
         };
         let what = if c.name == "restart" {
             format!("at {} params until the deadline, {tokens}", si(c.params))
+        } else if c.name == "continue" && planned.is_some_and(|t| c.tokens_p05 < t * 0.999) {
+            // Time, not its plan, ends the run: the third thing that can limit it (after its
+            // size and its tokens, the stage line).
+            let t = planned.unwrap_or(0.0);
+            let share = if c.tokens_p95 < t * 0.999 {
+                "cut by the deadline short of its planned"
+            } else {
+                "in some draws cut by the deadline short of its planned"
+            };
+            format!("to {tokens}, {share} {}", si(t))
         } else {
             format!("to {tokens}")
         };
