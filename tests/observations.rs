@@ -116,14 +116,19 @@ fn bad_observations_name_the_field_and_what_is_allowed() {
     );
 }
 
-/// `scalerisk run` on BASE + `observations` with `rows` as losses.csv (few draws): the report.
+/// `scalerisk run` on BASE + `observations` with `rows` as losses.csv (512 draws): the report.
 fn report(observations: &str, rows: &str) -> String {
+    report_with(observations, rows, 512)
+}
+
+/// The same with `draws` draws.
+fn report_with(observations: &str, rows: &str, draws: usize) -> String {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("losses.csv"), rows).unwrap();
     let path = dir.path().join("s.toml");
     std::fs::write(
         &path,
-        format!("{BASE}[sampling]\ndraws = 512\n{observations}"),
+        format!("{BASE}[sampling]\ndraws = {draws}\n{observations}"),
     )
     .unwrap();
     let out = Command::cargo_bin("scalerisk")
@@ -156,6 +161,12 @@ fn observations_the_posterior_cannot_use_are_warned_about() {
     let head = "[observations]\nlosses = \"losses.csv\"\nnoise = 0.01\nlevel = \"free\"\n";
     let quiet = report(&format!("{head}mfu = {{ value = 0.4 }}\n{RUN}"), ROWS);
     assert!(!quiet.contains("warning"), "{quiet}");
+    // The same on 48 draws: too few prior draws survive to cluster standard errors on.
+    let few = report_with(&format!("{head}mfu = {{ value = 0.4 }}\n{RUN}"), ROWS, 48);
+    assert!(
+        few.contains("warning: the posterior's 48 draws descend from only "),
+        "{few}"
+    );
     // Every row before a tenth of a 3e10-token plan.
     let early = report(
         &format!("{head}[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3e10\n"),

@@ -19,8 +19,8 @@ pub const MEASUREMENT_Z: f64 = 3.0;
 /// by more than 10%).
 pub const MIN_EVES: usize = 50;
 
-/// How rare a run's residuals must be under the posterior's median fit to be warned about: the
-/// χ² tail probability, judgement (one run in a thousand is a false alarm).
+/// How rare a run's residuals must be to be warned about (the posterior draws' median χ² of
+/// them): the χ² tail probability, judgement (one run in a thousand is a false alarm).
 pub const ROWS_P: f64 = 0.001;
 
 /// Runs whose last used row lies outside everything the prior expects there (99.9% of the prior
