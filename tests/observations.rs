@@ -49,7 +49,9 @@ fn refused_scenario(text: &str, rows: &str) -> String {
 #[test]
 fn bad_observations_name_the_field_and_what_is_allowed() {
     let head = "[observations]\nlosses = \"losses.csv\"\n";
-    let cases: [(String, &str, &str); 9] = [
+    let batch =
+        "[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3e9\nbatch_tokens = 524288\n";
+    let cases: [(String, &str, &str); 17] = [
         (head.to_string(), ROWS, "observations.runs: losses.csv line 2: run \"a\" has no [observations.runs.a] table"),
         (format!("{head}{RUN}"), "run,params,tokens,loss\na,1e8,2e9,3\na,1e8,1e9,3.1\n", "rows of a run must ascend in tokens"),
         (format!("{head}{RUN}"), "run,params,tokens,loss\na,1e8,1e9,3\na,2e8,2e9,3.1\n", "one size per run"),
@@ -59,17 +61,9 @@ fn bad_observations_name_the_field_and_what_is_allowed() {
         (format!("{head}[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3e9\ndecay_start = 1e9\n"), ROWS, "observations.runs.a.decay_start: is for schedule = \"wsd\" only"),
         (format!("{head}level = \"loose\"\n{RUN}"), ROWS, "observations.level: \"loose\" is not allowed"),
         (format!("{head}live = \"a\"\nlive_hours = 80\n{RUN}"), ROWS, "observations.live_hours: 80 is not allowed; the hours the live run has trained, < budget.hours (72)"),
-    ];
-    for (obs, rows, want) in cases {
-        let err = refused(&obs, rows);
-        assert!(err.contains(want), "want {want:?} in {err:?}");
-    }
-    // Units a user can mix up: steps for tokens, millions for parameters, perplexity for loss;
-    // rows or a decay past the run's plan; a noise that makes the rows say nothing; an empty
-    // file; a run name with a dot, unquoted.
-    let batch =
-        "[observations.runs.a]\nschedule = \"cosine\"\ntokens = 3e9\nbatch_tokens = 524288\n";
-    let units: [(String, &str, &str); 8] = [
+        // Units a user can mix up: steps for tokens, millions for parameters, perplexity for
+        // loss; rows or a decay past the run's plan; a noise that makes the rows say nothing;
+        // an empty file; a run name with a dot, unquoted.
         (format!("{head}{batch}"), "run,params,tokens,loss\na,1e8,1000,3.2\na,1e8,2000,3.1\n", "losses.csv line 2: run \"a\" tokens 1000 is less than one step's batch (524288 tokens); the column holds tokens, not steps"),
         (format!("{head}{RUN}"), "run,params,tokens,loss\na,124,1e9,3.2\n", "losses.csv line 2, column params: 124 is below 100000; give the parameter count"),
         (format!("{head}{RUN}"), "run,params,tokens,loss\na,1e8,1e9,27.5\n", "losses.csv line 2, column loss: 27.5 is above 20 nats"),
@@ -79,7 +73,7 @@ fn bad_observations_name_the_field_and_what_is_allowed() {
         (format!("{head}{RUN}"), "\n", "observations.losses: losses.csv is empty; columns run, params, tokens, loss are needed"),
         (format!("{head}[observations.runs.a.b]\nschedule = \"cosine\"\ntokens = 3e9\n"), ROWS, "observations.runs.a.b: a run's table holds no table; a run name with a dot needs quotes: [observations.runs.\"a.b\"]"),
     ];
-    for (obs, rows, want) in units {
+    for (obs, rows, want) in cases {
         let err = refused(&obs, rows);
         assert!(err.contains(want), "want {want:?} in {err:?}");
     }

@@ -5,7 +5,8 @@
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use super::likelihood::Model;
-use super::smc::{Particle, Stage};
+use super::smc::Particle;
+use super::Posterior;
 use crate::sampling::Draw;
 
 /// How far a measurement may sit from what the posterior predicts for it, in sd of the
@@ -54,12 +55,10 @@ pub(crate) fn prior_surprises(model: &Model, ps: &[Particle]) -> Vec<String> {
 pub(crate) fn after(
     o: &crate::scenario::Observations,
     model: &Model,
-    ps: &[Particle],
-    stages: &[Stage],
-    eves: &[u32],
+    post: &Posterior,
 ) -> Vec<String> {
     let mut out = Vec::new();
-    let n = ps.len() as f64;
+    let n = post.draws.len() as f64;
     for r in model.runs.iter().filter(|r| r.points.is_empty()) {
         out.push(format!(
             "run {}: none of its {} rows is at or past {:.4e} tokens (the later of observations.first × its planned tokens and twice its warm-up), so it informs nothing: earlier rows are the warm-up and the transient after it (if the run is further along, check its tokens column)",
@@ -69,9 +68,11 @@ pub(crate) fn after(
     // Rows the curve cannot follow: the posterior draws' median χ² of the rows (the
     // discrepancy integrated out) beyond what noise gives once in a thousand runs.
     for r in model.runs.iter().filter(|r| !r.points.is_empty()) {
-        let mut chi2: Vec<f64> = ps
+        let mut chi2: Vec<f64> = post
+            .draws
             .iter()
-            .map(|p| r.chi2(model.shape(&p.draw), &p.draw, p.g))
+            .zip(&post.gaps)
+            .map(|(d, &g)| r.chi2(model.shape(d), d, g))
             .collect();
         let median = crate::stats::quantile(&mut chi2, 0.5);
         let k = r.points.len() as f64;
@@ -89,12 +90,7 @@ pub(crate) fn after(
     }
     // Standard errors cluster the draws by the prior draw they descend from (Posterior::mean_se):
     // with few such groups they rest on little.
-    let eves = {
-        let mut e: Vec<u32> = eves.to_vec();
-        e.sort_unstable();
-        e.dedup();
-        e.len()
-    };
+    let eves = post.eve_count();
     if eves < MIN_EVES {
         out.push(format!(
             "the posterior's {n} draws descend from only {eves} prior draws, so its standard errors rest on few independent groups; raise sampling.draws"
@@ -102,7 +98,8 @@ pub(crate) fn after(
     }
     // Each step keeps half the sample's weight by construction; below that the likelihood was
     // too sharp for even the smallest step.
-    if let Some((k, s)) = stages
+    if let Some((k, s)) = post
+        .stages
         .iter()
         .enumerate()
         .find(|(_, s)| s.ess < 0.5 * n * 0.999)
@@ -114,7 +111,7 @@ pub(crate) fn after(
         ));
     }
     let check = |what: &str, measured: f64, sd: f64, of: &dyn Fn(&Draw) -> f64| {
-        let v: Vec<f64> = ps.iter().map(|p| of(&p.draw)).collect();
+        let v: Vec<f64> = post.draws.iter().map(of).collect();
         let mean = v.iter().sum::<f64>() / n;
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
         let z = (measured - mean) / (var + sd * sd).sqrt();
@@ -146,8 +143,8 @@ pub(crate) fn after(
         let peak = |d: &Draw| d.throughput / (d.mfu * d.goodput);
         out.extend(check(
             "the live run's throughput so far, as MFU × goodput,",
-            x / peak(&ps[0].draw),
-            sd / peak(&ps[0].draw),
+            x / peak(&post.draws[0]),
+            sd / peak(&post.draws[0]),
             &|d| d.mfu * d.goodput,
         ));
     }

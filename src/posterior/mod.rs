@@ -220,16 +220,17 @@ pub fn condition(s: &Scenario, prior: Vec<Draw>) -> Result<Posterior> {
             }
         })
         .collect();
-    let mut warnings = surprises;
-    warnings.extend(checks::after(o, &model, &ps, &stages, &eves));
-    Ok(Posterior {
+    let mut post = Posterior {
         gaps: ps.iter().map(|p| p.g).collect(),
         draws: ps.into_iter().map(|p| p.draw).collect(),
         stages,
         runs,
-        warnings,
+        warnings: surprises,
         eves,
-    })
+    };
+    let after = checks::after(o, &model, &post);
+    post.warnings.extend(after);
+    Ok(post)
 }
 
 #[cfg(test)]
